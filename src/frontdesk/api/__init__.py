@@ -1,0 +1,1 @@
+"""HTTP interface: routes, SSE encoders, the one error mapping."""

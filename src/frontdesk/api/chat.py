@@ -1,0 +1,103 @@
+"""Native chat API: conversations and streamed messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from frontdesk.api.deps import ServicesDep
+from frontdesk.api.schemas import (
+    AnswerOut,
+    ConversationOut,
+    CreateConversation,
+    MessageOut,
+    SendMessage,
+)
+from frontdesk.api.sse import native_frame, usage_json, with_heartbeats
+from frontdesk.chat.pipeline import Turn
+from frontdesk.events import TurnDone, TurnError
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.post("/conversations", status_code=201, response_model=ConversationOut)
+async def create_conversation(
+    services: ServicesDep, body: CreateConversation | None = None
+) -> ConversationOut:
+    conv = await services.chat.start_conversation(body.metadata if body else None)
+    return ConversationOut.of(conv, [], greeting=services.bot.greeting)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+async def get_conversation(conversation_id: str, services: ServicesDep) -> ConversationOut:
+    conv = await services.chat.get_conversation(conversation_id)
+    messages = await services.store.list_messages(conv.id)
+    return ConversationOut.of(conv, messages, greeting=services.bot.greeting)
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
+)
+async def send_message(
+    conversation_id: str, body: SendMessage, request: Request, services: ServicesDep
+) -> StreamingResponse | JSONResponse:
+    turn = await services.chat.prepare_turn(
+        conversation_id, body.content, client_message_id=body.client_message_id
+    )
+    wants_json = not body.stream or request.headers.get("accept", "").startswith("application/json")
+    if wants_json:
+        return await _answer_json(turn)
+    return StreamingResponse(
+        with_heartbeats(_frames(turn), services.settings.heartbeat_seconds),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+async def _frames(turn: Turn) -> AsyncIterator[str]:
+    events = turn.events()
+    try:
+        async for ev in events:
+            frame = native_frame(ev)
+            if frame is not None:
+                yield frame
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+async def _answer_json(turn: Turn) -> JSONResponse:
+    done: TurnDone | None = None
+    error: TurnError | None = None
+    events = turn.events()
+    try:
+        async for ev in events:
+            if isinstance(ev, TurnDone):
+                done = ev
+            elif isinstance(ev, TurnError):
+                error = ev
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    store = turn.service.store
+    messages = await store.list_messages(turn.conversation.id, after_seq=turn.user_message.seq)
+    stored = next((m for m in messages if m.id == turn.assistant_message_id), None)
+    out = AnswerOut(
+        conversation_id=turn.conversation.id,
+        user_message_id=turn.user_message.id,
+        message=MessageOut.of(stored) if stored else None,
+        usage=usage_json(done) if done else {"input_tokens": 0, "output_tokens": 0},
+        provider=done.provider if done else "",
+        model=done.model if done else "",
+        finish_reason=done.finish_reason if done else "error",
+        error=(
+            {"code": error.code, "message": error.message, "retryable": error.retryable}
+            if error
+            else None
+        ),
+    )
+    status = 200 if error is None else 503 if error.retryable else 502
+    return JSONResponse(out.model_dump(mode="json"), status_code=status)

@@ -1,0 +1,247 @@
+"""OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models`` over the bot pipeline.
+
+The last message must come from the user; earlier user/assistant messages are
+the conversation history. Client ``system``/``developer`` messages are ignored:
+the bot's own system prompt and guardrails govern the answer. Send
+``X-Frontdesk-Conversation-Id`` to continue a stored conversation (its stored
+memory is then used instead of the client's history); every response carries
+that header so a client can continue.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from frontdesk.api.deps import ServicesDep
+from frontdesk.api.sse import with_heartbeats
+from frontdesk.chat.pipeline import Turn
+from frontdesk.domain import ChatMessage
+from frontdesk.errors import NotFound, ValidationFailed
+from frontdesk.events import TextDelta, TurnDone, TurnError
+from frontdesk.services import Services
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+BOT_MODEL_ID = "frontdesk"
+CONVERSATION_HEADER = "X-Frontdesk-Conversation-Id"
+
+
+class OAIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class OAIChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[OAIMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    user: str | None = None
+
+
+def _text_of(msg: OAIMessage) -> str:
+    if msg.content is None:
+        return ""
+    if isinstance(msg.content, str):
+        return msg.content
+    texts: list[str] = []
+    for part in msg.content:
+        kind = part.get("type")
+        if kind == "text":
+            texts.append(str(part.get("text", "")))
+        else:
+            raise ValidationFailed(f"content part type {kind!r} is not supported by this model")
+    return "\n".join(texts)
+
+
+def _model_ids(services: Services) -> list[str]:
+    return [BOT_MODEL_ID]
+
+
+@router.get("/models")
+async def list_models(services: ServicesDep) -> dict[str, Any]:
+    created = int(time.time())
+    return {
+        "object": "list",
+        "data": [
+            {"id": mid, "object": "model", "created": created, "owned_by": "frontdesk"}
+            for mid in _model_ids(services)
+        ],
+    }
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: OAIChatRequest,
+    services: ServicesDep,
+    conversation_id: str | None = Header(None, alias=CONVERSATION_HEADER),
+) -> StreamingResponse | JSONResponse:
+    if body.model not in _model_ids(services):
+        raise NotFound(
+            f"model {body.model!r} not found; available: {', '.join(_model_ids(services))}"
+        )
+    last = body.messages[-1]
+    if last.role != "user":
+        raise ValidationFailed("the last message must have role 'user'")
+    history = [
+        ChatMessage("user" if m.role == "user" else "assistant", _text_of(m))
+        for m in body.messages[:-1]
+        if m.role in ("user", "assistant") and _text_of(m)
+    ]
+    override = None
+    if conversation_id is None:
+        conv = await services.chat.start_conversation({"channel": "openai-compatible"})
+        conversation_id = conv.id
+        override = history
+    turn = await services.chat.prepare_turn(
+        conversation_id, _text_of(last), history_override=override
+    )
+    headers = {CONVERSATION_HEADER: conversation_id}
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(
+            with_heartbeats(
+                _chunks(turn, completion_id, body.model, include_usage),
+                services.settings.heartbeat_seconds,
+            ),
+            media_type="text/event-stream",
+            headers={**headers, "Cache-Control": "no-cache"},
+        )
+    return await _completion(turn, completion_id, body.model, headers)
+
+
+def _usage(done: TurnDone | None) -> dict[str, int]:
+    if done is None:
+        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    u = done.usage
+    return {
+        "prompt_tokens": u.input_tokens,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": u.input_tokens + u.output_tokens,
+    }
+
+
+def _finish(reason: str) -> str:
+    return reason if reason in ("stop", "length", "content_filter") else "stop"
+
+
+async def _completion(
+    turn: Turn, completion_id: str, model: str, headers: dict[str, str]
+) -> JSONResponse:
+    parts: list[str] = []
+    done: TurnDone | None = None
+    error: TurnError | None = None
+    events = turn.events()
+    try:
+        async for ev in events:
+            if isinstance(ev, TextDelta):
+                parts.append(ev.text)
+            elif isinstance(ev, TurnDone):
+                done = ev
+            elif isinstance(ev, TurnError):
+                error = ev
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    if error is not None:
+        status = 503 if error.retryable else 502
+        body = {
+            "error": {
+                "message": error.message,
+                "type": "server_error",
+                "param": None,
+                "code": error.code,
+            }
+        }
+        return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(parts)},
+                    "finish_reason": _finish(done.finish_reason if done else "stop"),
+                    "logprobs": None,
+                }
+            ],
+            "usage": _usage(done),
+        },
+        headers=headers,
+    )
+
+
+def _data(payload: dict[str, Any]) -> str:
+    return "data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+
+
+async def _chunks(
+    turn: Turn, completion_id: str, model: str, include_usage: bool
+) -> AsyncIterator[str]:
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+
+    yield _data(chunk({"role": "assistant", "content": ""}, None))
+    events = turn.events()
+    try:
+        async for ev in events:
+            if isinstance(ev, TextDelta):
+                yield _data(chunk({"content": ev.text}, None))
+            elif isinstance(ev, TurnDone):
+                yield _data(chunk({}, _finish(ev.finish_reason)))
+                if include_usage:
+                    yield _data(
+                        {
+                            "id": completion_id,
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": model,
+                            "choices": [],
+                            "usage": _usage(ev),
+                        }
+                    )
+            elif isinstance(ev, TurnError):
+                yield _data(
+                    {
+                        "error": {
+                            "message": ev.message,
+                            "type": "server_error",
+                            "param": None,
+                            "code": ev.code,
+                        }
+                    }
+                )
+                return
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    yield "data: [DONE]\n\n"

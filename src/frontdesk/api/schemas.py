@@ -1,0 +1,89 @@
+"""Request and response models of the native API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from frontdesk.domain import Conversation, StoredMessage
+
+
+class CreateConversation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=32)
+
+
+class SendMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(description="The customer's message")
+    client_message_id: str | None = Field(
+        None, min_length=1, max_length=128, description="Idempotency key chosen by the client"
+    )
+    stream: bool = Field(
+        True, description="Server-sent events when true, one JSON answer when false"
+    )
+
+
+class MessageOut(BaseModel):
+    id: str
+    role: str
+    content: str
+    status: str
+    created_at: datetime
+    error: str | None = None
+    client_message_id: str | None = None
+    reply_to: str | None = None
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, m: StoredMessage) -> MessageOut:
+        cites = m.metadata.get("citations", []) if m.metadata else []
+        return cls(
+            id=m.id,
+            role=m.role,
+            content=m.content,
+            status=m.status,
+            created_at=m.created_at,
+            error=m.error,
+            client_message_id=m.client_message_id,
+            reply_to=m.reply_to,
+            citations=cites if isinstance(cites, list) else [],
+        )
+
+
+class ConversationOut(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    greeting: str | None = None
+    messages: list[MessageOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls,
+        c: Conversation,
+        messages: list[StoredMessage] | None = None,
+        greeting: str | None = None,
+    ) -> ConversationOut:
+        return cls(
+            id=c.id,
+            status=c.status,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            greeting=greeting,
+            messages=[MessageOut.of(m) for m in messages or [] if m.role != "system"],
+        )
+
+
+class AnswerOut(BaseModel):
+    conversation_id: str
+    user_message_id: str
+    message: MessageOut | None
+    usage: dict[str, int]
+    provider: str
+    model: str
+    finish_reason: str
+    error: dict[str, Any] | None = None

@@ -1,0 +1,63 @@
+"""The one app factory. Everything is built in the lifespan; nothing at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from frontdesk import __version__
+from frontdesk.api import chat, health, openai_compat
+from frontdesk.api.errors import install_error_handlers
+from frontdesk.api.middleware import RequestContextMiddleware
+from frontdesk.config import BotConfig, load_bot_config
+from frontdesk.providers.base import ChatProvider
+from frontdesk.services import Services
+from frontdesk.settings import Settings
+from frontdesk.wiring import build_services, close_services
+
+WEB_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    bot: BotConfig | None = None,
+    provider: ChatProvider | None = None,
+) -> FastAPI:
+    """Build the ASGI app. ``bot`` and ``provider`` override the configured ones (tests, demos)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = bot or load_bot_config(settings.bot_config)
+        services: Services = await build_services(settings, config, provider=provider)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await close_services(services)
+
+    app = FastAPI(
+        title="Frontdesk",
+        version=__version__,
+        description="Customer-support chatbot API: native SSE chat and an OpenAI-compatible API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(openai_compat.router)
+
+    if (WEB_DIR / "index.html").exists():
+        app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app

@@ -1,0 +1,1 @@
+"""The chat turn: orchestration, prompt assembly and citations."""

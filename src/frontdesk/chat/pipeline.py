@@ -1,0 +1,344 @@
+"""The chat turn pipeline: orchestration only.
+
+``ChatService.prepare_turn`` validates and stores the user's message (so a
+client error is raised before any stream starts, and the message is committed
+before a provider is called); ``Turn.events`` then streams the answer and
+persists it as complete, partial or failed, whatever happens to the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import anyio
+
+from frontdesk.chat.prompt import Prompt, build_prompt
+from frontdesk.config import BotConfig
+from frontdesk.domain import (
+    ChatMessage,
+    Conversation,
+    MessageStatus,
+    StoredMessage,
+    TurnRecord,
+    Usage,
+)
+from frontdesk.errors import (
+    Conflict,
+    FrontdeskError,
+    NotFound,
+    PayloadTooLarge,
+    ProviderError,
+    ValidationFailed,
+)
+from frontdesk.events import (
+    Finish,
+    TextDelta,
+    TurnDone,
+    TurnError,
+    TurnEvent,
+    TurnStarted,
+    UsageReport,
+)
+from frontdesk.memory.base import MemoryStore
+from frontdesk.memory.window import select_window
+from frontdesk.providers.base import ChatProvider, ChatRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChatService:
+    store: MemoryStore
+    provider: ChatProvider
+    bot: BotConfig
+    max_message_chars: int = 5000
+    tenant_id: str = "default"
+    today: Callable[[], date] = date.today
+    background: BackgroundTasks = field(default_factory=lambda: BackgroundTasks())
+    summarize: Callable[[Conversation, str | None, Sequence[StoredMessage]], Any] | None = None
+
+    async def start_conversation(self, metadata: dict[str, Any] | None = None) -> Conversation:
+        return await self.store.create_conversation(
+            tenant_id=self.tenant_id, bot_id=self.bot.name, metadata=metadata or {}
+        )
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        conv = await self.store.get_conversation(conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conv
+
+    def validate_text(self, content: str) -> str:
+        if not content or not content.strip():
+            raise ValidationFailed("message content must not be empty")
+        if len(content) > self.max_message_chars:
+            raise PayloadTooLarge(
+                f"message is {len(content)} characters; the limit is {self.max_message_chars}",
+                limit=self.max_message_chars,
+            )
+        return content.strip()
+
+    async def prepare_turn(
+        self,
+        conversation_id: str,
+        content: str,
+        *,
+        client_message_id: str | None = None,
+        history_override: Sequence[ChatMessage] | None = None,
+    ) -> Turn:
+        text = self.validate_text(content)
+        conv = await self.get_conversation(conversation_id)
+        if conv.status == "closed":
+            raise Conflict("this conversation is closed; start a new one")
+        added = await self.store.add_message(
+            conv.id, role="user", content=text, client_message_id=client_message_id
+        )
+        user_msg = added.message
+        if not added.created:
+            reply = await self.store.find_reply(user_msg.id)
+            if reply is not None and reply.status == "complete":
+                return Turn(self, conv, user_msg, reply.id, replay=reply)
+            if reply is not None and reply.status == "pending":
+                raise Conflict(
+                    f"message {client_message_id} is still being answered; retry shortly"
+                )
+        pending = await self.store.add_message(
+            conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
+        )
+        return Turn(self, conv, user_msg, pending.message.id, history_override=history_override)
+
+
+@dataclass
+class Turn:
+    service: ChatService
+    conversation: Conversation
+    user_message: StoredMessage
+    assistant_message_id: str
+    replay: StoredMessage | None = None
+    history_override: Sequence[ChatMessage] | None = None
+
+    async def events(self) -> AsyncIterator[TurnEvent]:
+        yield TurnStarted(
+            self.conversation.id,
+            self.user_message.id,
+            self.assistant_message_id,
+            self.user_message.content,
+        )
+        if self.replay is not None:
+            async for ev in self._replay(self.replay):
+                yield ev
+            return
+        async for ev in self._generate():
+            yield ev
+
+    async def _replay(self, reply: StoredMessage) -> AsyncIterator[TurnEvent]:
+        turns = await self.service.store.list_turns(self.conversation.id)
+        rec = next((t for t in turns if t.assistant_message_id == reply.id), None)
+        yield TextDelta(reply.content)
+        yield TurnDone(
+            message_id=reply.id,
+            usage=rec.usage if rec else Usage(),
+            finish_reason="stop",
+            provider=rec.provider if rec else "",
+            model=rec.model if rec else "",
+            content=reply.content,
+            extra={"replayed": True},
+        )
+
+    async def _history(self) -> tuple[str | None, list[ChatMessage], Sequence[StoredMessage]]:
+        svc = self.service
+        if self.history_override is not None:
+            return None, list(self.history_override), []
+        messages = await svc.store.list_messages(self.conversation.id)
+        earlier = [m for m in messages if m.seq < self.user_message.seq]
+        window = select_window(
+            earlier,
+            summary=self.conversation.summary,
+            summary_through_seq=self.conversation.summary_through_seq,
+            counter=svc.provider.tokens,
+            budget_tokens=svc.bot.memory.window_tokens,
+        )
+        gap = window.unsummarized
+        overflow = [m for m in earlier if gap is not None and gap.first <= m.seq <= gap.last]
+        return window.summary, list(window.messages), overflow
+
+    def _prompt(self, summary: str | None, history: Sequence[ChatMessage]) -> Prompt:
+        svc = self.service
+        return build_prompt(
+            system=svc.bot.render_system_prompt(svc.today()),
+            summary=summary,
+            history=history,
+            user_message=self.user_message.content,
+            counter=svc.provider.tokens,
+            context_length=svc.provider.capabilities.context_length,
+            max_output_tokens=svc.bot.model.max_output_tokens,
+        )
+
+    async def _generate(self) -> AsyncIterator[TurnEvent]:
+        svc = self.service
+        run = _TurnRun(self, started=time.perf_counter())
+        try:
+            summary, history, overflow = await self._history()
+            prompt = self._prompt(summary, history)
+            run.prompt_tokens = prompt.prompt_tokens
+            request = ChatRequest(
+                messages=prompt.messages,
+                temperature=svc.bot.model.temperature,
+                max_output_tokens=svc.bot.model.max_output_tokens,
+                idempotency_key=self.assistant_message_id,
+            )
+            stream = svc.provider.stream(request)
+            try:
+                async for ev in stream:
+                    if isinstance(ev, TextDelta):
+                        if ev.text:
+                            run.add_text(ev.text)
+                            yield ev
+                    elif isinstance(ev, UsageReport):
+                        run.usage = ev.usage
+                    elif isinstance(ev, Finish):
+                        run.finish = ev.reason
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+            await run.persist("complete", None)
+            if overflow and svc.summarize is not None:
+                svc.background.spawn(
+                    f"summary:{self.conversation.id}",
+                    svc.summarize(self.conversation, summary, overflow),
+                )
+            yield TurnDone(
+                message_id=self.assistant_message_id,
+                usage=run.usage,
+                finish_reason=run.finish,
+                provider=svc.provider.name,
+                model=svc.provider.model,
+                content=run.content,
+            )
+        except FrontdeskError as exc:
+            await run.persist(run.broken_status, f"{exc.code}: {exc}")
+            yield TurnError(
+                code=exc.code,
+                message=_customer_message(exc, partial=bool(run.parts)),
+                message_id=self.assistant_message_id,
+                retryable=isinstance(exc, ProviderError) and exc.retryable,
+                partial_content=run.content,
+            )
+        except Exception as exc:  # an unexpected bug: keep the conversation usable
+            log.exception("turn failed unexpectedly")
+            await run.persist(run.broken_status, f"internal_error: {type(exc).__name__}")
+            yield TurnError(
+                code="internal_error",
+                message="Something went wrong on our side. Please try again.",
+                message_id=self.assistant_message_id,
+                retryable=True,
+                partial_content=run.content,
+            )
+        finally:
+            # client disconnect (cancellation / aclose) lands here unpersisted
+            await run.persist(run.broken_status, "client disconnected")
+
+
+@dataclass
+class _TurnRun:
+    """Mutable state of one generation, and its single persistence."""
+
+    turn: Turn
+    started: float
+    parts: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    finish: str = "stop"
+    prompt_tokens: int = 0
+    ttft_ms: float | None = None
+    persisted: bool = False
+
+    def add_text(self, text: str) -> None:
+        if self.ttft_ms is None:
+            self.ttft_ms = (time.perf_counter() - self.started) * 1000
+        self.parts.append(text)
+
+    @property
+    def content(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def broken_status(self) -> MessageStatus:
+        return "partial" if self.parts else "failed"
+
+    async def persist(self, status: MessageStatus, error: str | None) -> None:
+        if self.persisted:
+            return
+        self.persisted = True
+        turn, svc = self.turn, self.turn.service
+        record = TurnRecord(
+            id=str(uuid.uuid4()),
+            conversation_id=turn.conversation.id,
+            user_message_id=turn.user_message.id,
+            assistant_message_id=turn.assistant_message_id,
+            status=status,
+            config_version=svc.bot.version,
+            provider=svc.provider.name,
+            model=svc.provider.model,
+            params={
+                "temperature": svc.bot.model.temperature,
+                "max_output_tokens": svc.bot.model.max_output_tokens,
+            },
+            usage=self.usage,
+            prompt_tokens_counted=self.prompt_tokens,
+            ttft_ms=self.ttft_ms,
+            total_ms=(time.perf_counter() - self.started) * 1000,
+            error=error,
+            created_at=datetime.now(UTC),
+        )
+        with anyio.CancelScope(shield=True):
+            await svc.store.complete_turn(
+                assistant_message_id=turn.assistant_message_id,
+                content=self.content,
+                status=status,
+                error=error,
+                turn=record,
+            )
+
+
+def _customer_message(exc: FrontdeskError, *, partial: bool) -> str:
+    if isinstance(exc, ProviderError):
+        if partial:
+            return "The answer was interrupted. Please send your message again."
+        return (
+            "Our assistant is temporarily unavailable. Your message is saved; "
+            "please try again in a moment."
+        )
+    return exc.message
+
+
+class BackgroundTasks:
+    """Fire-and-forget tasks with one task per key, cancelled at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+
+    def spawn(self, key: str, coro: Any) -> None:
+        if key in self._tasks and not self._tasks[key].done():
+            coro.close()
+            return
+        task = asyncio.ensure_future(coro)
+        self._tasks[key] = task
+        task.add_done_callback(lambda t: self._done(key, t))
+
+    def _done(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background task %s failed: %r", key, task.exception())
+
+    async def drain(self) -> None:
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,131 @@
+"""The ``frontdesk`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from frontdesk.errors import ConfigError, FrontdeskError
+from frontdesk.settings import Settings, load_settings
+
+app = typer.Typer(help="Frontdesk: a self-hostable customer-support chatbot.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+err = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    upgrade: Annotated[bool, typer.Option(help="Apply database migrations first")] = True,
+) -> None:
+    """Serve the web chat and the API."""
+    import uvicorn
+
+    from frontdesk.app import create_app
+    from frontdesk.config import load_bot_config
+    from frontdesk.logging_setup import configure_logging
+    from frontdesk.memory.migrate import upgrade as db_upgrade
+
+    settings = _settings(host=host, port=port)
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    try:
+        bot = load_bot_config(settings.bot_config)
+        if upgrade:
+            db_upgrade(settings.resolved_database_url)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    err.print(
+        f"Frontdesk serving [bold]{bot.name}[/bold] on http://{settings.host}:{settings.port}"
+    )
+    uvicorn.run(
+        create_app(settings, bot=bot),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade_cmd() -> None:
+    """Apply all database migrations (safe to run repeatedly)."""
+    from frontdesk.memory.migrate import upgrade as db_upgrade
+
+    settings = _settings()
+    db_upgrade(settings.resolved_database_url)
+    err.print("database is up to date")
+
+
+@config_app.command("check")
+def config_check(
+    bot_config: Annotated[
+        Path | None, typer.Option(help="Bot YAML (default from settings)")
+    ] = None,
+) -> None:
+    """Validate settings and the bot config; print what would run."""
+    from frontdesk.config import load_bot_config
+    from frontdesk.providers.factory import available_chain
+
+    settings = _settings(bot_config=bot_config)
+    try:
+        bot = load_bot_config(settings.bot_config)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    chain = available_chain(bot, settings)
+    out = Console()
+    out.print(f"bot: [bold]{bot.name}[/bold] ({bot.company}), config version {bot.version}")
+    out.print("provider chain: " + " -> ".join(f"{e.name} ({e.dialect}:{e.model})" for e in chain))
+    out.print(f"database: {settings.resolved_database_url}")
+    out.print("[green]configuration OK[/green]")
+
+
+@app.command()
+def chat(
+    url: Annotated[
+        str | None, typer.Option(help="Talk to a running server instead of in-process")
+    ] = None,
+) -> None:
+    """A terminal chat that streams the bot's answers."""
+    from frontdesk.repl import run_repl
+
+    settings = _settings()
+    try:
+        asyncio.run(run_repl(settings, url=url))
+    except (ConfigError, FrontdeskError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        err.print("bye")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

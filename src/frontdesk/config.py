@@ -1,0 +1,117 @@
+"""The bot configuration: a YAML file describing one support bot."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from frontdesk.errors import ConfigError
+from frontdesk.settings import describe_validation_error
+
+Dialect = Literal["openai", "anthropic", "gemini", "local", "scripted"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EndpointConfig(_Strict):
+    """One provider endpoint: an API dialect at a URL with a key and a model."""
+
+    name: str
+    dialect: Dialect
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = Field(
+        None, description="Name of the environment variable holding the key (never the key)"
+    )
+    context_length: int | None = Field(None, ge=256)
+    timeout_seconds: float = Field(60.0, gt=0)
+    # scripted dialect only: replies to replay in order
+    script: list[str] = Field(default_factory=list)
+
+
+class ModelConfig(_Strict):
+    chain: list[str] = Field(
+        default_factory=lambda: ["local"],
+        description="Endpoint names in fallback order; endpoints without a key are skipped",
+    )
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_output_tokens: int = Field(400, ge=1, le=32000)
+
+
+class MemoryConfig(_Strict):
+    window_tokens: int = Field(1024, ge=64, description="Token budget for verbatim history")
+    summary_tokens: int = Field(200, ge=16, description="Longest stored summary")
+    summarize_timeout_seconds: float = Field(20.0, gt=0)
+
+
+class Contact(_Strict):
+    team: str
+    email: str
+    description: str = ""
+
+
+class BotConfig(_Strict):
+    name: str
+    company: str
+    system_prompt: str
+    model: ModelConfig = ModelConfig()
+    memory: MemoryConfig = MemoryConfig()
+    endpoints: list[EndpointConfig] = Field(
+        default_factory=lambda: [EndpointConfig(name="local", dialect="local", model="smollm2")]
+    )
+    contacts: dict[str, Contact] = Field(default_factory=dict)
+    greeting: str = "Hi! How can I help you today?"
+    version: str = Field("", description="Filled with a hash of the file when empty")
+
+    def endpoint(self, name: str) -> EndpointConfig:
+        for ep in self.endpoints:
+            if ep.name == name:
+                return ep
+        raise ConfigError(f"model.chain names unknown endpoint {name!r}")
+
+    def render_system_prompt(self, today: date) -> str:
+        contacts = "\n".join(
+            f"- {topic}: {c.team} <{c.email}>" + (f" ({c.description})" if c.description else "")
+            for topic, c in self.contacts.items()
+        )
+        values = {
+            "bot_name": self.name,
+            "company": self.company,
+            "today": today.isoformat(),
+            "contacts": contacts or "- (none configured)",
+        }
+        try:
+            return self.system_prompt.format_map(values)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"system_prompt has a bad placeholder: {exc}") from exc
+
+
+def load_bot_config(path: Path) -> BotConfig:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read bot config {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"bot config {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"bot config {path} must be a mapping at the top level")
+    try:
+        config = BotConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: " + describe_validation_error(exc)) from exc
+    for name in config.model.chain:
+        config.endpoint(name)
+    if not config.version:
+        config = config.model_copy(update={"version": hashlib.sha256(raw).hexdigest()[:12]})
+    # validate placeholders early
+    config.render_system_prompt(date.today())
+    return config

@@ -1,0 +1,110 @@
+"""Frozen value types shared across the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "agent"]
+PromptRole = Literal["system", "user", "assistant"]
+MessageStatus = Literal["pending", "complete", "partial", "failed"]
+ConversationStatus = Literal["bot", "waiting_for_agent", "agent", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a prompt sent to a provider."""
+
+    role: PromptRole
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    amount: Decimal = Decimal(0)
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    tenant_id: str
+    bot_id: str
+    status: ConversationStatus
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    summary: str | None = None
+    summary_through_seq: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: str
+    conversation_id: str
+    seq: int
+    role: Role
+    content: str
+    status: MessageStatus
+    created_at: datetime
+    client_message_id: str | None = None
+    reply_to: str | None = None
+    error: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    index: int
+    chunk_id: str
+    document_id: str
+    title: str
+    section: str
+    snippet: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """What produced one assistant answer, for replay and audit."""
+
+    id: str
+    conversation_id: str
+    user_message_id: str
+    assistant_message_id: str | None
+    status: MessageStatus
+    config_version: str
+    provider: str
+    model: str
+    params: dict[str, Any]
+    usage: Usage
+    prompt_tokens_counted: int
+    ttft_ms: float | None
+    total_ms: float
+    error: str | None = None
+    cost: Decimal = Decimal(0)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    retrieved_chunk_ids: list[str] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    created_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""Conversation memory: the store, migrations, the token window and summaries."""

@@ -1,0 +1,90 @@
+"""The memory seam."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from frontdesk.domain import (
+    Conversation,
+    ConversationStatus,
+    MessageStatus,
+    Role,
+    StoredMessage,
+    TurnRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AddedMessage:
+    message: StoredMessage
+    created: bool
+    """False when ``client_message_id`` was already stored (idempotent replay)."""
+
+
+class MemoryStore(Protocol):
+    """Conversations, messages and turn records.
+
+    Every method commits its own transaction. Implementations run the same
+    SQLAlchemy Core code on SQLite and PostgreSQL.
+    """
+
+    async def create_conversation(
+        self, *, tenant_id: str, bot_id: str, metadata: dict[str, Any] | None = None
+    ) -> Conversation: ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def list_messages(
+        self, conversation_id: str, *, after_seq: int = 0
+    ) -> list[StoredMessage]: ...
+
+    async def add_message(
+        self,
+        conversation_id: str,
+        *,
+        role: Role,
+        content: str,
+        status: MessageStatus = "complete",
+        client_message_id: str | None = None,
+        reply_to: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> AddedMessage:
+        """Append a message. With ``client_message_id`` already present in the
+        conversation, returns the stored one with ``created=False``."""
+        ...
+
+    async def find_reply(self, user_message_id: str) -> StoredMessage | None:
+        """The newest assistant message replying to ``user_message_id``."""
+        ...
+
+    async def complete_turn(
+        self,
+        *,
+        assistant_message_id: str,
+        content: str,
+        status: MessageStatus,
+        error: str | None,
+        turn: TurnRecord,
+    ) -> None:
+        """Finish the assistant message and store its turn record atomically."""
+        ...
+
+    async def set_summary(self, conversation_id: str, summary: str, through_seq: int) -> None: ...
+
+    async def set_status(self, conversation_id: str, status: ConversationStatus) -> None: ...
+
+    async def list_turns(self, conversation_id: str) -> list[TurnRecord]: ...
+
+    async def erase_conversation(self, conversation_id: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise when the database is unreachable (for /readyz)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def user_visible(messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    return [m for m in messages if m.role != "system"]

@@ -1,0 +1,82 @@
+"""The provider seam: protocols every chat backend and wrapper implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from frontdesk.domain import ChatMessage
+from frontdesk.events import ProviderEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    context_length: int
+    streaming: bool = True
+    tools: bool = False
+    vision: bool = False
+    audio: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    messages: Sequence[ChatMessage]
+    temperature: float = 0.2
+    max_output_tokens: int = 400
+    stop: Sequence[str] = ()
+    idempotency_key: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class TokenCounter(Protocol):
+    """Exact token counts with one model's tokenizer."""
+
+    def count(self, text: str) -> int: ...
+
+    def count_messages(self, messages: Sequence[ChatMessage]) -> int:
+        """Tokens of a whole prompt, including the chat template's overhead."""
+        ...
+
+
+@runtime_checkable
+class ChatProvider(Protocol):
+    """A streaming chat model behind one endpoint.
+
+    ``stream`` yields :data:`~frontdesk.events.ProviderEvent` values and raises
+    only :class:`~frontdesk.errors.ProviderError` subclasses. Closing the
+    iterator early (``aclose``) cancels the upstream call.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def tokens(self) -> TokenCounter: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]: ...
+
+    async def check(self) -> None:
+        """Raise a ProviderError when the endpoint is unusable (for /readyz)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class ApproxTokenCounter:
+    """A pre-check estimate (~4 characters per token). Never used as the exact count."""
+
+    def __init__(self, per_message_overhead: int = 4) -> None:
+        self._overhead = per_message_overhead
+
+    def count(self, text: str) -> int:
+        return (len(text) + 3) // 4
+
+    def count_messages(self, messages: Sequence[ChatMessage]) -> int:
+        return sum(self.count(m.content) + self._overhead for m in messages) + 2

@@ -1,0 +1,112 @@
+"""``frontdesk chat``: a terminal REPL that streams answers.
+
+In-process by default (builds the same services as the server), or against a
+running server with ``--url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+
+from frontdesk.config import load_bot_config
+from frontdesk.events import Notice, TextDelta, TurnDone, TurnError
+from frontdesk.settings import Settings
+
+PROMPT = "you> "
+Write = Callable[[str], None]
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+async def _lines(read: Callable[[], str]) -> AsyncIterator[str]:
+    while True:
+        try:
+            line = await asyncio.to_thread(read)
+        except EOFError:
+            return
+        text = line.strip()
+        if text in ("/quit", "/exit"):
+            return
+        if text:
+            yield text
+
+
+def _read() -> str:
+    return input(PROMPT)
+
+
+async def run_repl(settings: Settings, *, url: str | None = None, write: Write = _write) -> None:
+    if url:
+        await _remote(url, write)
+    else:
+        await _in_process(settings, write)
+
+
+async def _in_process(settings: Settings, write: Write) -> None:
+    from frontdesk.memory.migrate import upgrade
+    from frontdesk.wiring import build_services, close_services
+
+    bot = load_bot_config(settings.bot_config)
+    await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    services = await build_services(settings, bot)
+    try:
+        conv = await services.chat.start_conversation({"channel": "cli"})
+        write(f"{bot.name}: {bot.greeting}\n(type /quit to leave)\n")
+        async for text in _lines(_read):
+            write("bot> ")
+            try:
+                turn = await services.chat.prepare_turn(conv.id, text)
+            except Exception as exc:  # a client error: show it and keep the REPL alive
+                write(f"[error] {exc}\n")
+                continue
+            async for ev in turn.events():
+                if isinstance(ev, TextDelta):
+                    write(ev.text)
+                elif isinstance(ev, Notice):
+                    write(f"\n[notice] {ev.message}\n")
+                elif isinstance(ev, TurnError):
+                    write(f"\n[error] {ev.message}")
+                elif isinstance(ev, TurnDone):
+                    pass
+            write("\n")
+    finally:
+        await close_services(services)
+
+
+async def _remote(url: str, write: Write) -> None:
+    base = url.rstrip("/")
+    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10, read=120)) as client:
+        resp = await client.post("/api/conversations", json={})
+        resp.raise_for_status()
+        conv = resp.json()
+        write(f"{conv.get('greeting') or 'Connected.'}\n(type /quit to leave)\n")
+        async for text in _lines(_read):
+            write("bot> ")
+            async with client.stream(
+                "POST", f"/api/conversations/{conv['id']}/messages", json={"content": text}
+            ) as r:
+                if r.status_code >= 400:
+                    body = json.loads(await r.aread())
+                    write(f"[error] {body['error']['message']}\n")
+                    continue
+                event = ""
+                async for line in r.aiter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        data = json.loads(line[6:])
+                        if event == "delta":
+                            write(data["text"])
+                        elif event == "error":
+                            write(f"\n[error] {data['message']}")
+                        elif event == "notice":
+                            write(f"\n[notice] {data['message']}\n")
+            write("\n")

@@ -1,0 +1,22 @@
+"""The service container built once per app in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from frontdesk.chat.pipeline import ChatService
+from frontdesk.config import BotConfig
+from frontdesk.memory.base import MemoryStore
+from frontdesk.providers.base import ChatProvider
+from frontdesk.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    bot: BotConfig
+    store: MemoryStore
+    provider: ChatProvider
+    chat: ChatService
+    closers: list[Any] = field(default_factory=list)

