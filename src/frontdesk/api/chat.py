@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import (
@@ -16,12 +16,11 @@ from frontdesk.api.schemas import (
     SendMessage,
 )
 from frontdesk.api.sse import native_frame, usage_json, with_heartbeats
+from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.chat.pipeline import Turn
 from frontdesk.events import TurnDone, TurnError
 
 router = APIRouter(prefix="/api", tags=["chat"])
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @router.post("/conversations", status_code=201, response_model=ConversationOut)
@@ -41,21 +40,20 @@ async def get_conversation(conversation_id: str, services: ServicesDep) -> Conve
 
 @router.post(
     "/conversations/{conversation_id}/messages",
+    response_model=None,
     responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
 )
 async def send_message(
     conversation_id: str, body: SendMessage, request: Request, services: ServicesDep
-) -> StreamingResponse | JSONResponse:
+) -> EventStreamResponse | JSONResponse:
     turn = await services.chat.prepare_turn(
         conversation_id, body.content, client_message_id=body.client_message_id
     )
     wants_json = not body.stream or request.headers.get("accept", "").startswith("application/json")
     if wants_json:
         return await _answer_json(turn)
-    return StreamingResponse(
+    return EventStreamResponse(
         with_heartbeats(_frames(turn), services.settings.heartbeat_seconds),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
     )
 
 

@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.sse import with_heartbeats
+from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.chat.pipeline import Turn
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import NotFound, ValidationFailed
@@ -94,7 +95,7 @@ async def chat_completions(
     body: OAIChatRequest,
     services: ServicesDep,
     conversation_id: str | None = Header(None, alias=CONVERSATION_HEADER),
-) -> StreamingResponse | JSONResponse:
+) -> EventStreamResponse | JSONResponse:
     if body.model not in _model_ids(services):
         raise NotFound(
             f"model {body.model!r} not found; available: {', '.join(_model_ids(services))}"
@@ -119,13 +120,12 @@ async def chat_completions(
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(
+        return EventStreamResponse(
             with_heartbeats(
                 _chunks(turn, completion_id, body.model, include_usage),
                 services.settings.heartbeat_seconds,
             ),
-            media_type="text/event-stream",
-            headers={**headers, "Cache-Control": "no-cache"},
+            headers=headers,
         )
     return await _completion(turn, completion_id, body.model, headers)
 

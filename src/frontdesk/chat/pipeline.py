@@ -12,12 +12,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-
-import anyio
 
 from frontdesk.chat.prompt import Prompt, build_prompt
 from frontdesk.config import BotConfig
@@ -296,14 +294,31 @@ class _TurnRun:
             error=error,
             created_at=datetime.now(UTC),
         )
-        with anyio.CancelScope(shield=True):
-            await svc.store.complete_turn(
+        await _uncancellable(
+            svc.store.complete_turn(
                 assistant_message_id=turn.assistant_message_id,
                 content=self.content,
                 status=status,
                 error=error,
                 turn=record,
             )
+        )
+
+
+async def _uncancellable(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion even if the calling task is being cancelled
+    (a client disconnect must not lose the partial answer), then re-raise the
+    cancellation."""
+    task = asyncio.ensure_future(coro, loop=asyncio.get_running_loop())
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _customer_message(exc: FrontdeskError, *, partial: bool) -> str:
