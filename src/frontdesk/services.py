@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.factory import SharedModels
 from frontdesk.settings import Settings
 
 
@@ -19,4 +19,4 @@ class Services:
     store: MemoryStore
     provider: ChatProvider
     chat: ChatService
-    closers: list[Any] = field(default_factory=list)
+    shared: SharedModels

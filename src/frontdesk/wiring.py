@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
-from frontdesk.domain import Conversation, StoredMessage
 from frontdesk.errors import ConfigError
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
-from frontdesk.memory.summarizer import Summarizer
+from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.factory import SharedModels, available_chain, build_provider
 from frontdesk.services import Services
@@ -45,20 +44,27 @@ async def build_services(
         await engine.dispose()
         raise
     store = SqlMemoryStore(engine)
+    # answers left pending by a previous process can never finish: mark them failed
+    stale = await store.fail_pending_messages(
+        error="interrupted: the server restarted", created_before=datetime.now(UTC)
+    )
+    if stale:
+        log.warning("marked %d interrupted answers as failed", stale)
     shared = SharedModels(settings)
-    chain = provider or build_chain(settings, bot, shared)
+    if provider is None:
+        if any(ep.dialect == "local" for ep in available_chain(bot, settings)):
+            await shared.load_local()  # hash check + load, off the event loop
+        chain = build_chain(settings, bot, shared)
+    else:
+        chain = provider
     summarizer = Summarizer(
         chain,
         max_tokens=bot.memory.summary_tokens,
         timeout_seconds=bot.memory.summarize_timeout_seconds,
     )
 
-    async def summarize(
-        conv: Conversation, previous: str | None, messages: Sequence[StoredMessage]
-    ) -> None:
-        text = await summarizer.summarize(previous, messages)
-        if text:
-            await store.set_summary(conv.id, text, messages[-1].seq)
+    async def summarize(conversation_id: str, through_seq: int) -> None:
+        await refresh_summary(store, summarizer, conversation_id, through_seq)
 
     chat = ChatService(
         store=store,
@@ -74,11 +80,12 @@ async def build_services(
         store=store,
         provider=chain,
         chat=chat,
-        closers=[chain, shared, engine],
+        shared=shared,
     )
 
 
 async def close_services(services: Services) -> None:
     await services.chat.background.drain()
     await services.provider.aclose()
+    await services.shared.aclose()
     await services.store.close()

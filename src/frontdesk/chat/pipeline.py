@@ -60,7 +60,8 @@ class ChatService:
     tenant_id: str = "default"
     today: Callable[[], date] = date.today
     background: BackgroundTasks = field(default_factory=lambda: BackgroundTasks())
-    summarize: Callable[[Conversation, str | None, Sequence[StoredMessage]], Any] | None = None
+    summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
+    """Background job folding messages up to a seq into the stored summary."""
 
     async def start_conversation(self, metadata: dict[str, Any] | None = None) -> Conversation:
         return await self.store.create_conversation(
@@ -150,10 +151,10 @@ class Turn:
             extra={"replayed": True},
         )
 
-    async def _history(self) -> tuple[str | None, list[ChatMessage], Sequence[StoredMessage]]:
+    async def _history(self) -> tuple[str | None, list[ChatMessage], int | None]:
         svc = self.service
         if self.history_override is not None:
-            return None, list(self.history_override), []
+            return None, list(self.history_override), None
         messages = await svc.store.list_messages(self.conversation.id)
         earlier = [m for m in messages if m.seq < self.user_message.seq]
         window = select_window(
@@ -164,8 +165,7 @@ class Turn:
             budget_tokens=svc.bot.memory.window_tokens,
         )
         gap = window.unsummarized
-        overflow = [m for m in earlier if gap is not None and gap.first <= m.seq <= gap.last]
-        return window.summary, list(window.messages), overflow
+        return window.summary, list(window.messages), gap.last if gap is not None else None
 
     def _prompt(self, summary: str | None, history: Sequence[ChatMessage]) -> Prompt:
         svc = self.service
@@ -183,7 +183,7 @@ class Turn:
         svc = self.service
         run = _TurnRun(self, started=time.perf_counter())
         try:
-            summary, history, overflow = await self._history()
+            summary, history, summarize_through = await self._history()
             prompt = self._prompt(summary, history)
             run.prompt_tokens = prompt.prompt_tokens
             request = ChatRequest(
@@ -206,10 +206,10 @@ class Turn:
             finally:
                 await stream.aclose()  # type: ignore[attr-defined]
             await run.persist("complete", None)
-            if overflow and svc.summarize is not None:
+            if summarize_through is not None and svc.summarize is not None:
                 svc.background.spawn(
                     f"summary:{self.conversation.id}",
-                    svc.summarize(self.conversation, summary, overflow),
+                    svc.summarize(self.conversation.id, summarize_through),
                 )
             yield TurnDone(
                 message_id=self.assistant_message_id,

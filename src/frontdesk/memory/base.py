@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from frontdesk.domain import (
@@ -78,6 +79,16 @@ class MemoryStore(Protocol):
     async def list_turns(self, conversation_id: str) -> list[TurnRecord]: ...
 
     async def erase_conversation(self, conversation_id: str) -> None: ...
+
+    async def fail_pending_messages(
+        self, *, error: str, created_before: datetime | None = None
+    ) -> int:
+        """Mark messages left ``pending`` by a crashed process as ``failed`` with ``error``.
+
+        Call at start-up (with ``created_before`` = this process's start time when
+        several processes share the database). Returns how many were marked.
+        """
+        ...
 
     async def ping(self) -> None:
         """Raise when the database is unreachable (for /readyz)."""

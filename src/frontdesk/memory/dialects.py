@@ -1,0 +1,80 @@
+"""Everything that differs between SQLite and PostgreSQL lives here.
+
+The store, schema and migrations are plain SQLAlchemy Core; this module
+creates engines (SQLite pragmas and transaction mode) and picks per-database
+storage for exact decimals.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Numeric, String, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeEngine
+
+WRITE_OPTION = "frontdesk_write"
+"""Execution option marking a connection whose transaction will write.
+
+On SQLite such transactions start with ``BEGIN IMMEDIATE`` so they take the
+write lock up front (waiting up to ``busy_timeout``) instead of failing with
+SQLITE_BUSY when a reading transaction later tries to write. Other databases
+ignore it.
+"""
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, echo=echo)
+    return create_async_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo)
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the sqlite3 module (SQLAlchemy's
+        # documented recipe) so BEGIN is emitted by the "begin" hook below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        writes = bool(connection.get_execution_options().get(WRITE_OPTION))
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def exact_decimal_type(dialect_name: str, precision: int, scale: int) -> TypeEngine[Any]:
+    """Storage for an exact decimal: NUMERIC, or text on SQLite.
+
+    SQLite has no decimal type; a NUMERIC column there converts values to
+    floating point, so the exact text form is stored instead.
+    """
+    if dialect_name == "sqlite":
+        return String(precision + 2)
+    return Numeric(precision, scale, asdecimal=True)
+
+
+def bind_exact_decimal(dialect_name: str, value: Decimal) -> Decimal | str:
+    return str(value) if dialect_name == "sqlite" else value

@@ -1,0 +1,105 @@
+"""Tables of the conversation store (SQLAlchemy Core, portable SQL only)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from frontdesk.memory.types import ExactDecimal, UtcDateTime
+
+ID = 36  # uuid4 as text
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant_id", String(128), nullable=False),
+    Column("bot_id", String(128), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("title", Text, nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("summary_through_seq", Integer, nullable=False, default=0),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "tenant_id", "updated_at"),
+    Index(None, "tenant_id", "status"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "conversation_id",
+        String(ID),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("client_message_id", String(128), nullable=True),
+    Column("reply_to", String(ID), nullable=True),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    UniqueConstraint("conversation_id", "seq"),
+    UniqueConstraint("conversation_id", "client_message_id"),
+    Index(None, "reply_to"),
+)
+
+turns = Table(
+    "turns",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "conversation_id",
+        String(ID),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_message_id", String(ID), nullable=False),
+    Column("assistant_message_id", String(ID), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("config_version", String(128), nullable=False),
+    Column("provider", String(128), nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cached_tokens", Integer, nullable=False),
+    Column("prompt_tokens_counted", Integer, nullable=False),
+    Column("ttft_ms", Float, nullable=True),
+    Column("total_ms", Float, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("cost", ExactDecimal, nullable=False),
+    Column("attempts", JSON, nullable=False),
+    Column("retrieved_chunk_ids", JSON, nullable=False),
+    Column("verdicts", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "conversation_id", "created_at"),
+)

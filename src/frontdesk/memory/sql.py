@@ -1,0 +1,335 @@
+"""The SQL conversation store: one SQLAlchemy Core implementation for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from frontdesk.domain import (
+    Conversation,
+    ConversationStatus,
+    MessageStatus,
+    Role,
+    StoredMessage,
+    TurnRecord,
+)
+from frontdesk.errors import Conflict, NotFound
+from frontdesk.memory import rows
+from frontdesk.memory.base import AddedMessage
+from frontdesk.memory.dialects import WRITE_OPTION, create_engine
+from frontdesk.memory.schema import conversations, messages, turns
+
+__all__ = ["SqlMemoryStore", "create_engine"]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class SqlMemoryStore:
+    """:class:`~frontdesk.memory.base.MemoryStore` on an :class:`AsyncEngine`.
+
+    Every method runs in its own transaction. Message sequence numbers are
+    assigned inside the inserting statement; a concurrent writer that takes
+    the same number hits the ``(conversation_id, seq)`` unique constraint and
+    the insert is retried.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now, seq_retries: int = 10):
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._clock = clock
+        self._seq_retries = seq_retries
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock = utc_now) -> SqlMemoryStore:
+        return cls(create_engine(url), clock=clock)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    # --- conversations ---------------------------------------------------
+
+    async def create_conversation(
+        self, *, tenant_id: str, bot_id: str, metadata: dict[str, Any] | None = None
+    ) -> Conversation:
+        now = self._clock()
+        values: dict[str, Any] = {
+            "id": new_id(),
+            "tenant_id": tenant_id,
+            "bot_id": bot_id,
+            "status": "bot",
+            "title": None,
+            "summary": None,
+            "summary_through_seq": 0,
+            "metadata": dict(metadata or {}),
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._writer.begin() as conn:
+            await conn.execute(insert(conversations).values(values))
+        return rows.conversation(values)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        async with self._engine.connect() as conn:
+            row = await self._conversation_row(conn, conversation_id)
+        return None if row is None else rows.conversation(row)
+
+    async def set_summary(self, conversation_id: str, summary: str, through_seq: int) -> None:
+        """Store ``summary`` covering messages up to ``through_seq``.
+
+        A summary never moves backwards: an older one (lower ``through_seq``)
+        arriving after a newer one is ignored.
+        """
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .where(conversations.c.summary_through_seq <= through_seq)
+                .values(summary=summary, summary_through_seq=through_seq)
+            )
+            if result.rowcount == 0 and await self._conversation_row(conn, conversation_id) is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+
+    async def set_status(self, conversation_id: str, status: ConversationStatus) -> None:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(status=status, updated_at=self._clock())
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"conversation {conversation_id} not found")
+
+    async def erase_conversation(self, conversation_id: str) -> None:
+        """Delete the conversation with its messages and turns. Erasing twice is fine."""
+        async with self._writer.begin() as conn:
+            await conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
+
+    # --- messages --------------------------------------------------------
+
+    async def list_messages(
+        self, conversation_id: str, *, after_seq: int = 0
+    ) -> list[StoredMessage]:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .where(messages.c.seq > after_seq)
+            .order_by(messages.c.seq)
+        )
+        async with self._engine.connect() as conn:
+            result = await conn.execute(query)
+            return [rows.message(row) for row in result.mappings()]
+
+    async def add_message(
+        self,
+        conversation_id: str,
+        *,
+        role: Role,
+        content: str,
+        status: MessageStatus = "complete",
+        client_message_id: str | None = None,
+        reply_to: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> AddedMessage:
+        """Append a message; a repeated ``client_message_id`` returns the stored one."""
+        if client_message_id is not None:
+            stored = await self._by_client_id(conversation_id, client_message_id)
+            if stored is not None:
+                return AddedMessage(stored, created=False)
+        values: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "role": role,
+            "content": content,
+            "status": status,
+            "error": None,
+            "client_message_id": client_message_id,
+            "reply_to": reply_to,
+            "metadata": dict(metadata or {}),
+            "completed_at": None,
+        }
+        for _ in range(self._seq_retries):
+            try:
+                return await self._insert_message(values)
+            except IntegrityError:
+                if client_message_id is not None:
+                    stored = await self._by_client_id(conversation_id, client_message_id)
+                    if stored is not None:
+                        return AddedMessage(stored, created=False)
+                # Another writer took the same seq: try again with a fresh one.
+        raise Conflict(f"could not append to conversation {conversation_id}: too much contention")
+
+    async def _insert_message(self, values: dict[str, Any]) -> AddedMessage:
+        conversation_id = values["conversation_id"]
+        now = self._clock()
+        async with self._writer.begin() as conn:
+            # Touching the conversation first locks its row (PostgreSQL) or
+            # the database (SQLite), so concurrent appends queue up here.
+            touched = await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(updated_at=now)
+            )
+            if touched.rowcount == 0:
+                raise NotFound(f"conversation {conversation_id} not found")
+            client_id = values["client_message_id"]
+            if client_id is not None:
+                stored = await self._by_client_id(conversation_id, client_id, conn)
+                if stored is not None:
+                    return AddedMessage(stored, created=False)
+            next_seq = (
+                select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
+                .where(messages.c.conversation_id == conversation_id)
+                .scalar_subquery()
+            )
+            row = {**values, "id": new_id(), "created_at": now}
+            if values["status"] in ("complete", "failed"):
+                row["completed_at"] = now
+            result = await conn.execute(
+                insert(messages).values(**row, seq=next_seq).returning(messages.c.seq)
+            )
+            row["seq"] = result.scalar_one()
+        return AddedMessage(rows.message(row), created=True)
+
+    async def find_reply(self, user_message_id: str) -> StoredMessage | None:
+        query = (
+            select(messages)
+            .where(messages.c.reply_to == user_message_id)
+            .where(messages.c.role == "assistant")
+            .order_by(messages.c.seq.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else rows.message(row)
+
+    async def get_message(self, message_id: str) -> StoredMessage | None:
+        async with self._engine.connect() as conn:
+            query = select(messages).where(messages.c.id == message_id)
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else rows.message(row)
+
+    async def fail_pending_messages(
+        self, *, error: str, created_before: datetime | None = None
+    ) -> int:
+        """Mark messages left ``pending`` (by a crashed process) as ``failed``."""
+        query = (
+            update(messages)
+            .where(messages.c.status == "pending")
+            .values(status="failed", error=error, completed_at=self._clock())
+        )
+        if created_before is not None:
+            query = query.where(messages.c.created_at < created_before)
+        async with self._writer.begin() as conn:
+            return (await conn.execute(query)).rowcount
+
+    # --- turns -----------------------------------------------------------
+
+    async def complete_turn(
+        self,
+        *,
+        assistant_message_id: str,
+        content: str,
+        status: MessageStatus,
+        error: str | None,
+        turn: TurnRecord,
+    ) -> None:
+        """Finish the assistant message and insert ``turn`` in one transaction.
+
+        Raises :class:`NotFound` for an unknown message and :class:`Conflict`
+        when the turn cannot be stored (e.g. its id is taken); either way
+        nothing is changed.
+        """
+        if turn.assistant_message_id not in (None, assistant_message_id):
+            raise ValueError("turn.assistant_message_id differs from assistant_message_id")
+        try:
+            await self._complete_turn(assistant_message_id, content, status, error, turn)
+        except IntegrityError as exc:
+            raise Conflict(f"turn {turn.id} could not be recorded: {exc.orig}") from exc
+
+    async def _complete_turn(
+        self,
+        assistant_message_id: str,
+        content: str,
+        status: MessageStatus,
+        error: str | None,
+        turn: TurnRecord,
+    ) -> None:
+        now = self._clock()
+        async with self._writer.begin() as conn:
+            finished = await conn.execute(
+                update(messages)
+                .where(messages.c.id == assistant_message_id)
+                .where(messages.c.conversation_id == turn.conversation_id)
+                .values(content=content, status=status, error=error, completed_at=now)
+            )
+            if finished.rowcount == 0:
+                raise NotFound(
+                    f"message {assistant_message_id} not found in "
+                    f"conversation {turn.conversation_id}"
+                )
+            await conn.execute(insert(turns).values(rows.turn_values(turn, now=now)))
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == turn.conversation_id)
+                .values(updated_at=now)
+            )
+
+    async def list_turns(self, conversation_id: str) -> list[TurnRecord]:
+        """Turns in the order they happened (time, then the user message's seq)."""
+        user_message = messages.alias("user_message")
+        query = (
+            select(turns)
+            .select_from(
+                turns.outerjoin(user_message, user_message.c.id == turns.c.user_message_id)
+            )
+            .where(turns.c.conversation_id == conversation_id)
+            .order_by(turns.c.created_at, user_message.c.seq, turns.c.id)
+        )
+        async with self._engine.connect() as conn:
+            result = await conn.execute(query)
+            return [rows.turn(row) for row in result.mappings()]
+
+    # --- lifecycle -------------------------------------------------------
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(select(literal(1)))
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # --- helpers ---------------------------------------------------------
+
+    @staticmethod
+    async def _conversation_row(conn: AsyncConnection, conversation_id: str) -> Any:
+        query = select(conversations).where(conversations.c.id == conversation_id)
+        return (await conn.execute(query)).mappings().first()
+
+    async def _by_client_id(
+        self, conversation_id: str, client_message_id: str, conn: AsyncConnection | None = None
+    ) -> StoredMessage | None:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .where(messages.c.client_message_id == client_message_id)
+        )
+        if conn is not None:
+            row = (await conn.execute(query)).mappings().first()
+        else:
+            async with self._engine.connect() as own:
+                row = (await own.execute(query)).mappings().first()
+        return None if row is None else rows.message(row)

@@ -1,0 +1,135 @@
+"""Offline token counters for vendor models.
+
+OpenAI models are counted exactly with ``quicktok`` (token ids identical to
+``tiktoken``, encodings bundled in the wheel, so nothing is downloaded):
+``o200k_base`` for gpt-4o, gpt-4.1, the o-series and gpt-5; ``cl100k_base`` for
+gpt-4, gpt-3.5 and the text-embedding-3 / ada-002 models. Chat prompts add
+OpenAI's documented per-message overhead (3 tokens per message, 1 more when a
+``name`` is set, 3 tokens priming the reply).
+
+Anything else (another vendor's model, an unknown name behind an
+OpenAI-compatible server) gets an :class:`EstimatingTokenCounter`: ``o200k_base``
+counts plus a safety margin, flagged ``exact = False``. It errs on the high side
+so budgets are not overrun, but it is an estimate and says so. The embedded
+model counts with its own tokenizer (see ``providers.local``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Protocol
+
+import quicktok
+
+from frontdesk.domain import ChatMessage
+from frontdesk.providers.base import TokenCounter
+
+O200K = "o200k_base"
+CL100K = "cl100k_base"
+
+# Longest prefix wins; matched against the lower-cased model name without an
+# org prefix ("openai/gpt-4o" -> "gpt-4o") and without an Azure-style suffix.
+_OPENAI_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("gpt-4o", O200K),
+    ("chatgpt-4o", O200K),
+    ("gpt-4.1", O200K),
+    ("gpt-4.5", O200K),
+    ("gpt-5", O200K),
+    ("o1", O200K),
+    ("o3", O200K),
+    ("o4", O200K),
+    ("gpt-4", CL100K),
+    ("gpt-35", CL100K),  # Azure spells it without the dot
+    ("gpt-3.5", CL100K),
+    ("text-embedding-3", CL100K),
+    ("text-embedding-ada-002", CL100K),
+)
+
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING_TOKENS = 3
+ESTIMATE_MARGIN = 1.15
+
+
+class _Encoding(Protocol):
+    def count(self, text: str) -> int: ...
+
+
+def _normalise(model: str) -> str:
+    return model.lower().rsplit("/", 1)[-1]
+
+
+def openai_encoding_name(model: str) -> str | None:
+    """The tiktoken encoding of an OpenAI model, or ``None`` when unknown."""
+    name = _normalise(model)
+    for prefix, encoding in sorted(_OPENAI_PREFIXES, key=lambda p: -len(p[0])):
+        if name == prefix or name.startswith((prefix + "-", prefix + ".", prefix + ":")):
+            return encoding
+    return None
+
+
+def _encoding(name: str) -> _Encoding:
+    enc: _Encoding = quicktok.get_encoding(name)
+    return enc
+
+
+class OpenAITokenCounter:
+    """Exact counts for an OpenAI chat model, chat overhead included."""
+
+    exact = True
+
+    def __init__(self, encoding_name: str) -> None:
+        self.encoding_name = encoding_name
+        self._enc = _encoding(encoding_name)
+
+    def count(self, text: str) -> int:
+        # Text in a message is ordinary text: "<|endoftext|>" typed by a user
+        # is not a special token, which is what ``count`` does.
+        return int(self._enc.count(text))
+
+    def count_messages(self, messages: Sequence[ChatMessage]) -> int:
+        total = REPLY_PRIMING_TOKENS
+        for message in messages:
+            total += TOKENS_PER_MESSAGE + self.count(message.role) + self.count(message.content)
+        return total
+
+
+class EstimatingTokenCounter:
+    """An honest estimate for models whose tokenizer is not available offline.
+
+    ``o200k_base`` counts scaled by :data:`ESTIMATE_MARGIN` (rounded up) plus
+    OpenAI-style overhead. Tokenizers of other vendors differ by roughly ±15 %
+    on English text, so this leans high; ``exact`` is ``False``.
+    """
+
+    exact = False
+
+    def __init__(self, margin: float = ESTIMATE_MARGIN) -> None:
+        self._enc = _encoding(O200K)
+        self._margin = margin
+
+    def count(self, text: str) -> int:
+        return math.ceil(int(self._enc.count(text)) * self._margin)
+
+    def count_messages(self, messages: Sequence[ChatMessage]) -> int:
+        total = REPLY_PRIMING_TOKENS
+        for message in messages:
+            total += TOKENS_PER_MESSAGE + 1 + self.count(message.content)
+        return total
+
+
+def counter_for(dialect: str, model: str) -> TokenCounter:
+    """The best offline counter for ``model`` spoken in ``dialect``.
+
+    Exact for OpenAI models (whatever the endpoint, since Azure and proxies keep
+    the model's tokenizer); an :class:`EstimatingTokenCounter` otherwise. The
+    embedded model is not handled here: use ``LocalProvider.tokens``, which
+    counts with the model's own tokenizer.
+    """
+    if dialect == "local":
+        raise ValueError("the local model counts with its own tokenizer: use LocalProvider.tokens")
+    encoding = openai_encoding_name(model)
+    if encoding is not None:
+        return OpenAITokenCounter(encoding)
+    return EstimatingTokenCounter()

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.domain import ChatMessage, Usage
+from frontdesk.errors import (
+    AllProvidersFailed,
+    ContentFiltered,
+    ProviderAuthFailed,
+    ProviderError,
+    ProviderUnavailable,
+)
+from frontdesk.events import TextDelta, UsageReport
+from frontdesk.providers.base import ChatProvider, ChatRequest
+from frontdesk.providers.breaker import Breakered, CircuitBreaker
+from frontdesk.providers.fallback import Attempt, Fallback, FallbackStream
+from frontdesk.providers.scripted import ScriptedProvider, Step
+
+REQUEST = ChatRequest(messages=[ChatMessage("user", "where is my parcel")], max_output_tokens=50)
+
+
+def scripted(name: str, *steps: Step, context: int = 4096) -> ScriptedProvider:
+    return ScriptedProvider(
+        steps=list(steps), provider_name=name, model_name=f"{name}-m", context_length=context
+    )
+
+
+def down(name: str) -> Step:
+    return Step(fail_before=ProviderUnavailable("503 from upstream", provider=name, status=503))
+
+
+async def drain(stream: FallbackStream) -> str:
+    return "".join([e.text async for e in stream if isinstance(e, TextDelta)])
+
+
+async def read_into(stream: FallbackStream, received: list[str]) -> None:
+    async for event in stream:
+        if isinstance(event, TextDelta):
+            received.append(event.text)
+
+
+async def test_primary_serves_when_healthy() -> None:
+    chain = Fallback([scripted("a", Step("from a")), scripted("b", Step("from b"))])
+    stream = chain.stream(REQUEST)
+    assert await drain(stream) == "from a"
+    assert [(a.provider, a.outcome) for a in stream.attempts] == [("a", "served")]
+    assert stream.served_by is stream.attempts[0]
+
+
+async def test_falls_back_and_records_why() -> None:
+    b = scripted("b", down("b"))
+    chain = Fallback([scripted("a", down("a")), b, scripted("c", Step("from c"))])
+    stream = chain.stream(REQUEST)
+    assert await drain(stream) == "from c"
+    records = [a.as_dict() for a in stream.attempts]
+    assert [(r["provider"], r["outcome"], r["error_code"]) for r in records] == [
+        ("a", "failed", "provider_unavailable"),
+        ("b", "failed", "provider_unavailable"),
+        ("c", "served", None),
+    ]
+    assert records[0]["status"] == 503
+    assert records[0]["model"] == "a-m"
+    assert records[2]["usage"]["output_tokens"] == 2
+    assert stream.served_by is not None
+    assert stream.served_by.provider == "c"
+
+
+async def test_an_open_breaker_is_recorded_as_skipped() -> None:
+    a = scripted("a", down("a"))
+    breaker = CircuitBreaker("a", failure_threshold=1, cooldown=60)
+    guarded = Breakered(a, breaker)
+    chain = Fallback([guarded, scripted("b", Step("ok"))])
+    await drain(chain.stream(REQUEST))  # a fails, opens the breaker
+    stream = chain.stream(REQUEST)
+    assert await drain(stream) == "ok"
+    assert [(x.outcome, x.error_code) for x in stream.attempts] == [
+        ("skipped", "circuit_open"),
+        ("served", None),
+    ]
+    assert len(a.requests) == 1
+
+
+async def test_all_failed_carries_every_error() -> None:
+    seen: list[Attempt] = []
+    auth = ProviderAuthFailed("bad key", provider="b", status=401)
+    chain = Fallback(
+        [scripted("a", down("a")), scripted("b", Step(fail_before=auth))], on_attempt=seen.append
+    )
+    stream = chain.stream(REQUEST)
+    with pytest.raises(AllProvidersFailed) as info:
+        await drain(stream)
+    assert [type(e) for e in info.value.attempts] == [ProviderUnavailable, ProviderAuthFailed]
+    assert "a: provider_unavailable" in str(info.value)
+    assert [a.error_code for a in seen] == ["provider_unavailable", "provider_auth_failed"]
+    assert info.value.retryable is False
+
+
+async def test_no_switch_after_the_first_token() -> None:
+    broken = Step("half an ans wer", fail_after_tokens=2)
+    backup = scripted("b", Step("never used"))
+    stream = Fallback([scripted("a", broken), backup]).stream(REQUEST)
+    shown: list[str] = []
+    with pytest.raises(ProviderError, match="mid-stream"):
+        await read_into(stream, shown)
+    assert shown == ["half ", "an "]
+    assert backup.requests == []
+    assert [a.outcome for a in stream.attempts] == ["served"]
+
+
+async def test_content_filter_does_not_fall_back() -> None:
+    flagged = ContentFiltered("blocked by safety", provider="a")
+    backup = scripted("b", Step("routed around"))
+    with pytest.raises(ContentFiltered):
+        await drain(Fallback([scripted("a", Step(fail_before=flagged)), backup]).stream(REQUEST))
+    assert backup.requests == []
+
+
+async def test_skips_a_provider_whose_window_is_too_small() -> None:
+    tiny = scripted("tiny", Step("never"), context=20)
+    stream = Fallback([tiny, scripted("big", Step("fits"))]).stream(REQUEST)
+    assert await drain(stream) == "fits"
+    assert stream.attempts[0].outcome == "skipped"
+    assert stream.attempts[0].error_code == "context_too_long"
+    assert tiny.requests == []
+
+
+async def test_usage_of_the_serving_provider_is_recorded() -> None:
+    stream = Fallback([scripted("a", Step("one two three"))]).stream(REQUEST)
+    events = [e async for e in stream]
+    reported = [e.usage for e in events if isinstance(e, UsageReport)]
+    assert stream.served_by is not None
+    assert reported == [stream.served_by.usage]
+    assert stream.served_by.usage == Usage(stream.served_by.usage.input_tokens, 3)
+
+
+async def test_chain_is_a_chat_provider_and_checks_readiness() -> None:
+    chain = Fallback([scripted("a"), scripted("b")])
+    assert isinstance(chain, ChatProvider)
+    assert (chain.name, chain.model) == ("a", "a-m")
+    await chain.check()
+    with pytest.raises(ValueError, match="at least one"):
+        Fallback([])
+
+
+async def test_closing_early_closes_the_serving_stream() -> None:
+    stream = Fallback([scripted("a", Step("a b c d"))]).stream(REQUEST)
+    first = await anext(stream)
+    assert isinstance(first, TextDelta)
+    await stream.aclose()
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)

@@ -1,0 +1,312 @@
+"""OpenAIChatProvider against a loopback server speaking OpenAI's wire format."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from frontdesk.config import EndpointConfig
+from frontdesk.domain import ChatMessage, Usage
+from frontdesk.errors import (
+    ContentFiltered,
+    ContextTooLong,
+    ProviderAuthFailed,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
+from frontdesk.providers.base import ChatProvider, ChatRequest
+from frontdesk.providers.openai_chat import (
+    DEFAULT_CONTEXT_LENGTH,
+    OpenAIChatProvider,
+    is_reasoning_model,
+)
+from frontdesk.providers.tokens import OpenAITokenCounter
+from tests.providers.fake_http import Reply
+from tests.providers.fake_openai import (
+    API_KEY,
+    CountingFrames,
+    FakeOpenAI,
+    context_too_long,
+    error_reply,
+    malformed_stream,
+    rate_limited,
+    request_body,
+    stream_frames,
+    stream_reply,
+    wrong_content_type,
+    wrong_shape_stream,
+)
+
+REQUEST = ChatRequest(
+    messages=[
+        ChatMessage("system", "You are a support bot."),
+        ChatMessage("user", "How do I reset my password?"),
+    ],
+    temperature=0.3,
+    max_output_tokens=50,
+)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+def make_provider(
+    fake: FakeOpenAI, *, model: str = "gpt-4o-mini", timeout: float = 10.0, key: str = API_KEY
+) -> OpenAIChatProvider:
+    endpoint = EndpointConfig(
+        name="openai-test",
+        dialect="openai",
+        model=model,
+        base_url=fake.base_url,
+        timeout_seconds=timeout,
+    )
+    return OpenAIChatProvider(endpoint, api_key=key)
+
+
+@pytest.fixture
+async def provider(fake: FakeOpenAI) -> AsyncIterator[OpenAIChatProvider]:
+    p = make_provider(fake)
+    yield p
+    await p.aclose()
+
+
+async def collect(provider: ChatProvider, request: ChatRequest = REQUEST) -> list[ProviderEvent]:
+    return [event async for event in provider.stream(request)]
+
+
+async def collect_into(provider: ChatProvider, seen: list[str]) -> None:
+    async for event in provider.stream(REQUEST):
+        if isinstance(event, TextDelta):
+            seen.append(event.text)
+
+
+async def test_streams_deltas_usage_and_finish(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    events = await collect(provider)
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text == fake.default_text
+    assert events[-2:] == [UsageReport(Usage(17, 7)), Finish("stop")]
+    assert isinstance(provider, ChatProvider)
+
+
+async def test_sends_the_openai_request_shape(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    await collect(provider, ChatRequest(REQUEST.messages, stop=["\n\n"], idempotency_key="k-1"))
+    request = fake.requests[-1]
+    body = request_body(request)
+    assert request.path == "/v1/chat/completions"
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["idempotency-key"] == "k-1"
+    assert body["model"] == "gpt-4o-mini"
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["messages"] == [
+        {"role": "system", "content": "You are a support bot."},
+        {"role": "user", "content": "How do I reset my password?"},
+    ]
+    assert body["max_tokens"] == 400
+    assert body["temperature"] == 0.2
+    assert body["stop"] == ["\n\n"]
+
+
+async def test_reasoning_models_get_max_completion_tokens(fake: FakeOpenAI) -> None:
+    provider = make_provider(fake, model="o3-mini")
+    try:
+        await collect(provider)
+    finally:
+        await provider.aclose()
+    body = request_body(fake.requests[-1])
+    assert body["max_completion_tokens"] == 50
+    assert "max_tokens" not in body
+    assert "temperature" not in body
+    assert is_reasoning_model("gpt-5-mini")
+    assert not is_reasoning_model("gpt-4o")
+
+
+async def test_rate_limit_carries_retry_after(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    fake.push(rate_limited(retry_after="7"))
+    with pytest.raises(ProviderRateLimited) as info:
+        await collect(provider)
+    assert info.value.status == 429
+    assert info.value.retry_after == 7.0
+    assert info.value.retryable
+    assert info.value.provider == "openai-test"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_errors_are_retryable_unavailable(
+    fake: FakeOpenAI, provider: OpenAIChatProvider, status: int
+) -> None:
+    fake.push(error_reply(status, "The server had an error while processing your request."))
+    with pytest.raises(ProviderUnavailable) as info:
+        await collect(provider)
+    assert info.value.status == status
+    assert info.value.retryable
+
+
+async def test_bad_key_is_auth_failure(fake: FakeOpenAI) -> None:
+    provider = make_provider(fake, key="sk-wrong")
+    try:
+        with pytest.raises(ProviderAuthFailed) as info:
+            await collect(provider)
+    finally:
+        await provider.aclose()
+    assert info.value.status == 401
+    assert not info.value.retryable
+
+
+async def test_context_length_exceeded(fake: FakeOpenAI, provider: OpenAIChatProvider) -> None:
+    fake.push(context_too_long())
+    with pytest.raises(ContextTooLong) as info:
+        await collect(provider)
+    assert "context_length_exceeded" in info.value.message
+    assert not info.value.retryable
+
+
+async def test_prompt_content_filter_error(fake: FakeOpenAI, provider: OpenAIChatProvider) -> None:
+    fake.push(error_reply(400, "The response was filtered", code="content_filter"))
+    with pytest.raises(ContentFiltered):
+        await collect(provider)
+
+
+async def test_content_filter_finish_reason(fake: FakeOpenAI, provider: OpenAIChatProvider) -> None:
+    fake.push(stream_reply("I cannot", finish_reason="content_filter"))
+    events = await collect(provider)
+    assert events[-1] == Finish("content_filter")
+    assert [e for e in events if isinstance(e, TextDelta)] == [TextDelta("I "), TextDelta("cannot")]
+
+
+async def test_slow_first_byte_times_out(fake: FakeOpenAI) -> None:
+    fake.push(stream_reply("late", first_delay=5.0))
+    provider = make_provider(fake, timeout=0.3)
+    try:
+        with pytest.raises(ProviderTimeout) as info:
+            await collect(provider)
+    finally:
+        await provider.aclose()
+    assert info.value.retryable
+
+
+async def test_stalled_stream_times_out_after_first_tokens(fake: FakeOpenAI) -> None:
+    fake.push(stream_reply("one two three", chunk_delay=5.0))
+    provider = make_provider(fake, timeout=0.3)
+    try:
+        with pytest.raises(ProviderTimeout):
+            await collect(provider)
+    finally:
+        await provider.aclose()
+
+
+async def test_stream_cut_midway_is_unavailable_after_partial_text(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    fake.push(stream_reply("one two three four five", cut_after=3))
+    seen: list[str] = []
+    with pytest.raises(ProviderUnavailable) as info:
+        await collect_into(provider, seen)
+    assert seen == ["one ", "two "]
+    assert info.value.retryable
+
+
+async def test_stream_ending_without_finish_is_protocol_error(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    fake.push(
+        Reply(
+            headers={"Content-Type": "text/event-stream"},
+            chunks=stream_frames("half an answer", finish_reason=None, include_usage=False),
+        )
+    )
+    with pytest.raises(ProviderProtocolError, match="without a finish reason"):
+        await collect(provider)
+
+
+@pytest.mark.parametrize("reply", [malformed_stream(), wrong_shape_stream()])
+async def test_malformed_chunk_is_protocol_error(
+    fake: FakeOpenAI, provider: OpenAIChatProvider, reply: Reply
+) -> None:
+    fake.push(reply)
+    with pytest.raises(ProviderProtocolError, match="malformed"):
+        await collect(provider)
+
+
+async def test_wrong_content_type_is_protocol_error(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    fake.push(wrong_content_type())
+    with pytest.raises(ProviderProtocolError, match="text/html"):
+        await collect(provider)
+
+
+async def test_connection_refused_is_unavailable() -> None:
+    async with FakeOpenAI() as gone:
+        base_url = gone.base_url
+    endpoint = EndpointConfig(name="gone", dialect="openai", model="gpt-4o", base_url=base_url)
+    provider = OpenAIChatProvider(endpoint, api_key=API_KEY)
+    try:
+        with pytest.raises(ProviderUnavailable):
+            await collect(provider)
+        with pytest.raises(ProviderUnavailable):
+            await provider.check()
+    finally:
+        await provider.aclose()
+
+
+async def test_closing_the_iterator_closes_the_http_stream(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    frames = CountingFrames(stream_frames(" ".join(["word"] * 40)))
+    fake.push(Reply(headers={"Content-Type": "text/event-stream"}, chunks=frames, chunk_delay=0.05))
+    stream = provider.stream(REQUEST)
+    first = await anext(stream)
+    while not isinstance(first, TextDelta):
+        first = await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    for _ in range(200):  # the server notices the closed socket on its next writes
+        if fake._server._tasks == set():
+            break
+        await asyncio.sleep(0.05)
+    assert fake._server._tasks == set()
+    assert frames.pulled < len(frames)
+
+
+async def test_check_lists_models(fake: FakeOpenAI, provider: OpenAIChatProvider) -> None:
+    await provider.check()
+    assert fake.requests[-1].path == "/v1/models"
+    fake.push(error_reply(503, "down"))
+    with pytest.raises(ProviderError) as info:
+        await provider.check()
+    assert info.value.status == 503
+
+
+def test_capabilities_and_tokens_follow_the_model() -> None:
+    def provider_for(model: str, context: int | None = None) -> OpenAIChatProvider:
+        endpoint = EndpointConfig(
+            name="x",
+            dialect="openai",
+            model=model,
+            base_url="http://127.0.0.1:9/v1",
+            context_length=context,
+        )
+        return OpenAIChatProvider(endpoint, api_key="k")
+
+    assert provider_for("gpt-4o-mini").capabilities.context_length == 128_000
+    assert provider_for("gpt-4.1").capabilities.context_length == 1_047_576
+    assert provider_for("llama3.1:8b").capabilities.context_length == DEFAULT_CONTEXT_LENGTH
+    assert provider_for("llama3.1:8b", 32_768).capabilities.context_length == 32_768
+    tokens = provider_for("gpt-4o").tokens
+    assert isinstance(tokens, OpenAITokenCounter)
+    assert tokens.encoding_name == "o200k_base"
