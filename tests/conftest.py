@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from frontdesk.app import create_app
 from frontdesk.config import BotConfig, EndpointConfig, MemoryConfig, ModelConfig
+from frontdesk.providers.base import ChatProvider
 from frontdesk.settings import Settings, load_settings
+from tests.apphelpers import Running
+from tests.servers import serve
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,3 +53,19 @@ def make_bot(**model: object) -> BotConfig:
         endpoints=[EndpointConfig(name="scripted", dialect="scripted", model="scripted-1")],
         version="test-1",
     )
+
+
+@pytest.fixture
+def running(migrated: Settings) -> Running:
+    """Start the real app on a loopback port with the given provider and bot."""
+
+    @contextmanager
+    def start(
+        provider: ChatProvider, bot: BotConfig | None = None, **overrides: Any
+    ) -> Iterator[httpx.Client]:
+        settings = migrated.model_copy(update=overrides)
+        app = create_app(settings, bot=bot or make_bot(), provider=provider)
+        with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            yield client
+
+    return start

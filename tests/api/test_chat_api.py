@@ -6,7 +6,7 @@ import time
 
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
-from tests.api.conftest import Running, new_conversation, parse_sse, send, text_of
+from tests.apphelpers import Running, new_conversation, parse_sse, send, text_of
 
 
 def test_stream_answer_and_history(running: Running) -> None:

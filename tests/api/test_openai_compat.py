@@ -7,7 +7,7 @@ import pytest
 
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
-from tests.api.conftest import Running
+from tests.apphelpers import Running
 
 
 def _client(base_url: str) -> openai.OpenAI:

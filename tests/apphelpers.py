@@ -1,20 +1,14 @@
+"""Helpers for tests that drive the real app over loopback HTTP."""
+
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
-
-from frontdesk.app import create_app
-from frontdesk.config import BotConfig
-from frontdesk.providers.base import ChatProvider
-from frontdesk.settings import Settings
-from tests.conftest import make_bot
-from tests.servers import serve
 
 
 @dataclass
@@ -38,22 +32,6 @@ def parse_sse(text: str) -> list[SSEEvent]:
 
 
 Running = Callable[..., AbstractContextManager[httpx.Client]]
-
-
-@pytest.fixture
-def running(migrated: Settings) -> Running:
-    """Start the real app on a loopback port with the given provider and bot."""
-
-    @contextmanager
-    def start(
-        provider: ChatProvider, bot: BotConfig | None = None, **overrides: Any
-    ) -> Iterator[httpx.Client]:
-        settings = migrated.model_copy(update=overrides)
-        app = create_app(settings, bot=bot or make_bot(), provider=provider)
-        with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
-            yield client
-
-    return start
 
 
 def new_conversation(client: httpx.Client) -> str:

@@ -1,0 +1,81 @@
+"""The ``frontdesk`` console script, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTED_BOT = """
+name: Clibot
+company: Acme
+system_prompt: "You are {bot_name}. Today is {today}."
+model: {chain: [scripted]}
+endpoints:
+  - name: scripted
+    dialect: scripted
+    model: scripted-1
+    script: ["Hello from the script.", "Second reply."]
+"""
+
+
+def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    bot = tmp_path / "bot.yaml"
+    bot.write_text(SCRIPTED_BOT)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    base.pop("OPENAI_API_KEY", None)
+    return {
+        **base,
+        "FRONTDESK_DATA_DIR": str(tmp_path / "data"),
+        "FRONTDESK_BOT_CONFIG": str(bot),
+        "FRONTDESK_LOG_JSON": "false",
+        "FRONTDESK_LOG_LEVEL": "WARNING",
+    }
+
+
+def test_config_check_prints_chain(env: dict[str, str]) -> None:
+    out = run(["config", "check"], env)
+    assert out.returncode == 0, out.stderr
+    assert "Clibot" in out.stdout
+    assert "scripted (scripted:scripted-1)" in out.stdout
+
+
+def test_bad_setting_names_the_variable(env: dict[str, str]) -> None:
+    out = run(["config", "check"], {**env, "FRONTDESK_PORT": "eighty"})
+    assert out.returncode == 2
+    assert "FRONTDESK_PORT" in out.stderr
+    assert "eighty" in out.stderr
+
+
+def test_bad_bot_config_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncompany: y\nsystem_prompt: hi\nmodel: {temperature: 9}\n")
+    out = run(["config", "check"], {**env, "FRONTDESK_BOT_CONFIG": str(bad)})
+    assert out.returncode == 2
+    assert "temperature" in out.stderr
+
+
+def test_db_upgrade_then_chat_streams(env: dict[str, str]) -> None:
+    up = run(["db", "upgrade"], env)
+    assert up.returncode == 0, up.stderr
+    assert run(["db", "upgrade"], env).returncode == 0  # idempotent
+    out = run(["chat"], env, stdin="hi there\nanother one\n/quit\n")
+    assert out.returncode == 0, out.stderr
+    assert "Hello from the script." in out.stdout
+    assert "Second reply." in out.stdout
