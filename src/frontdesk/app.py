@@ -12,12 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from frontdesk import __version__
 from frontdesk.api import chat, health, openai_compat
+from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
 from frontdesk.api.middleware import RequestContextMiddleware
 from frontdesk.config import BotConfig, load_bot_config
 from frontdesk.providers.base import ChatProvider
 from frontdesk.services import Services
 from frontdesk.settings import Settings
+from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.wiring import build_services, close_services
 
 WEB_DIR = Path(__file__).parent / "web" / "static"
@@ -28,18 +30,27 @@ def create_app(
     *,
     bot: BotConfig | None = None,
     provider: ChatProvider | None = None,
+    tracing_override: Tracing | None = None,
 ) -> FastAPI:
     """Build the ASGI app. ``bot`` and ``provider`` override the configured ones (tests, demos)."""
+
+    metrics = Metrics()
+    tracing = tracing_override or Tracing(
+        exporter=settings.otel_exporter, capture_content=settings.otel_capture_content
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = bot or load_bot_config(settings.bot_config)
-        services: Services = await build_services(settings, config, provider=provider)
+        services: Services = await build_services(
+            settings, config, provider=provider, metrics=metrics, tracing=tracing
+        )
         app.state.services = services
         try:
             yield
         finally:
             await close_services(services)
+            tracing.shutdown()
 
     app = FastAPI(
         title="Frontdesk",
@@ -48,8 +59,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
 

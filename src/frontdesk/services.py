@@ -10,6 +10,7 @@ from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.factory import SharedModels
 from frontdesk.settings import Settings
+from frontdesk.telemetry import Metrics, Tracing
 
 
 @dataclass
@@ -20,3 +21,5 @@ class Services:
     provider: ChatProvider
     chat: ChatService
     shared: SharedModels
+    metrics: Metrics
+    tracing: Tracing

@@ -20,6 +20,8 @@ DEV_ADMIN_TOKEN = "dev-admin-token"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRONTDESK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
         env_nested_delimiter="__",
         extra="ignore",
         validate_default=True,
@@ -57,6 +59,12 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        "none", description="Where OpenTelemetry spans go (otlp reads the OTEL_EXPORTER_* vars)"
+    )
+    otel_capture_content: bool = Field(
+        False, description="Put customer and model text on spans (off by default: privacy)"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.factory import SharedModels, available_chain, build_provider
 from frontdesk.services import Services
 from frontdesk.settings import Settings
+from frontdesk.telemetry import Metrics, Tracing
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,15 @@ def build_chain(settings: Settings, bot: BotConfig, shared: SharedModels) -> Cha
 
 
 async def build_services(
-    settings: Settings, bot: BotConfig, *, provider: ChatProvider | None = None
+    settings: Settings,
+    bot: BotConfig,
+    *,
+    provider: ChatProvider | None = None,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
 ) -> Services:
+    metrics = metrics or Metrics()
+    tracing = tracing or Tracing()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     engine = create_engine(url)
@@ -72,6 +80,8 @@ async def build_services(
         bot=bot,
         max_message_chars=settings.max_message_chars,
         summarize=summarize,
+        metrics=metrics,
+        tracing=tracing,
     )
     log.info("services ready", extra={"provider": chain.name, "model": chain.model})
     return Services(
@@ -81,6 +91,8 @@ async def build_services(
         provider=chain,
         chat=chat,
         shared=shared,
+        metrics=metrics,
+        tracing=tracing,
     )
 
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from frontdesk.chat.prompt import Prompt, build_prompt
+from frontdesk.chat.record import TurnRun
 from frontdesk.config import BotConfig
 from frontdesk.domain import (
     ChatMessage,
     Conversation,
-    MessageStatus,
     StoredMessage,
-    TurnRecord,
     Usage,
 )
 from frontdesk.errors import (
@@ -47,6 +45,8 @@ from frontdesk.events import (
 from frontdesk.memory.base import MemoryStore
 from frontdesk.memory.window import select_window
 from frontdesk.providers.base import ChatProvider, ChatRequest
+from frontdesk.providers.pricing import PriceTable
+from frontdesk.telemetry import Metrics, Tracing
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ class ChatService:
     tenant_id: str = "default"
     today: Callable[[], date] = date.today
     background: BackgroundTasks = field(default_factory=lambda: BackgroundTasks())
+    metrics: Metrics = field(default_factory=Metrics)
+    tracing: Tracing = field(default_factory=Tracing)
+    prices: PriceTable | None = None
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     """Background job folding messages up to a seq into the stored summary."""
 
@@ -181,7 +184,7 @@ class Turn:
 
     async def _generate(self) -> AsyncIterator[TurnEvent]:
         svc = self.service
-        run = _TurnRun(self, started=time.perf_counter())
+        run = TurnRun(self, started=time.perf_counter())
         try:
             summary, history, summarize_through = await self._history()
             prompt = self._prompt(summary, history)
@@ -193,6 +196,7 @@ class Turn:
                 idempotency_key=self.assistant_message_id,
             )
             stream = svc.provider.stream(request)
+            run.stream = stream
             try:
                 async for ev in stream:
                     if isinstance(ev, TextDelta):
@@ -215,8 +219,8 @@ class Turn:
                 message_id=self.assistant_message_id,
                 usage=run.usage,
                 finish_reason=run.finish,
-                provider=svc.provider.name,
-                model=svc.provider.model,
+                provider=run.served_provider,
+                model=run.served_model,
                 content=run.content,
             )
         except FrontdeskError as exc:
@@ -241,84 +245,6 @@ class Turn:
         finally:
             # client disconnect (cancellation / aclose) lands here unpersisted
             await run.persist(run.broken_status, "client disconnected")
-
-
-@dataclass
-class _TurnRun:
-    """Mutable state of one generation, and its single persistence."""
-
-    turn: Turn
-    started: float
-    parts: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    finish: str = "stop"
-    prompt_tokens: int = 0
-    ttft_ms: float | None = None
-    persisted: bool = False
-
-    def add_text(self, text: str) -> None:
-        if self.ttft_ms is None:
-            self.ttft_ms = (time.perf_counter() - self.started) * 1000
-        self.parts.append(text)
-
-    @property
-    def content(self) -> str:
-        return "".join(self.parts)
-
-    @property
-    def broken_status(self) -> MessageStatus:
-        return "partial" if self.parts else "failed"
-
-    async def persist(self, status: MessageStatus, error: str | None) -> None:
-        if self.persisted:
-            return
-        self.persisted = True
-        turn, svc = self.turn, self.turn.service
-        record = TurnRecord(
-            id=str(uuid.uuid4()),
-            conversation_id=turn.conversation.id,
-            user_message_id=turn.user_message.id,
-            assistant_message_id=turn.assistant_message_id,
-            status=status,
-            config_version=svc.bot.version,
-            provider=svc.provider.name,
-            model=svc.provider.model,
-            params={
-                "temperature": svc.bot.model.temperature,
-                "max_output_tokens": svc.bot.model.max_output_tokens,
-            },
-            usage=self.usage,
-            prompt_tokens_counted=self.prompt_tokens,
-            ttft_ms=self.ttft_ms,
-            total_ms=(time.perf_counter() - self.started) * 1000,
-            error=error,
-            created_at=datetime.now(UTC),
-        )
-        await _uncancellable(
-            svc.store.complete_turn(
-                assistant_message_id=turn.assistant_message_id,
-                content=self.content,
-                status=status,
-                error=error,
-                turn=record,
-            )
-        )
-
-
-async def _uncancellable(coro: Coroutine[Any, Any, None]) -> None:
-    """Run ``coro`` to completion even if the calling task is being cancelled
-    (a client disconnect must not lose the partial answer), then re-raise the
-    cancellation."""
-    task = asyncio.ensure_future(coro, loop=asyncio.get_running_loop())
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    task.result()
-    if cancelled:
-        raise asyncio.CancelledError
 
 
 def _customer_message(exc: FrontdeskError, *, partial: bool) -> str:

@@ -1,0 +1,61 @@
+"""Prometheus /metrics, OpenTelemetry GenAI spans and structured logs of a turn."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from frontdesk.app import create_app
+from frontdesk.logging_setup import JsonFormatter
+from frontdesk.providers.scripted import ScriptedProvider
+from frontdesk.settings import Settings
+from frontdesk.telemetry import Tracing
+from tests.apphelpers import new_conversation, send, text_of
+from tests.conftest import make_bot
+from tests.servers import serve
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_turn_metrics_and_spans(migrated: Settings, capture: bool) -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing(span_exporter=exporter, capture_content=capture)
+    app = create_app(
+        migrated,
+        bot=make_bot(),
+        provider=ScriptedProvider.from_texts(["four words of answer"]),
+        tracing_override=tracing,
+    )
+    with serve(app) as url, httpx.Client(base_url=url) as client:
+        cid = new_conversation(client)
+        assert text_of(send(client, cid, "secret question")) == "four words of answer"
+        metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    body = metrics.text
+    assert 'frontdesk_turns_total{provider="scripted",status="complete"} 1.0' in body
+    assert (
+        'frontdesk_tokens_total{direction="output",model="scripted-1",provider="scripted"} 4.0'
+        in body
+    )
+    assert 'route="/api/conversations/{conversation_id}/messages"' in body
+    spans = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")]
+    assert len(spans) == 1
+    attrs = dict(spans[0].attributes or {})
+    assert attrs["gen_ai.usage.output_tokens"] == 4
+    assert attrs["gen_ai.request.model"] == "scripted-1"
+    # customer text reaches spans only when explicitly enabled
+    assert ("gen_ai.prompt" in attrs) is capture
+    if capture:
+        assert attrs["gen_ai.prompt"] == "secret question"
+
+
+def test_json_log_lines_carry_extra_fields() -> None:
+    record = logging.LogRecord("frontdesk.x", logging.INFO, __file__, 1, "hello %s", ("you",), None)
+    record.request_id = "abc"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "hello you"
+    assert line["request_id"] == "abc"
+    assert line["level"] == "info"
