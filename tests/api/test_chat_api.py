@@ -166,3 +166,24 @@ def test_health_and_ready(running: Running) -> None:
         assert client.get("/openapi.json").json()["info"]["title"] == "Frontdesk"
         assert client.get("/docs").status_code == 200
         assert isinstance(client.get("/healthz").headers["x-request-id"], str)
+
+
+def test_bot_info_and_feedback(running: Running) -> None:
+    with running(ScriptedProvider.from_texts(["Answer."])) as client:
+        info = client.get("/api/bot").json()
+        assert info["name"] == "Testbot"
+        assert info["max_message_chars"] == 5000
+        cid = new_conversation(client)
+        done = send(client, cid, "q")[-1].data
+        mid = done["message_id"]
+        r = client.post(f"/api/messages/{mid}/feedback", json={"rating": -1, "comment": "vague"})
+        assert r.status_code == 204
+        msgs = client.get(f"/api/conversations/{cid}").json()["messages"]
+        assert msgs[1]["feedback"]["rating"] == -1
+        assert msgs[1]["feedback"]["comment"] == "vague"
+        assert client.post(f"/api/messages/{mid}/feedback", json={"rating": 5}).status_code == 422
+        user_mid = msgs[0]["id"]
+        r = client.post(f"/api/messages/{user_mid}/feedback", json={"rating": 1})
+        assert r.status_code == 422
+        assert client.post("/api/messages/nope/feedback", json={"rating": 1}).status_code == 404
+        assert 'frontdesk_feedback_total{rating="down"} 1.0' in client.get("/metrics").text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -10,17 +11,53 @@ from fastapi.responses import JSONResponse
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import (
     AnswerOut,
+    BotInfo,
     ConversationOut,
     CreateConversation,
+    Feedback,
     MessageOut,
     SendMessage,
 )
 from frontdesk.api.sse import native_frame, usage_json, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.chat.pipeline import Turn
+from frontdesk.errors import NotFound, ValidationFailed
 from frontdesk.events import TurnDone, TurnError
 
 router = APIRouter(prefix="/api", tags=["chat"])
+
+
+@router.get("/bot", response_model=BotInfo)
+async def bot_info(services: ServicesDep) -> BotInfo:
+    """What the chat UI shows: the bot's name, company and greeting."""
+    bot = services.bot
+    return BotInfo(
+        name=bot.name,
+        company=bot.company,
+        greeting=bot.greeting,
+        max_message_chars=services.settings.max_message_chars,
+    )
+
+
+@router.post("/messages/{message_id}/feedback", status_code=204)
+async def message_feedback(message_id: str, body: Feedback, services: ServicesDep) -> None:
+    """Thumbs up/down on an assistant answer (replaces earlier feedback)."""
+    message = await services.store.get_message(message_id)
+    if message is None:
+        raise NotFound(f"message {message_id} not found")
+    if message.role != "assistant":
+        raise ValidationFailed("feedback is for assistant answers only")
+    await services.store.merge_message_metadata(
+        message_id,
+        {
+            "feedback": {
+                "rating": body.rating,
+                "comment": body.comment,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        },
+    )
+    services.metrics.feedback.labels("up" if body.rating > 0 else "down").inc()
 
 
 @router.post("/conversations", status_code=201, response_model=ConversationOut)

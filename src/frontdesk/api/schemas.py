@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,19 @@ class SendMessage(BaseModel):
     )
 
 
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal[1, -1] = Field(description="1 = helpful, -1 = not helpful")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class BotInfo(BaseModel):
+    name: str
+    company: str
+    greeting: str
+    max_message_chars: int
+
+
 class MessageOut(BaseModel):
     id: str
     role: str
@@ -36,6 +49,7 @@ class MessageOut(BaseModel):
     client_message_id: str | None = None
     reply_to: str | None = None
     citations: list[dict[str, Any]] = Field(default_factory=list)
+    feedback: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, m: StoredMessage) -> MessageOut:
@@ -50,6 +64,7 @@ class MessageOut(BaseModel):
             client_message_id=m.client_message_id,
             reply_to=m.reply_to,
             citations=cites if isinstance(cites, list) else [],
+            feedback=m.metadata.get("feedback") if m.metadata else None,
         )
 
 

@@ -222,6 +222,18 @@ class SqlMemoryStore:
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else rows.message(row)
 
+    async def merge_message_metadata(self, message_id: str, values: dict[str, Any]) -> None:
+        """Merge ``values`` into a message's metadata (e.g. customer feedback)."""
+        async with self._writer.begin() as conn:
+            query = select(messages.c.metadata).where(messages.c.id == message_id)
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise NotFound(f"message {message_id} not found")
+            merged = {**dict(row[0] or {}), **values}
+            await conn.execute(
+                update(messages).where(messages.c.id == message_id).values(metadata=merged)
+            )
+
     async def fail_pending_messages(
         self, *, error: str, created_before: datetime | None = None
     ) -> int:

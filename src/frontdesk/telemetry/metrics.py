@@ -67,6 +67,9 @@ class Metrics:
             ["endpoint"],
             registry=r,
         )
+        self.feedback = Counter(
+            "frontdesk_feedback", "Customer ratings of answers", ["rating"], registry=r
+        )
         self.escalations = Counter(
             "frontdesk_escalations", "Conversations handed to humans", ["reason"], registry=r
         )
