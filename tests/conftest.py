@@ -61,7 +61,7 @@ def running(migrated: Settings) -> Running:
 
     @contextmanager
     def start(
-        provider: ChatProvider, bot: BotConfig | None = None, **overrides: Any
+        provider: ChatProvider | None, bot: BotConfig | None = None, **overrides: Any
     ) -> Iterator[httpx.Client]:
         settings = migrated.model_copy(update=overrides)
         app = create_app(settings, bot=bot or make_bot(), provider=provider)

@@ -31,7 +31,14 @@ class EndpointConfig(_Strict):
         None, description="Name of the environment variable holding the key (never the key)"
     )
     context_length: int | None = Field(None, ge=256)
-    timeout_seconds: float = Field(60.0, gt=0)
+    timeout_seconds: float = Field(60.0, gt=0, description="Total deadline of one call")
+    first_token_timeout_seconds: float | None = Field(
+        None, gt=0, description="Deadline for the first token (default 20 s; local 120 s)"
+    )
+    idle_timeout_seconds: float = Field(15.0, gt=0, description="Longest gap between tokens")
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries per call, with backoff")
+    rpm: int | None = Field(None, ge=1, description="Requests per minute allowed to this endpoint")
+    tpm: int | None = Field(None, ge=1, description="Tokens per minute allowed to this endpoint")
     # scripted dialect only: replies to replay in order
     script: list[str] = Field(default_factory=list)
 

@@ -8,6 +8,7 @@ from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.breaker import BreakerBoard
 from frontdesk.providers.factory import SharedModels
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
@@ -21,5 +22,6 @@ class Services:
     provider: ChatProvider
     chat: ChatService
     shared: SharedModels
+    breakers: BreakerBoard
     metrics: Metrics
     tracing: Tracing

@@ -7,30 +7,19 @@ from datetime import UTC, datetime
 
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
-from frontdesk.errors import ConfigError
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.factory import SharedModels, available_chain, build_provider
+from frontdesk.providers.chain import build_chain, new_breaker_board
+from frontdesk.providers.factory import SharedModels, available_chain
+from frontdesk.providers.limits import MemoryBuckets
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
 
 log = logging.getLogger(__name__)
-
-
-def build_chain(settings: Settings, bot: BotConfig, shared: SharedModels) -> ChatProvider:
-    endpoints = available_chain(bot, settings)
-    if not endpoints:
-        raise ConfigError("no usable endpoint in model.chain (add a 'local' endpoint)")
-    providers = [build_provider(ep, settings, shared=shared) for ep in endpoints]
-    if len(providers) == 1:
-        return providers[0]
-    from frontdesk.providers.fallback import Fallback
-
-    return Fallback(providers)
 
 
 async def build_services(
@@ -59,10 +48,12 @@ async def build_services(
     if stale:
         log.warning("marked %d interrupted answers as failed", stale)
     shared = SharedModels(settings)
+    board = new_breaker_board()
+    buckets = MemoryBuckets()
     if provider is None:
         if any(ep.dialect == "local" for ep in available_chain(bot, settings)):
             await shared.load_local()  # hash check + load, off the event loop
-        chain = build_chain(settings, bot, shared)
+        chain = build_chain(settings, bot, shared=shared, board=board, buckets=buckets)
     else:
         chain = provider
     summarizer = Summarizer(
@@ -91,6 +82,7 @@ async def build_services(
         provider=chain,
         chat=chat,
         shared=shared,
+        breakers=board,
         metrics=metrics,
         tracing=tracing,
     )

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import (
     ContentFiltered,
@@ -232,3 +233,7 @@ def test_capabilities_per_model() -> None:
     assert anthropic_capabilities("claude-unknown").context_length == 200_000
     chat = AnthropicChatProvider(model=MODEL, api_key=API_KEY, context_length=50_000)
     assert chat.capabilities.context_length == 50_000
+    endpoint = EndpointConfig(name="claude", dialect="anthropic", model=MODEL, context_length=9000)
+    configured = AnthropicChatProvider.from_endpoint(endpoint, api_key=API_KEY)
+    assert (configured.name, configured.model) == ("claude", MODEL)
+    assert configured.capabilities.context_length == 9000

@@ -134,7 +134,7 @@ async def test_usage_of_the_serving_provider_is_recorded() -> None:
 
 
 async def test_chain_is_a_chat_provider_and_checks_readiness() -> None:
-    chain = Fallback([scripted("a"), scripted("b")])
+    chain: ChatProvider = Fallback([scripted("a"), scripted("b")])
     assert isinstance(chain, ChatProvider)
     assert (chain.name, chain.model) == ("a", "a-m")
     await chain.check()

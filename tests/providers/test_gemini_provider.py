@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import (
     ContentFiltered,
@@ -251,6 +252,11 @@ def test_capabilities_per_model() -> None:
     assert gemini_capabilities("gemini-1.5-pro-002").context_length == 2_097_152
     assert gemini_capabilities("models/gemini-2.5-flash").vision
     assert gemini_capabilities("gemma-3-27b-it").vision is False
+    endpoint = EndpointConfig(
+        name="g", dialect="gemini", model=MODEL, base_url="http://127.0.0.1:9"
+    )
+    configured = GeminiChatProvider.from_endpoint(endpoint, api_key=API_KEY)
+    assert (configured.name, configured.capabilities.context_length) == ("g", 1_048_576)
 
 
 async def test_error_mapping_is_a_provider_error(

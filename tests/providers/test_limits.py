@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import ProviderRateLimited, RateLimited
@@ -24,6 +22,7 @@ from frontdesk.providers.limits import (
     Take,
 )
 from frontdesk.providers.scripted import ScriptedProvider, Step
+from tests.providers.redis_scratch import scratch_redis
 
 SLOW = Rate(3, per=3600)  # refills one token every 20 minutes: no refill during a test
 REQUEST = ChatRequest(messages=[ChatMessage("user", "one two three four")], max_output_tokens=10)
@@ -42,15 +41,8 @@ async def buckets(request: pytest.FixtureRequest) -> AsyncIterator[Buckets]:
     if request.param == "memory":
         yield MemoryBuckets()
         return
-    client = Redis(host="127.0.0.1", port=6379)
-    prefix = f"test:{uuid.uuid4().hex}:"
-    try:
+    async with scratch_redis() as (client, prefix):
         yield RedisBuckets(client, prefix=prefix)
-    finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 async def test_burst_up_to_capacity_then_wait(buckets: Buckets) -> None:

@@ -34,6 +34,19 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     except FrontdeskError as exc:
         ok = False
         checks["provider"] = {"ok": False, "name": services.provider.name, "error": str(exc)}
+    breakers = []
+    for snap in services.breakers.snapshot():
+        services.metrics.breaker_open.labels(snap.name).set(1 if snap.state == "open" else 0)
+        breakers.append(
+            {
+                "endpoint": snap.name,
+                "state": str(snap.state.value),
+                "consecutive_failures": snap.consecutive_failures,
+                "retry_in_seconds": snap.opened_for,
+                "times_opened": snap.times_opened,
+            }
+        )
+    checks["circuits"] = breakers
     return JSONResponse(
         {"status": "ready" if ok else "unavailable", "checks": checks},
         status_code=200 if ok else 503,

@@ -21,6 +21,7 @@ import importlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import (
     ContentFiltered,
@@ -118,6 +119,18 @@ class AnthropicChatProvider:
         self._tokens = CalibratedTokenCounter(EstimatingTokenCounter())
         self._has_key = bool(api_key)
         self._client = client or _make_client(api_key, base_url, timeouts or Timeouts())
+
+    @classmethod
+    def from_endpoint(cls, endpoint: EndpointConfig, *, api_key: str) -> AnthropicChatProvider:
+        """Built from bot configuration; ``timeout_seconds`` is the total deadline."""
+        return cls(
+            model=endpoint.model,
+            api_key=api_key,
+            base_url=endpoint.base_url,
+            name=endpoint.name,
+            timeouts=Timeouts(total=endpoint.timeout_seconds),
+            context_length=endpoint.context_length,
+        )
 
     @property
     def name(self) -> str:

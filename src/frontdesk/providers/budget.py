@@ -118,8 +118,10 @@ class MemoryLedger:
         while self._deadlines and self._deadlines[0][0] <= now:
             _, rid = heapq.heappop(self._deadlines)
             res = self._open.pop(rid, None)
-            for key in res.keys if res is not None else ():
-                self._reserved[key] -= res.units  # type: ignore[union-attr]
+            if res is None:
+                continue  # settled before it expired
+            for key in res.keys:
+                self._reserved[key] -= res.units
 
     async def reserve(
         self, reservation: Reservation, limits: Sequence[int], ttl: float

@@ -140,7 +140,17 @@ def build_provider(
         return OpenAIChatProvider(
             endpoint, api_key=key, base_url=_openai_base_url(endpoint, settings)
         )
-    raise ConfigError(
-        f"endpoint {endpoint.name!r}: the {endpoint.dialect!r} dialect is not available in "
-        "this build yet (supported: local, openai, scripted)"
-    )
+    key = resolve_api_key(endpoint, settings, environ)
+    if key is None:
+        raise ConfigError(
+            f"endpoint {endpoint.name!r} needs an API key: set {endpoint.api_key_env or 'it'}"
+        )
+    if endpoint.dialect == "anthropic":
+        from frontdesk.providers.anthropic_chat import AnthropicChatProvider
+
+        return AnthropicChatProvider.from_endpoint(endpoint, api_key=key)
+    if endpoint.dialect == "gemini":
+        from frontdesk.providers.gemini_chat import GeminiChatProvider
+
+        return GeminiChatProvider.from_endpoint(endpoint, api_key=key)
+    raise ConfigError(f"endpoint {endpoint.name!r}: unknown dialect {endpoint.dialect!r}")

@@ -18,6 +18,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import (
     ContentFiltered,
@@ -110,6 +111,18 @@ class GeminiChatProvider:
         self._has_key = bool(api_key)
         self._client = client or _make_client(
             api_key, base_url, api_version, timeouts or Timeouts()
+        )
+
+    @classmethod
+    def from_endpoint(cls, endpoint: EndpointConfig, *, api_key: str) -> GeminiChatProvider:
+        """Built from bot configuration; ``timeout_seconds`` is the total deadline."""
+        return cls(
+            model=endpoint.model,
+            api_key=api_key,
+            base_url=endpoint.base_url,
+            name=endpoint.name,
+            timeouts=Timeouts(total=endpoint.timeout_seconds),
+            context_length=endpoint.context_length,
         )
 
     @property

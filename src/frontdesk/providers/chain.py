@@ -1,0 +1,66 @@
+"""Build a bot's provider chain from configuration:
+``Fallback([harden(endpoint) for endpoint in chain])``."""
+
+from __future__ import annotations
+
+from frontdesk.config import BotConfig, EndpointConfig
+from frontdesk.errors import ConfigError
+from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.breaker import BreakerBoard, CircuitBreaker
+from frontdesk.providers.factory import SharedModels, available_chain, build_provider
+from frontdesk.providers.fallback import Fallback
+from frontdesk.providers.limits import Buckets
+from frontdesk.providers.resilience import Resilience, harden
+from frontdesk.providers.retry import RetryPolicy
+from frontdesk.providers.timeouts import Timeouts
+from frontdesk.settings import Settings
+
+LOCAL_FIRST_TOKEN_SECONDS = 120.0
+REMOTE_FIRST_TOKEN_SECONDS = 20.0
+
+
+def resilience_for(endpoint: EndpointConfig) -> Resilience:
+    local = endpoint.dialect == "local"
+    first = endpoint.first_token_timeout_seconds or (
+        LOCAL_FIRST_TOKEN_SECONDS if local else REMOTE_FIRST_TOKEN_SECONDS
+    )
+    total = max(endpoint.timeout_seconds, first)
+    from frontdesk.providers.limits import ProviderLimits
+
+    return Resilience(
+        policy=RetryPolicy(max_attempts=1 if local else endpoint.max_attempts),
+        timeouts=Timeouts(
+            connect=min(5.0, total),
+            first_token=first,
+            idle=endpoint.idle_timeout_seconds,
+            total=total,
+        ),
+        limits=ProviderLimits(rpm=endpoint.rpm, tpm=endpoint.tpm),
+    )
+
+
+def new_breaker_board() -> BreakerBoard:
+    return BreakerBoard(lambda name: CircuitBreaker(name, failure_threshold=5, cooldown=30.0))
+
+
+def build_chain(
+    settings: Settings,
+    bot: BotConfig,
+    *,
+    shared: SharedModels,
+    board: BreakerBoard,
+    buckets: Buckets | None,
+) -> ChatProvider:
+    endpoints = available_chain(bot, settings)
+    if not endpoints:
+        raise ConfigError("no usable endpoint in model.chain (add a 'local' endpoint)")
+    hardened: list[ChatProvider] = [
+        harden(
+            build_provider(ep, settings, shared=shared),
+            breaker=board.get(ep.name),
+            buckets=buckets,
+            config=resilience_for(ep),
+        )
+        for ep in endpoints
+    ]
+    return Fallback(hardened)
