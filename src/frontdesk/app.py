@@ -46,6 +46,7 @@ def create_app(
             settings, config, provider=provider, metrics=metrics, tracing=tracing
         )
         app.state.services = services
+        services.deferred.start()
         try:
             yield
         finally:

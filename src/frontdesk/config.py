@@ -75,6 +75,11 @@ class BotConfig(_Strict):
     )
     contacts: dict[str, Contact] = Field(default_factory=dict)
     greeting: str = "Hi! How can I help you today?"
+    degraded_reply: str = Field(
+        "I can't reach our answer service right now. Your question is saved, and the answer "
+        "will appear right here as soon as the service is back.",
+        description="Told to the customer when every provider is down",
+    )
     version: str = Field("", description="Filled with a hash of the file when empty")
 
     def endpoint(self, name: str) -> EndpointConfig:

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "agent"]
 PromptRole = Literal["system", "user", "assistant"]
-MessageStatus = Literal["pending", "complete", "partial", "failed"]
+MessageStatus = Literal["pending", "queued", "answering", "complete", "partial", "failed"]
+"""``queued``: every provider was down; a background worker answers it later
+(``answering`` while it does)."""
 ConversationStatus = Literal["bot", "waiting_for_agent", "agent", "closed"]
 
 

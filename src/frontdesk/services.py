@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.memory.base import MemoryStore
@@ -24,4 +25,5 @@ class Services:
     shared: SharedModels
     breakers: BreakerBoard
     metrics: Metrics
+    deferred: DeferredAnswers
     tracing: Tracing

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(5000, ge=1, description="Longest accepted user message")
     heartbeat_seconds: float = Field(15.0, gt=0, description="SSE keep-alive comment interval")
+    deferred_interval_seconds: float = Field(
+        5.0, gt=0, description="How often queued questions are retried while providers are down"
+    )
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
 
     openai_api_key: SecretStr | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.memory.dialects import create_engine
@@ -83,12 +84,14 @@ async def build_services(
         chat=chat,
         shared=shared,
         breakers=board,
+        deferred=DeferredAnswers(chat, interval=settings.deferred_interval_seconds),
         metrics=metrics,
         tracing=tracing,
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.deferred.aclose()
     await services.chat.background.drain()
     await services.provider.aclose()
     await services.shared.aclose()

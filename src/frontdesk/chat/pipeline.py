@@ -63,6 +63,8 @@ class ChatService:
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing = field(default_factory=Tracing)
     prices: PriceTable | None = None
+    degraded_mode: bool = True
+    """Queue questions for later when every provider is down (else: an error event)."""
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     """Background job folding messages up to a seq into the stored summary."""
 
@@ -105,7 +107,7 @@ class ChatService:
         user_msg = added.message
         if not added.created:
             reply = await self.store.find_reply(user_msg.id)
-            if reply is not None and reply.status == "complete":
+            if reply is not None and reply.status in ("complete", "queued", "answering"):
                 return Turn(self, conv, user_msg, reply.id, replay=reply)
             if reply is not None and reply.status == "pending":
                 raise Conflict(
@@ -125,6 +127,8 @@ class Turn:
     assistant_message_id: str
     replay: StoredMessage | None = None
     history_override: Sequence[ChatMessage] | None = None
+    deferred: bool = False
+    """Answering a queued message in the background: a provider failure re-queues it."""
 
     async def events(self) -> AsyncIterator[TurnEvent]:
         yield TurnStarted(
@@ -151,6 +155,7 @@ class Turn:
             provider=rec.provider if rec else "",
             model=rec.model if rec else "",
             content=reply.content,
+            status=reply.status,
             extra={"replayed": True},
         )
 
@@ -223,15 +228,30 @@ class Turn:
                 model=run.served_model,
                 content=run.content,
             )
+        except ProviderError as exc:
+            if run.parts or not svc.degraded_mode:
+                await run.persist(run.broken_status, f"{exc.code}: {exc}")
+                yield _turn_error(self, exc, run)
+                return
+            # every provider failed before the first token: tell the customer honestly,
+            # keep the question queued; the deferred worker answers it when one is back
+            reply = svc.bot.degraded_reply
+            await run.persist("queued", f"{exc.code}: {exc}", content=reply)
+            if self.deferred:
+                return
+            yield TextDelta(reply)
+            yield TurnDone(
+                message_id=self.assistant_message_id,
+                usage=Usage(),
+                finish_reason="degraded",
+                provider="",
+                model="",
+                content=reply,
+                status="queued",
+            )
         except FrontdeskError as exc:
             await run.persist(run.broken_status, f"{exc.code}: {exc}")
-            yield TurnError(
-                code=exc.code,
-                message=_customer_message(exc, partial=bool(run.parts)),
-                message_id=self.assistant_message_id,
-                retryable=isinstance(exc, ProviderError) and exc.retryable,
-                partial_content=run.content,
-            )
+            yield _turn_error(self, exc, run)
         except Exception as exc:  # an unexpected bug: keep the conversation usable
             log.exception("turn failed unexpectedly")
             await run.persist(run.broken_status, f"internal_error: {type(exc).__name__}")
@@ -245,6 +265,16 @@ class Turn:
         finally:
             # client disconnect (cancellation / aclose) lands here unpersisted
             await run.persist(run.broken_status, "client disconnected")
+
+
+def _turn_error(turn: Turn, exc: FrontdeskError, run: TurnRun) -> TurnError:
+    return TurnError(
+        code=exc.code,
+        message=_customer_message(exc, partial=bool(run.parts)),
+        message_id=turn.assistant_message_id,
+        retryable=isinstance(exc, ProviderError) and exc.retryable,
+        partial_content=run.content,
+    )
 
 
 def _customer_message(exc: FrontdeskError, *, partial: bool) -> str:

@@ -83,7 +83,9 @@ class TurnRun:
             return Decimal(0)
         return prices.cost_of(self.served_model, self.usage)
 
-    async def persist(self, status: MessageStatus, error: str | None) -> None:
+    async def persist(
+        self, status: MessageStatus, error: str | None, *, content: str | None = None
+    ) -> None:
         if self.persisted:
             return
         self.persisted = True
@@ -118,7 +120,7 @@ class TurnRun:
             await _uncancellable(
                 svc.store.complete_turn(
                     assistant_message_id=turn.assistant_message_id,
-                    content=self.content,
+                    content=self.content if content is None else content,
                     status=status,
                     error=error,
                     turn=record,

@@ -222,6 +222,34 @@ class SqlMemoryStore:
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else rows.message(row)
 
+    async def list_queued_messages(self, limit: int = 20) -> list[StoredMessage]:
+        """Queued answers (every provider was down), oldest first."""
+        query = (
+            select(messages)
+            .where(messages.c.status == "queued")
+            .order_by(messages.c.created_at, messages.c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return [rows.message(r) for r in found]
+
+    async def claim_queued_message(self, message_id: str) -> bool:
+        """queued → answering, atomically: exactly one worker wins a message."""
+        query = (
+            update(messages)
+            .where(messages.c.id == message_id, messages.c.status == "queued")
+            .values(status="answering")
+        )
+        async with self._writer.begin() as conn:
+            return bool((await conn.execute(query)).rowcount)
+
+    async def requeue_answering(self) -> int:
+        """answering → queued, for answers a stopped process was working on."""
+        query = update(messages).where(messages.c.status == "answering").values(status="queued")
+        async with self._writer.begin() as conn:
+            return (await conn.execute(query)).rowcount
+
     async def merge_message_metadata(self, message_id: str, values: dict[str, Any]) -> None:
         """Merge ``values`` into a message's metadata (e.g. customer feedback)."""
         async with self._writer.begin() as conn:

@@ -70,6 +70,12 @@ class Metrics:
         self.feedback = Counter(
             "frontdesk_feedback", "Customer ratings of answers", ["rating"], registry=r
         )
+        self.deferred_answers = Counter(
+            "frontdesk_deferred_answers",
+            "Queued questions the background worker tried to answer",
+            ["outcome"],
+            registry=r,
+        )
         self.escalations = Counter(
             "frontdesk_escalations", "Conversations handed to humans", ["reason"], registry=r
         )

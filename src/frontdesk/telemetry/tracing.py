@@ -57,8 +57,7 @@ def _otlp_exporter() -> SpanExporter:
         from frontdesk.errors import ConfigError
 
         raise ConfigError(
-            "FRONTDESK_OTEL_EXPORTER=otlp needs the package "
-            "opentelemetry-exporter-otlp-proto-http"
+            "FRONTDESK_OTEL_EXPORTER=otlp needs the package opentelemetry-exporter-otlp-proto-http"
         ) from exc
     exporter: SpanExporter = OTLPSpanExporter()
     return exporter
