@@ -75,6 +75,9 @@ class BotConfig(_Strict):
     )
     contacts: dict[str, Contact] = Field(default_factory=dict)
     greeting: str = "Hi! How can I help you today?"
+    degraded_mode: bool = Field(
+        True, description="Queue questions when every provider is down (else: an error)"
+    )
     degraded_reply: str = Field(
         "I can't reach our answer service right now. Your question is saved, and the answer "
         "will appear right here as soon as the service is back.",

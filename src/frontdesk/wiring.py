@@ -72,6 +72,7 @@ async def build_services(
         bot=bot,
         max_message_chars=settings.max_message_chars,
         summarize=summarize,
+        degraded_mode=bot.degraded_mode,
         metrics=metrics,
         tracing=tracing,
     )

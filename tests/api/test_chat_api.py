@@ -7,6 +7,7 @@ import time
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
 from tests.apphelpers import Running, new_conversation, parse_sse, send, text_of
+from tests.conftest import make_bot
 
 
 def test_stream_answer_and_history(running: Running) -> None:
@@ -75,13 +76,16 @@ def test_client_errors_are_clear(running: Running) -> None:
 
 
 def test_provider_failure_keeps_message_and_conversation(running: Running) -> None:
+    """With degraded mode off, a provider failure is an error event (see
+    tests/gateway/test_degraded_mode.py for the queueing default)."""
+    bot = make_bot().model_copy(update={"degraded_mode": False})
     provider = ScriptedProvider(
         steps=[
             Step(fail_before=ProviderUnavailable("down", provider="scripted", status=503)),
             Step(text="Back online."),
         ]
     )
-    with running(provider) as client:
+    with running(provider, bot=bot) as client:
         cid = new_conversation(client)
         events = send(client, cid, "first question")
         assert events[-1].event == "error"

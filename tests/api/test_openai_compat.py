@@ -8,6 +8,7 @@ import pytest
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
 from tests.apphelpers import Running
+from tests.conftest import make_bot
 
 
 def _client(base_url: str) -> openai.OpenAI:
@@ -80,7 +81,8 @@ def test_errors_use_openai_envelope(running: Running) -> None:
     provider = ScriptedProvider(
         steps=[Step(fail_before=ProviderUnavailable("down", provider="scripted", status=503))]
     )
-    with running(provider) as http:
+    bot = make_bot().model_copy(update={"degraded_mode": False})
+    with running(provider, bot=bot) as http:
         client = _client(str(http.base_url).rstrip("/"))
         with pytest.raises(openai.NotFoundError) as nf:
             client.chat.completions.create(
@@ -104,3 +106,15 @@ def test_errors_use_openai_envelope(running: Running) -> None:
         bad = http.post("/v1/chat/completions", json={"model": "frontdesk", "messages": []})
         assert bad.status_code == 422
         assert bad.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_degraded_mode_answers_honestly(running: Running) -> None:
+    provider = ScriptedProvider(
+        steps=[Step(fail_before=ProviderUnavailable("down", provider="scripted", status=503))]
+    )
+    with running(provider) as http:
+        client = _client(str(http.base_url).rstrip("/"))
+        resp = client.chat.completions.create(
+            model="frontdesk", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert "answer will appear right here" in (resp.choices[0].message.content or "")
