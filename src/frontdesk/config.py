@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,20 @@ class MemoryConfig(_Strict):
     summarize_timeout_seconds: float = Field(20.0, gt=0)
 
 
+class LimitsConfig(_Strict):
+    """Requests per minute admitted per tenant, user and conversation (None: no limit)."""
+
+    tenant_rpm: float | None = Field(None, gt=0)
+    user_rpm: float | None = Field(None, gt=0)
+    conversation_rpm: float | None = Field(20, gt=0)
+
+
+class BudgetConfig(_Strict):
+    scope: Literal["tenant", "user", "conversation"]
+    window: Literal["day", "month", "total"]
+    amount_usd: Decimal = Field(gt=0)
+
+
 class Contact(_Strict):
     team: str
     email: str
@@ -74,6 +89,14 @@ class BotConfig(_Strict):
         default_factory=lambda: [EndpointConfig(name="local", dialect="local", model="smollm2")]
     )
     contacts: dict[str, Contact] = Field(default_factory=dict)
+    limits: LimitsConfig = LimitsConfig()
+    budgets: list[BudgetConfig] = Field(default_factory=list)
+    over_budget: Literal["refuse", "cheaper"] = Field(
+        "refuse", description="Over a budget: refuse clearly, or answer with cheaper_chain"
+    )
+    cheaper_chain: list[str] = Field(
+        default_factory=list, description="Endpoints used over budget (over_budget: cheaper)"
+    )
     greeting: str = "Hi! How can I help you today?"
     degraded_mode: bool = Field(
         True, description="Queue questions when every provider is down (else: an error)"
@@ -123,7 +146,7 @@ def load_bot_config(path: Path) -> BotConfig:
         config = BotConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: " + describe_validation_error(exc)) from exc
-    for name in config.model.chain:
+    for name in [*config.model.chain, *config.cheaper_chain]:
         config.endpoint(name)
     if not config.version:
         config = config.model_copy(update={"version": hashlib.sha256(raw).hexdigest()[:12]})

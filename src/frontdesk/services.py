@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
@@ -24,6 +26,7 @@ class Services:
     chat: ChatService
     shared: SharedModels
     breakers: BreakerBoard
+    redis: Redis | None
     metrics: Metrics
     deferred: DeferredAnswers
     tracing: Tracing

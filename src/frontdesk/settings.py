@@ -38,6 +38,11 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(5000, ge=1, description="Longest accepted user message")
     heartbeat_seconds: float = Field(15.0, gt=0, description="SSE keep-alive comment interval")
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db shares rate limits and budgets across workers "
+        "(default: in-process, for one worker)",
+    )
     deferred_interval_seconds: float = Field(
         5.0, gt=0, description="How often queued questions are retried while providers are down"
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
@@ -13,9 +16,11 @@ from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.chain import build_chain, new_breaker_board
-from frontdesk.providers.factory import SharedModels, available_chain
-from frontdesk.providers.limits import MemoryBuckets
+from frontdesk.providers.budget import Ledger, MemoryLedger, RedisLedger
+from frontdesk.providers.chain import build_chain, new_breaker_board, usable_endpoints
+from frontdesk.providers.factory import SharedModels
+from frontdesk.providers.limits import Buckets, MemoryBuckets, RedisBuckets
+from frontdesk.providers.pricing import load_price_table
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
@@ -50,13 +55,26 @@ async def build_services(
         log.warning("marked %d interrupted answers as failed", stale)
     shared = SharedModels(settings)
     board = new_breaker_board()
-    buckets = MemoryBuckets()
+    redis = _redis(settings)
+    buckets: Buckets = RedisBuckets(redis) if redis is not None else MemoryBuckets()
+    ledger: Ledger = RedisLedger(redis) if redis is not None else MemoryLedger()
+    endpoints = usable_endpoints(bot, settings)
+    cheaper_endpoints = (
+        usable_endpoints(bot, settings, bot.cheaper_chain) if bot.over_budget == "cheaper" else []
+    )
+    cheaper: ChatProvider | None = None
     if provider is None:
-        if any(ep.dialect == "local" for ep in available_chain(bot, settings)):
+        if any(ep.dialect == "local" for ep in [*endpoints, *cheaper_endpoints]):
             await shared.load_local()  # hash check + load, off the event loop
-        chain = build_chain(settings, bot, shared=shared, board=board, buckets=buckets)
+        chain = build_chain(settings, endpoints, shared=shared, board=board, buckets=buckets)
+        if bot.over_budget == "cheaper" and cheaper_endpoints:
+            cheaper = build_chain(
+                settings, cheaper_endpoints, shared=shared, board=board, buckets=buckets
+            )
     else:
         chain = provider
+    prices = load_price_table()
+    admission = Admission.for_bot(bot, buckets=buckets, ledger=ledger, prices=prices)
     summarizer = Summarizer(
         chain,
         max_tokens=bot.memory.summary_tokens,
@@ -73,6 +91,11 @@ async def build_services(
         max_message_chars=settings.max_message_chars,
         summarize=summarize,
         degraded_mode=bot.degraded_mode,
+        admission=admission,
+        prices=prices,
+        endpoints=endpoints,
+        cheaper=cheaper,
+        cheaper_endpoints=cheaper_endpoints,
         metrics=metrics,
         tracing=tracing,
     )
@@ -85,10 +108,18 @@ async def build_services(
         chat=chat,
         shared=shared,
         breakers=board,
+        redis=redis,
         deferred=DeferredAnswers(chat, interval=settings.deferred_interval_seconds),
         metrics=metrics,
         tracing=tracing,
     )
+
+
+def _redis(settings: Settings) -> Redis | None:
+    if settings.redis_url is None:
+        return None
+    pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=5)
+    return Redis(connection_pool=pool)
 
 
 async def close_services(services: Services) -> None:
@@ -97,3 +128,5 @@ async def close_services(services: Services) -> None:
     await services.provider.aclose()
     await services.shared.aclose()
     await services.store.close()
+    if services.redis is not None:
+        await services.redis.aclose()

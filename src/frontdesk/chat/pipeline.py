@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from frontdesk.chat.admission import Admission
 from frontdesk.chat.prompt import Prompt, build_prompt
 from frontdesk.chat.record import TurnRun
-from frontdesk.config import BotConfig
+from frontdesk.config import BotConfig, EndpointConfig
 from frontdesk.domain import (
     ChatMessage,
     Conversation,
@@ -26,6 +27,7 @@ from frontdesk.domain import (
     Usage,
 )
 from frontdesk.errors import (
+    BudgetExceeded,
     Conflict,
     FrontdeskError,
     NotFound,
@@ -45,6 +47,7 @@ from frontdesk.events import (
 from frontdesk.memory.base import MemoryStore
 from frontdesk.memory.window import select_window
 from frontdesk.providers.base import ChatProvider, ChatRequest
+from frontdesk.providers.budget import Subject
 from frontdesk.providers.pricing import PriceTable
 from frontdesk.telemetry import Metrics, Tracing
 
@@ -63,10 +66,24 @@ class ChatService:
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing = field(default_factory=Tracing)
     prices: PriceTable | None = None
+    admission: Admission | None = None
+    endpoints: list[EndpointConfig] = field(default_factory=list)
+    """The endpoints behind ``provider`` (for worst-case cost)."""
+    cheaper: ChatProvider | None = None
+    cheaper_endpoints: list[EndpointConfig] = field(default_factory=list)
     degraded_mode: bool = True
     """Queue questions for later when every provider is down (else: an error event)."""
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     """Background job folding messages up to a seq into the stored summary."""
+
+    def subject(self, conversation: Conversation) -> Subject:
+        """Who a turn is accounted to: tenant, user (when known) and conversation."""
+        user = conversation.metadata.get("user_id")
+        return Subject(
+            tenant=conversation.tenant_id,
+            user=str(user) if user else None,
+            conversation=conversation.id,
+        )
 
     async def start_conversation(self, metadata: dict[str, Any] | None = None) -> Conversation:
         return await self.store.create_conversation(
@@ -101,6 +118,8 @@ class ChatService:
         conv = await self.get_conversation(conversation_id)
         if conv.status == "closed":
             raise Conflict("this conversation is closed; start a new one")
+        if self.admission is not None:
+            await self.admission.admit(self.subject(conv))
         added = await self.store.add_message(
             conv.id, role="user", content=text, client_message_id=client_message_id
         )
@@ -175,6 +194,26 @@ class Turn:
         gap = window.unsummarized
         return window.summary, list(window.messages), gap.last if gap is not None else None
 
+    async def _admit_cost(self, run: TurnRun, prompt_tokens: int) -> ChatProvider:
+        """Reserve the worst-case cost in every budget that applies; over budget,
+        switch to the cheaper chain or refuse (BudgetExceeded), as configured."""
+        svc = self.service
+        if svc.admission is None:
+            return svc.provider
+        subject = svc.subject(self.conversation)
+        max_out = svc.bot.model.max_output_tokens
+        amount = svc.admission.worst_case(svc.endpoints, prompt_tokens, max_out)
+        try:
+            run.reservation = await svc.admission.reserve(subject, amount)
+            return svc.provider
+        except BudgetExceeded:
+            if svc.bot.over_budget != "cheaper" or svc.cheaper is None:
+                raise
+        amount = svc.admission.worst_case(svc.cheaper_endpoints, prompt_tokens, max_out)
+        run.reservation = await svc.admission.reserve(subject, amount)
+        run.provider = svc.cheaper
+        return svc.cheaper
+
     def _prompt(self, summary: str | None, history: Sequence[ChatMessage]) -> Prompt:
         svc = self.service
         return build_prompt(
@@ -200,7 +239,8 @@ class Turn:
                 max_output_tokens=svc.bot.model.max_output_tokens,
                 idempotency_key=self.assistant_message_id,
             )
-            stream = svc.provider.stream(request)
+            provider = await self._admit_cost(run, prompt.prompt_tokens)
+            stream = provider.stream(request)
             run.stream = stream
             try:
                 async for ev in stream:
@@ -278,6 +318,11 @@ def _turn_error(turn: Turn, exc: FrontdeskError, run: TurnRun) -> TurnError:
 
 
 def _customer_message(exc: FrontdeskError, *, partial: bool) -> str:
+    if isinstance(exc, BudgetExceeded):
+        return (
+            "This service has reached its usage budget for now, so I can't answer. "
+            "Please try again later or contact support."
+        )
     if isinstance(exc, ProviderError):
         if partial:
             return "The answer was interrupted. Please send your message again."

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import Span, Status, StatusCode
 
 from frontdesk.domain import MessageStatus, TurnRecord, Usage
+from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.budget import Reservation
 
 if TYPE_CHECKING:
     from frontdesk.chat.pipeline import Turn
@@ -33,9 +35,15 @@ class TurnRun:
     stream: object | None = None
     """The provider stream; a fallback chain's stream tells who served and who was skipped."""
     span: Span | None = None
+    provider: ChatProvider | None = None
+    """The provider (chain) called; the bot's chain unless over budget."""
+    reservation: Reservation | None = None
+    """Budget reservation to settle with the actual cost."""
 
     def __post_init__(self) -> None:
         svc = self.turn.service
+        if self.provider is None:
+            self.provider = svc.provider
         self.span = svc.tracing.tracer.start_span(
             f"chat {svc.provider.model}",
             attributes={
@@ -70,12 +78,16 @@ class TurnRun:
     @property
     def served_provider(self) -> str:
         served = getattr(self.stream, "served_by", None)
-        return str(served.provider) if served is not None else self.turn.service.provider.name
+        return str(served.provider) if served is not None else self._provider.name
 
     @property
     def served_model(self) -> str:
         served = getattr(self.stream, "served_by", None)
-        return str(served.model) if served is not None else self.turn.service.provider.model
+        return str(served.model) if served is not None else self._provider.model
+
+    @property
+    def _provider(self) -> ChatProvider:
+        return self.provider or self.turn.service.provider
 
     def cost(self) -> Decimal:
         prices = self.turn.service.prices
@@ -116,16 +128,20 @@ class TurnRun:
             attempts=self.attempts,
             created_at=datetime.now(UTC),
         )
-        try:
-            await _uncancellable(
-                svc.store.complete_turn(
-                    assistant_message_id=turn.assistant_message_id,
-                    content=self.content if content is None else content,
-                    status=status,
-                    error=error,
-                    turn=record,
-                )
+
+        async def save() -> None:
+            if self.reservation is not None and svc.admission is not None:
+                await svc.admission.settle(self.reservation, cost)
+            await svc.store.complete_turn(
+                assistant_message_id=turn.assistant_message_id,
+                content=self.content if content is None else content,
+                status=status,
+                error=error,
+                turn=record,
             )
+
+        try:
+            await _uncancellable(save())
         finally:
             self._observe(record, status, error, cost)
 

@@ -43,15 +43,25 @@ def new_breaker_board() -> BreakerBoard:
     return BreakerBoard(lambda name: CircuitBreaker(name, failure_threshold=5, cooldown=30.0))
 
 
+def usable_endpoints(
+    bot: BotConfig, settings: Settings, names: list[str] | None = None
+) -> list[EndpointConfig]:
+    """The endpoints of ``names`` (default: the bot's chain) that have their keys."""
+    if names is None:
+        return available_chain(bot, settings)
+    return available_chain(
+        bot.model_copy(update={"model": bot.model.model_copy(update={"chain": names})}), settings
+    )
+
+
 def build_chain(
     settings: Settings,
-    bot: BotConfig,
+    endpoints: list[EndpointConfig],
     *,
     shared: SharedModels,
     board: BreakerBoard,
     buckets: Buckets | None,
 ) -> ChatProvider:
-    endpoints = available_chain(bot, settings)
     if not endpoints:
         raise ConfigError("no usable endpoint in model.chain (add a 'local' endpoint)")
     hardened: list[ChatProvider] = [
