@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -98,6 +99,49 @@ def config_check(
     out.print("provider chain: " + " -> ".join(f"{e.name} ({e.dialect}:{e.model})" for e in chain))
     out.print(f"database: {settings.resolved_database_url}")
     out.print("[green]configuration OK[/green]")
+
+
+@app.command()
+def costs(
+    by: Annotated[
+        str, typer.Option(help="Comma-separated grouping: day, bot, model, conversation, tenant")
+    ] = "day,bot,model",
+    days: Annotated[int | None, typer.Option(help="Only the last N days")] = None,
+) -> None:
+    """Spend by day, bot, model and conversation, from the turn records."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.table import Table
+
+    from frontdesk.memory.dialects import create_engine
+    from frontdesk.memory.reports import GroupBy, SpendRow, spend
+
+    allowed = ("day", "bot", "model", "conversation", "tenant")
+    groups = [g.strip() for g in by.split(",") if g.strip()]
+    bad = [g for g in groups if g not in allowed]
+    if bad or not groups:
+        err.print(f"[red]error:[/red] --by takes {', '.join(allowed)}; got {by!r}")
+        raise typer.Exit(2)
+    settings = _settings()
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+
+    async def load() -> list[SpendRow]:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            return await spend(engine, cast(list[GroupBy], groups), since=since)
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(load())
+    table = Table(*groups, "turns", "input tokens", "output tokens", "cost (USD)")
+    total = Decimal(0)
+    for row in rows:
+        total += row.cost
+        counts = (str(row.turns), str(row.input_tokens), str(row.output_tokens))
+        table.add_row(*row.key, *counts, f"{row.cost:.6f}")
+    out = Console() if sys.stdout.isatty() else Console(width=200)
+    out.print(table)
+    out.print(f"total: {total:.6f} USD")
 
 
 @app.command()

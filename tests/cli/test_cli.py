@@ -79,3 +79,15 @@ def test_db_upgrade_then_chat_streams(env: dict[str, str]) -> None:
     assert out.returncode == 0, out.stderr
     assert "Hello from the script." in out.stdout
     assert "Second reply." in out.stdout
+
+
+def test_costs_report(env: dict[str, str]) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    assert run(["chat"], env, stdin="hi\n/quit\n").returncode == 0
+    out = run(["costs", "--by", "day,model"], env)
+    assert out.returncode == 0, out.stderr
+    assert "scripted/scripted-1" in out.stdout
+    assert "total: 0.000000 USD" in out.stdout
+    bad = run(["costs", "--by", "planet"], env)
+    assert bad.returncode == 2
+    assert "planet" in bad.stderr
