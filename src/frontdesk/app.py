@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from frontdesk import __version__
+from frontdesk import __version__, web
 from frontdesk.api import chat, health, openai_compat
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
@@ -21,8 +20,6 @@ from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.wiring import build_services, close_services
-
-WEB_DIR = Path(__file__).parent / "web" / "static"
 
 
 def create_app(
@@ -66,11 +63,20 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
 
-    if (WEB_DIR / "index.html").exists():
-        app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=web.static_dir()), name="static")
 
-        @app.get("/", include_in_schema=False)
-        async def index() -> FileResponse:
-            return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> HTMLResponse:
+        services: Services = request.app.state.services
+        page = web.index_html(bot_name=services.bot.name)
+        return HTMLResponse(
+            page,
+            headers={
+                "Cache-Control": "no-cache",
+                "Content-Security-Policy": web.CONTENT_SECURITY_POLICY,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin",
+            },
+        )
 
     return app

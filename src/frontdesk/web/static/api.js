@@ -1,0 +1,105 @@
+// The native Frontdesk HTTP API as used by the web chat.
+
+export class ApiError extends Error {
+  constructor({ status, code, message, retryable = false, retryAfter = null }) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryable = retryable;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const NETWORK_MESSAGE = "Can't reach the support service. Check your connection and try again.";
+
+export class Api {
+  constructor(base = "") {
+    this.base = base.replace(/\/+$/, "");
+  }
+
+  async createConversation() {
+    return this.json("POST", "/api/conversations", {});
+  }
+
+  async getConversation(id) {
+    return this.json("GET", `/api/conversations/${encodeURIComponent(id)}`);
+  }
+
+  /** Start a streamed answer; resolves with the ok Response or throws ApiError. */
+  async sendMessage(conversationId, body, signal) {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages`;
+    const response = await this.request("POST", path, { ...body, stream: true }, signal, {
+      Accept: "text/event-stream",
+    });
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  async sendFeedback(messageId, rating, comment) {
+    const body = comment ? { rating, comment } : { rating };
+    return this.json("POST", `/api/messages/${encodeURIComponent(messageId)}/feedback`, body);
+  }
+
+  async json(method, path, body) {
+    const response = await this.request(method, path, body);
+    if (!response.ok) throw await errorFrom(response);
+    if (response.status === 204) return null;
+    try {
+      return await response.json();
+    } catch {
+      throw new ApiError({
+        status: response.status,
+        code: "bad_response",
+        message: "The support service sent an unreadable answer.",
+        retryable: true,
+      });
+    }
+  }
+
+  async request(method, path, body, signal, headers = {}) {
+    const init = { method, headers: { Accept: "application/json", ...headers }, signal };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    try {
+      return await fetch(this.base + path, init);
+    } catch (error) {
+      if (error && error.name === "AbortError") throw error;
+      throw new ApiError({
+        status: 0,
+        code: "network_error",
+        message: NETWORK_MESSAGE,
+        retryable: true,
+      });
+    }
+  }
+}
+
+async function errorFrom(response) {
+  let code = `http_${response.status}`;
+  let message = response.statusText || "Request failed";
+  try {
+    const payload = await response.json();
+    const error = payload && payload.error;
+    if (error && typeof error === "object") {
+      if (typeof error.code === "string") code = error.code;
+      if (typeof error.message === "string") message = error.message;
+    } else if (payload && typeof payload.detail === "string") {
+      message = payload.detail;
+    }
+  } catch {
+    // not JSON: keep the status text
+  }
+  const header = response.headers.get("Retry-After");
+  const seconds = header !== null && /^\d+$/.test(header.trim()) ? Number(header) : null;
+  const status = response.status;
+  return new ApiError({
+    status,
+    code,
+    message,
+    retryable: status === 408 || status === 409 || status === 429 || status >= 500,
+    retryAfter: seconds,
+  });
+}

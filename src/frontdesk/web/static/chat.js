@@ -1,0 +1,348 @@
+// Frontdesk web chat: the page controller. Plain ES modules, no framework.
+
+import { Api } from "./api.js";
+import { Composer } from "./composer.js";
+import { LiveUpdates, queueText } from "./live.js";
+import { ChatLog } from "./log.js";
+import {
+  HANDOFF_STATUSES,
+  STREAMING_STATUSES,
+  WORKING_STATUSES,
+  signature,
+  subtitleFor,
+  supersededAttempt,
+} from "./status.js";
+import { SessionStore } from "./store.js";
+import { TurnRunner } from "./turn-runner.js";
+import { MessageView, systemLine } from "./view.js";
+
+const POLL_MS = 4000;
+const HANDOFF_TEXT = "This conversation was passed to our support team";
+
+function setting(root, name, fallback) {
+  const value = root.dataset[name];
+  return value && !value.includes("{{") ? value : fallback;
+}
+
+export class ChatApp {
+  constructor(root) {
+    this.root = root;
+    this.botName = setting(root, "botName", "Support assistant");
+    const apiBase = setting(root, "apiBase", "");
+    this.api = new Api(apiBase);
+    this.store = new SessionStore(setting(root, "storageKey", "conversation"));
+    this.log = new ChatLog(root.querySelector("#fd-log"));
+    this.status = root.querySelector("#fd-status");
+    this.subtitle = root.querySelector("#fd-subtitle");
+    this.composer = new Composer(root, {
+      onSubmit: () => this.submit(),
+      onStop: () => this.turns.stop(),
+      onResize: (update) => this.log.keepBottom(update),
+    });
+    this.turns = new TurnRunner(this);
+    this.live = new LiveUpdates(apiBase, {
+      onStatus: (data) => this.onLiveStatus(data),
+      onMessage: (data) => this.onLiveMessage(data),
+      onQueue: (data) => this.onQueue(data),
+      onUnavailable: () => {
+        this.liveUnavailable = true;
+        this.schedulePoll();
+      },
+    });
+    this.liveUnavailable = false;
+    this.conversation = null;
+    this.pollTimer = null;
+    this.historySignature = "";
+  }
+
+  start() {
+    for (const node of this.root.querySelectorAll("[data-bot-name-text]")) {
+      node.textContent = this.botName;
+    }
+    const avatar = this.root.querySelector(".fd-avatar");
+    if (avatar) avatar.textContent = (this.botName.trim()[0] || "S").toUpperCase();
+    document.title = `${this.botName} · Chat`;
+    this.root
+      .querySelector("#fd-new")
+      .addEventListener("click", () => this.startNewConversation());
+    document.addEventListener("visibilitychange", () => this.schedulePoll());
+    this.root.classList.add("is-ready");
+    return this.restore();
+  }
+
+  announce(text) {
+    this.status.textContent = "";
+    // set on the next frame so a repeated message is announced again
+    requestAnimationFrame(() => {
+      this.status.textContent = text;
+    });
+  }
+
+  setStreaming(streaming) {
+    this.composer.setStreaming(streaming);
+    this.root.classList.toggle("is-streaming", streaming);
+    if (streaming) this.stopPolling();
+  }
+
+  messageView(role, options = {}) {
+    const view = new MessageView(role, { botName: this.botName, ...options });
+    this.log.append(view.root);
+    return view;
+  }
+
+  showGreeting(text) {
+    if (!text) return;
+    const view = this.messageView("assistant");
+    view.root.classList.add("fd-msg--greeting");
+    view.setMarkdown(text);
+  }
+
+  // ------------------------------------------------------------ conversation
+
+  async restore() {
+    const saved = this.store.read();
+    if (saved.id) {
+      try {
+        const conversation = await this.api.getConversation(saved.id);
+        const greeting = conversation.greeting || saved.greeting || "";
+        this.conversation = { ...conversation, greeting };
+        this.renderHistory(this.conversation);
+        return;
+      } catch (error) {
+        if (!(error && error.status === 404)) {
+          this.showStartupError(error);
+          return;
+        }
+        this.store.clear(); // unknown on the server: start afresh
+      }
+    }
+    await this.createConversation();
+  }
+
+  async createConversation() {
+    try {
+      const created = await this.api.createConversation();
+      this.adoptConversation(created);
+      this.log.clear();
+      this.historySignature = "";
+      this.showGreeting(created.greeting || "");
+      this.applyStatus(created.status);
+      return true;
+    } catch (error) {
+      this.showStartupError(error);
+      return false;
+    }
+  }
+
+  adoptConversation(created) {
+    this.conversation = { ...created, messages: [] };
+    this.store.write({ id: created.id, greeting: created.greeting || "" });
+  }
+
+  showStartupError(error) {
+    this.log.clear();
+    const view = this.messageView("assistant");
+    view.setPlainText("The chat is not available right now.");
+    view.showError(error && error.message ? error.message : "Unexpected error.", () => {
+      this.log.clear();
+      this.restore();
+    });
+  }
+
+  async startNewConversation() {
+    this.turns.stop();
+    this.live.stop();
+    this.stopPolling();
+    this.store.clear();
+    this.conversation = null;
+    if (await this.createConversation()) this.announce("Started a new conversation");
+    this.composer.focus();
+  }
+
+  renderHistory(conversation) {
+    this.log.clear();
+    const messages = Array.isArray(conversation.messages) ? conversation.messages : [];
+    const first = messages[0];
+    if (!(first && first.role !== "user" && first.content === conversation.greeting)) {
+      this.showGreeting(conversation.greeting);
+    }
+    const pending = this.store.read().pending;
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    messages.forEach((message, n) => {
+      if (supersededAttempt(message, messages.slice(n + 1))) return; // retried later
+      const question = byId.get(message.reply_to) || messages[n - 1];
+      this.renderStoredMessage(message, question, pending);
+    });
+    this.historySignature = signature(conversation);
+    this.applyStatus(conversation.status);
+    this.log.scrollToBottom();
+    this.schedulePoll();
+  }
+
+  renderStoredMessage(message, question, pending) {
+    const view = this.messageView(message.role, { createdAt: message.created_at, id: message.id });
+    if (message.role === "user") {
+      view.setPlainText(message.content || "");
+      return;
+    }
+    const citations = Array.isArray(message.citations) ? message.citations : [];
+    view.setMarkdown(message.content || "", citations);
+    view.setSources(citations);
+    if (STREAMING_STATUSES.has(message.status)) {
+      view.showTyping(!message.content);
+      view.setBusy(true);
+    } else if (message.status === "queued") {
+      view.addNote("We'll answer here as soon as we can.", "info");
+    } else if (message.status === "partial") {
+      view.addNote("This answer is incomplete.", "info");
+    } else if (message.status === "failed") {
+      // the stored error is for operators; customers get a plain sentence
+      const retry = this.retryFor(question, pending, view);
+      view.showError("This answer could not be completed.", retry);
+    } else if (message.role === "assistant" && message.id) {
+      view.setFeedback((rating) => this.api.sendFeedback(message.id, rating));
+    }
+  }
+
+  retryFor(question, pending, botView) {
+    if (!question || question.role !== "user") return null;
+    let again = null;
+    if (question.client_message_id) {
+      again = { content: question.content, client_message_id: question.client_message_id };
+    } else if (pending && pending.content === question.content) {
+      again = pending;
+    }
+    return again ? () => this.turns.resume(again, question.id, botView) : null;
+  }
+
+  applyStatus(status) {
+    const escalated = HANDOFF_STATUSES.has(status);
+    const closed = status === "closed";
+    if (this.conversation && status) this.conversation.status = status;
+    this.root.classList.toggle("is-escalated", escalated);
+    this.root.classList.toggle("is-closed", closed);
+    if (this.subtitle) this.subtitle.textContent = subtitleFor(status);
+    this.composer.setClosed(closed);
+    if (closed && !this.log.find(".fd-system--closed")) {
+      this.log.append(systemLine("This conversation has ended.", "closed"));
+    }
+    if (escalated && !this.log.find(".fd-system--handoff")) {
+      const line = systemLine(`${HANDOFF_TEXT}. Replies appear here.`, "handoff");
+      const firstAgent = this.log.find(".fd-msg--agent");
+      if (firstAgent) firstAgent.before(line);
+      else this.log.append(line);
+    }
+    if (escalated && this.conversation && !this.liveUnavailable) {
+      this.live.start(this.conversation.id);
+    } else if (!escalated) {
+      this.live.stop();
+    }
+  }
+
+  // ------------------------------------------------------------ live hand-off updates
+
+  onLiveStatus(data) {
+    this.applyStatus(data.status);
+    if (data.ticket_id) this.labelHandoff(data.ticket_id);
+    if (data.status === "agent" && data.agent && this.subtitle) {
+      this.subtitle.textContent = `You're chatting with ${data.agent}`;
+    } else {
+      this.onQueue(data);
+    }
+  }
+
+  onQueue(data) {
+    const text = queueText(data);
+    if (text && this.subtitle && this.conversation?.status === "waiting_for_agent") {
+      this.subtitle.textContent = text;
+    }
+  }
+
+  onLiveMessage(data) {
+    if (data.role !== "agent" || !data.id) return;
+    if (this.log.find(`[data-message-id="${CSS.escape(data.id)}"]`)) return;
+    const view = this.messageView("agent", {
+      id: data.id,
+      createdAt: data.created_at,
+      label: data.author ? `${data.author} · Support` : undefined,
+    });
+    view.setMarkdown(data.content || "");
+    this.announce(`New message from ${data.author || "our support team"}`);
+  }
+
+  showHandoff(ticketId) {
+    const withAgent = this.conversation && this.conversation.status === "agent";
+    this.applyStatus(withAgent ? "agent" : "waiting_for_agent");
+    this.labelHandoff(ticketId);
+    this.announce(HANDOFF_TEXT);
+  }
+
+  /** Name the ticket in the hand-off line (long ids shortened; the full id in a tooltip). */
+  labelHandoff(ticketId) {
+    const line = this.log.find(".fd-system--handoff");
+    if (!line || !ticketId) return;
+    const id = String(ticketId);
+    const short = id.length > 12 ? `${id.slice(0, 8)}…` : id;
+    const text = `${HANDOFF_TEXT} (ticket ${short}). Replies appear here.`;
+    line.querySelector("span").textContent = text;
+    line.title = `Ticket ${id}`;
+  }
+
+  async refreshStatus() {
+    if (!this.conversation) return;
+    try {
+      const fresh = await this.api.getConversation(this.conversation.id);
+      this.applyStatus(fresh.status);
+    } catch {
+      // keep what we know
+    }
+  }
+
+  // ------------------------------------------------------------ polling (hand-off, queued)
+
+  schedulePoll(force = false) {
+    this.stopPolling();
+    const c = this.conversation;
+    const working = c && (c.messages || []).some((m) => WORKING_STATUSES.has(m.status));
+    const handoff = c && HANDOFF_STATUSES.has(c.status) && !this.live.active;
+    if (!(force || working || handoff) || document.hidden) return;
+    this.pollTimer = setTimeout(() => this.poll(), POLL_MS);
+  }
+
+  stopPolling() {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  async poll() {
+    this.pollTimer = null;
+    if (!this.conversation || this.turns.active) return;
+    try {
+      const fresh = await this.api.getConversation(this.conversation.id);
+      if (!this.turns.active && signature(fresh) !== this.historySignature) {
+        this.conversation = { ...fresh, greeting: this.conversation.greeting };
+        this.renderHistory(this.conversation);
+        return;
+      }
+    } catch {
+      // transient: try again on the next tick
+    }
+    this.schedulePoll();
+  }
+
+  // ------------------------------------------------------------ sending
+
+  async submit() {
+    const content = this.composer.value;
+    if (this.turns.active || content.trim() === "") return;
+    if (!this.conversation && !(await this.createConversation())) return;
+    this.composer.value = "";
+    const userView = this.messageView("user");
+    userView.setPlainText(content);
+    this.log.scrollToBottom();
+    await this.turns.send(content, userView);
+  }
+}
+
+const root = document.getElementById("fd-app");
+if (root) new ChatApp(root).start();
