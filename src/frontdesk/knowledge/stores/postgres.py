@@ -1,0 +1,97 @@
+"""PostgreSQL store: pgvector HNSW for vectors, a generated tsvector (GIN) for full text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from frontdesk.knowledge.stores.sql_common import SqlStoreBase, chunk_from_row
+from frontdesk.knowledge.stores.sqlite import query_terms
+from frontdesk.knowledge.types import ScoredChunk, SearchFilter, Vector
+
+_TSV = (
+    "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(section, '')), 'B') || "
+    "to_tsvector('english', coalesce(text, ''))"
+)
+_COLUMNS = (
+    "id, tenant, collection, document_id, ordinal, text, title, section, source, "
+    "content_hash, url, page, anchor, token_count"
+)
+
+
+def _vector_literal(vector: Vector) -> str:
+    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+
+
+class PostgresKnowledgeStore(SqlStoreBase):
+    """Needs the ``vector`` extension (pgvector >= 0.8 for iterative index scans)."""
+
+    def __init__(self, engine: Engine, *, ef_search: int = 96) -> None:
+        super().__init__(engine)
+        self.ef_search = ef_search
+
+    def _before_create(self, conn: Connection) -> None:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
+
+    def _create_extras(self, conn: Connection) -> None:
+        conn.exec_driver_sql(
+            f"ALTER TABLE kb_chunks ADD COLUMN IF NOT EXISTS tsv tsvector "
+            f"GENERATED ALWAYS AS ({_TSV}) STORED"
+        )
+        conn.exec_driver_sql(
+            "CREATE INDEX IF NOT EXISTS ix_kb_chunks_tsv ON kb_chunks USING gin (tsv)"
+        )
+        dims = conn.exec_driver_sql("SELECT DISTINCT dimensions FROM kb_collections").scalars()
+        for dim in list(dims):
+            self._on_new_dimensions(conn, int(dim))
+
+    def _on_new_dimensions(self, conn: Connection, dimensions: int) -> None:
+        """pgvector indexes need a fixed dimension: one partial HNSW index per dimension."""
+        dim = int(dimensions)
+        conn.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS ix_kb_chunks_hnsw_{dim} ON kb_chunks "
+            f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE dimensions = {dim}"
+        )
+
+    def _scope_sql(self, where: SearchFilter, params: dict[str, Any]) -> str:
+        params.update(tenant=where.tenant, collection=where.collection)
+        sql = "tenant = :tenant AND collection = :collection"
+        if where.document_ids is not None:
+            params["document_ids"] = sorted(where.document_ids)
+            sql += " AND document_id = ANY(:document_ids)"
+        return sql
+
+    def search_vector(self, vector: Vector, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        if k <= 0:
+            return []
+        dim = len(vector)
+        params: dict[str, Any] = {"q": _vector_literal(vector), "k": k}
+        scope = self._scope_sql(where, params)
+        sql = text(
+            f"SELECT {_COLUMNS}, 1 - (embedding::vector({dim}) <=> CAST(:q AS vector({dim}))) "
+            f"AS score FROM kb_chunks WHERE dimensions = {dim} AND {scope} "
+            f"ORDER BY embedding::vector({dim}) <=> CAST(:q AS vector({dim})) LIMIT :k"
+        )
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"SET LOCAL hnsw.ef_search = {int(max(self.ef_search, k))}")
+            conn.exec_driver_sql("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = conn.execute(sql, params).all()
+        hits = [ScoredChunk(chunk_from_row(r), float(r.score)) for r in rows]
+        return sorted(hits, key=lambda h: -h.score)
+
+    def search_lexical(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        terms = query_terms(query)
+        if not terms or k <= 0:
+            return []
+        params: dict[str, Any] = {"q": " | ".join(terms), "k": k}
+        scope = self._scope_sql(where, params)
+        sql = text(
+            f"SELECT {_COLUMNS}, ts_rank_cd(tsv, query) AS score "
+            f"FROM kb_chunks, to_tsquery('english', :q) AS query "
+            f"WHERE tsv @@ query AND {scope} ORDER BY score DESC, id LIMIT :k"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql, params).all()
+        return [ScoredChunk(chunk_from_row(r), float(r.score)) for r in rows]

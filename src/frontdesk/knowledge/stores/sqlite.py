@@ -1,0 +1,322 @@
+"""SQLite store: chunks and metadata in tables, FTS5 (BM25) for text, numpy/hnswlib for vectors."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
+
+from frontdesk.knowledge.schema import kb_chunks
+from frontdesk.knowledge.stores.sql_common import CHUNK_COLUMNS, SqlStoreBase, chunk_from_row, scope
+from frontdesk.knowledge.stores.vector_index import (
+    CollectionVectors,
+    build_hnsw,
+    load_hnsw,
+    save_hnsw,
+)
+from frontdesk.knowledge.types import ScoredChunk, SearchFilter, Vector
+
+_FTS_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS kb_chunks_fts USING fts5("
+    "title, section, text, content='kb_chunks', content_rowid='pk', "
+    "tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS kb_chunks_fts_ai AFTER INSERT ON kb_chunks BEGIN "
+    "INSERT INTO kb_chunks_fts(rowid, title, section, text) "
+    "VALUES (new.pk, new.title, new.section, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS kb_chunks_fts_ad AFTER DELETE ON kb_chunks BEGIN "
+    "INSERT INTO kb_chunks_fts(kb_chunks_fts, rowid, title, section, text) "
+    "VALUES ('delete', old.pk, old.title, old.section, old.text); END",
+    "CREATE TRIGGER IF NOT EXISTS kb_chunks_fts_au AFTER UPDATE ON kb_chunks BEGIN "
+    "INSERT INTO kb_chunks_fts(kb_chunks_fts, rowid, title, section, text) "
+    "VALUES ('delete', old.pk, old.title, old.section, old.text); "
+    "INSERT INTO kb_chunks_fts(rowid, title, section, text) "
+    "VALUES (new.pk, new.title, new.section, new.text); END",
+    # BM25 with title and section weighted up, as the table's default ``rank``.
+    "INSERT INTO kb_chunks_fts(kb_chunks_fts, rank) VALUES ('rank', 'bm25(2.0, 1.5, 1.0)')",
+]
+
+_TERM = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+def query_terms(query: str) -> list[str]:
+    """Distinct lower-case terms without stopwords (falls back to all terms)."""
+    terms = [t.lower() for t in _TERM.findall(query)]
+    kept = [t for t in terms if t not in STOPWORDS] or terms
+    return list(dict.fromkeys(kept))
+
+
+def fts5_query(query: str) -> str:
+    return " OR ".join(f'"{t}"' for t in query_terms(query))
+
+
+def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def sqlite_engine(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _set_pragmas)
+    return engine
+
+
+class SqliteKnowledgeStore(SqlStoreBase):
+    """The default store; vectors are searched exactly below ``exact_threshold`` chunks.
+
+    Above it, an HNSW graph persisted next to the database serves searches. After a write
+    the graph is stale: with ``background_builds`` searches stay exact (never blocked for
+    minutes) while a thread rebuilds it; ingestion rebuilds it at the end of a run.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        index_dir: Path | None = None,
+        exact_threshold: int = 20_000,
+        ef_search: int = 96,
+        background_builds: bool = True,
+    ) -> None:
+        super().__init__(engine)
+        database = engine.url.database
+        if index_dir is None and database and database != ":memory:":
+            index_dir = Path(database + ".kbvec")
+        self.index_dir = index_dir
+        self.exact_threshold = exact_threshold
+        self.ef_search = ef_search
+        self.background_builds = background_builds
+        self._cache: dict[tuple[str, str], CollectionVectors] = {}
+        self._builds: dict[tuple[str, str], threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, **kwargs: Any) -> SqliteKnowledgeStore:
+        store = cls(sqlite_engine(path), **kwargs)
+        store.create_schema()
+        return store
+
+    def _create_extras(self, conn: Connection) -> None:
+        for ddl in _FTS_DDL:
+            conn.exec_driver_sql(ddl)
+
+    def _invalidate(self, tenant: str, collection: str) -> None:
+        with self._lock:
+            self._cache.pop((tenant, collection), None)
+
+    # --- vectors -------------------------------------------------------------------
+
+    def _vectors(
+        self, tenant: str, collection: str, *, build_now: bool = False
+    ) -> CollectionVectors | None:
+        info = self.collection_info(tenant, collection)
+        if info is None:
+            return None
+        key = (tenant, collection)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached.generation == info.generation:
+                pending = cached.hnsw is None and len(cached.labels) >= self.exact_threshold
+                if not (build_now and pending):
+                    return cached
+            loaded = self._load(tenant, collection, info.generation, info.dimensions, build_now)
+            self._cache[key] = loaded
+            return loaded
+
+    def _load(
+        self, tenant: str, collection: str, generation: int, dim: int, build_now: bool
+    ) -> CollectionVectors:
+        """Exact below the threshold; above it the persisted HNSW graph if current, else
+        exact search while the graph is rebuilt in a background thread (or now)."""
+        where = SearchFilter(tenant, collection)
+        if self.count(where) >= self.exact_threshold and self.index_dir is not None:
+            index = load_hnsw(self.index_dir, tenant, collection, generation, dim)
+            if index is not None:
+                return CollectionVectors(generation, np.zeros(0, np.int64), hnsw=index)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(kb_chunks.c.pk, kb_chunks.c.embedding).where(*scope(kb_chunks, where))
+            ).all()
+        labels = np.fromiter((r.pk for r in rows), dtype=np.int64, count=len(rows))
+        matrix = (
+            np.vstack([r.embedding for r in rows]).astype(np.float32)
+            if rows
+            else np.zeros((0, dim), np.float32)
+        )
+        exact = CollectionVectors(generation, labels, matrix=matrix)
+        if len(rows) < self.exact_threshold:
+            return exact
+        if build_now or not self.background_builds:
+            return self._build(tenant, collection, exact, dim)
+        self._build_in_background(tenant, collection, exact, dim)
+        return exact
+
+    def _build(
+        self, tenant: str, collection: str, exact: CollectionVectors, dim: int
+    ) -> CollectionVectors:
+        assert exact.matrix is not None
+        index = build_hnsw(exact.labels, exact.matrix)
+        if self.index_dir is not None:
+            save_hnsw(self.index_dir, tenant, collection, exact.generation, index, dim)
+        return CollectionVectors(exact.generation, exact.labels, hnsw=index)
+
+    def _build_in_background(
+        self, tenant: str, collection: str, exact: CollectionVectors, dim: int
+    ) -> None:
+        key = (tenant, collection)
+        running = self._builds.get(key)
+        if running is not None and running.is_alive():
+            return
+
+        def run() -> None:
+            built = self._build(tenant, collection, exact, dim)
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None and cached.generation == built.generation:
+                    self._cache[key] = built
+
+        thread = threading.Thread(target=run, name=f"hnsw-build-{collection}", daemon=True)
+        self._builds[key] = thread
+        thread.start()
+
+    def wait_for_index_builds(self) -> None:
+        """Join background HNSW builds (tests, shutdown)."""
+        for thread in list(self._builds.values()):
+            thread.join()
+
+    def refresh_index(self, tenant: str, collection: str) -> None:
+        """Build (and persist) the vector index now, e.g. at the end of an ingest."""
+        self._vectors(tenant, collection, build_now=True)
+
+    def close(self) -> None:
+        self.wait_for_index_builds()
+        super().close()
+
+    def search_vector(self, vector: Vector, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        vectors = self._vectors(where.tenant, where.collection)
+        if vectors is None or k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        want = k if where.document_ids is None else max(k * 10, 100)
+        labels, scores = vectors.search(query, want, self.ef_search)
+        hits = self._fetch(where, [int(x) for x in labels])
+        out = [
+            ScoredChunk(hits[int(label)], float(score))
+            for label, score in zip(labels, scores, strict=True)
+            if int(label) in hits
+        ]
+        return out[:k]
+
+    def _fetch(self, where: SearchFilter, pks: list[int]) -> dict[int, Any]:
+        if not pks:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(kb_chunks.c.pk, *CHUNK_COLUMNS).where(
+                    *scope(kb_chunks, where), kb_chunks.c.pk.in_(pks)
+                )
+            ).all()
+        return {r.pk: chunk_from_row(r) for r in rows}
+
+    # --- full text -----------------------------------------------------------------
+
+    def search_lexical(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        """BM25 over the whole FTS index first (fast), then the scope filter.
+
+        The index is shared by all tenants and collections, so the unscoped top list is
+        widened until ``k`` in-scope hits are found or the matches run out; a scoped join
+        is the last resort when other scopes dominate the matches.
+        """
+        match = fts5_query(query)
+        if not match or k <= 0:
+            return []
+        ranked_sql = text(
+            "SELECT rowid AS pk, rank FROM kb_chunks_fts WHERE kb_chunks_fts MATCH :match "
+            "ORDER BY rank LIMIT :n"
+        )
+        n = max(4 * k, 100)
+        for _ in range(3):
+            with self.engine.connect() as conn:
+                ranked = conn.execute(ranked_sql, {"match": match, "n": n}).all()
+            hits = self._fetch(where, [r.pk for r in ranked])
+            found = [ScoredChunk(hits[r.pk], -float(r.rank)) for r in ranked if r.pk in hits]
+            if len(found) >= k or len(ranked) < n:
+                return found[:k]
+            n *= 8
+        return self._search_lexical_scoped(match, where, k)
+
+    def _search_lexical_scoped(self, match: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        params: dict[str, Any] = {
+            "match": match,
+            "tenant": where.tenant,
+            "collection": where.collection,
+            "k": k,
+        }
+        extra = ""
+        if where.document_ids is not None:
+            names = [f"d{i}" for i in range(len(where.document_ids))]
+            params.update(zip(names, sorted(where.document_ids), strict=True))
+            extra = f" AND c.document_id IN ({', '.join(':' + n for n in names)})"
+        sql = text(
+            "SELECT c.pk, kb_chunks_fts.rank AS rank "
+            "FROM kb_chunks_fts JOIN kb_chunks c ON c.pk = kb_chunks_fts.rowid "
+            "WHERE kb_chunks_fts MATCH :match AND c.tenant = :tenant "
+            f"AND c.collection = :collection{extra} ORDER BY rank LIMIT :k"
+        )
+        with self.engine.connect() as conn:
+            ranked = conn.execute(sql, params).all()
+        hits = self._fetch(where, [r.pk for r in ranked])
+        return [ScoredChunk(hits[r.pk], -float(r.rank)) for r in ranked if r.pk in hits]
