@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ def migrated(settings: Settings) -> Settings:
     from frontdesk.memory.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    # in a thread: sync Playwright (browser tests) keeps an event loop on the main thread
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, settings.resolved_database_url).result()
     return settings
 
 

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontdesk import __version__, web
-from frontdesk.api import chat, health, openai_compat
+from frontdesk.api import agent, chat, health, live, openai_compat
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
 from frontdesk.api.middleware import RequestContextMiddleware
@@ -19,7 +19,7 @@ from frontdesk.providers.base import ChatProvider
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
-from frontdesk.wiring import build_services, close_services
+from frontdesk.wiring import EscalationOptions, build_services, close_services
 
 
 def create_app(
@@ -28,6 +28,7 @@ def create_app(
     bot: BotConfig | None = None,
     provider: ChatProvider | None = None,
     tracing_override: Tracing | None = None,
+    escalation: EscalationOptions | None = None,
 ) -> FastAPI:
     """Build the ASGI app. ``bot`` and ``provider`` override the configured ones (tests, demos)."""
 
@@ -40,7 +41,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = bot or load_bot_config(settings.bot_config)
         services: Services = await build_services(
-            settings, config, provider=provider, metrics=metrics, tracing=tracing
+            settings,
+            config,
+            provider=provider,
+            metrics=metrics,
+            tracing=tracing,
+            escalation_options=escalation,
         )
         app.state.services = services
         services.deferred.start()
@@ -62,6 +68,8 @@ def create_app(
     app.include_router(metrics_route.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
+    app.include_router(agent.router)
+    app.include_router(live.router)
 
     app.mount("/static", StaticFiles(directory=web.static_dir()), name="static")
 
@@ -76,6 +84,18 @@ def create_app(
                 "Content-Security-Policy": web.CONTENT_SECURITY_POLICY,
                 "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "same-origin",
+            },
+        )
+
+    @app.get("/agent", include_in_schema=False)
+    async def agent_console() -> FileResponse:
+        return FileResponse(
+            web.static_dir() / "agent" / "agent.html",
+            headers={
+                "Cache-Control": "no-cache",
+                "Content-Security-Policy": web.CONTENT_SECURITY_POLICY,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
             },
         )
 

@@ -19,6 +19,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+keys_app = typer.Typer(help="API keys (admin, agent, client).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True)
 
@@ -161,6 +163,50 @@ def chat(
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         err.print("bye")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, agent or client")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for")],
+    tenant: Annotated[str, typer.Option(help="Tenant the key belongs to")] = "default",
+) -> None:
+    """Create an API key; the key is printed once (only its hash is stored)."""
+    from frontdesk.auth.cli import create_key
+
+    settings = _settings()
+    try:
+        created = create_key(settings.resolved_database_url, role=role, name=name, tenant_id=tenant)
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    err.print(
+        f"created {role} key {created.info.id} for {name}; store it now, it is not shown again"
+    )
+    print(created.token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    from frontdesk.auth.cli import list_keys
+
+    for key in list_keys(_settings().resolved_database_url):
+        state = "revoked" if key.revoked_at else "active"
+        print(f"{key.id}  {key.prefix}…  {key.role:<6} {key.tenant_id:<12} {key.name}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see keys list)")],
+) -> None:
+    """Revoke an API key at once."""
+    from frontdesk.auth.cli import revoke_key
+
+    if not revoke_key(_settings().resolved_database_url, key_id):
+        err.print(f"[red]error:[/red] no active key {key_id}")
+        raise typer.Exit(1)
+    err.print(f"revoked {key_id}")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
+from frontdesk.escalation import Escalation
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import BreakerBoard
@@ -30,3 +31,4 @@ class Services:
     metrics: Metrics
     deferred: DeferredAnswers
     tracing: Tracing
+    escalation: Escalation

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -11,6 +13,9 @@ from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
+from frontdesk.escalation import EscalationSettings, build_escalation
+from frontdesk.escalation.live import LiveBus, RedisBus
+from frontdesk.escalation.sinks import EscalationSink
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
@@ -35,6 +40,7 @@ async def build_services(
     provider: ChatProvider | None = None,
     metrics: Metrics | None = None,
     tracing: Tracing | None = None,
+    escalation_options: EscalationOptions | None = None,
 ) -> Services:
     metrics = metrics or Metrics()
     tracing = tracing or Tracing()
@@ -84,8 +90,18 @@ async def build_services(
     async def summarize(conversation_id: str, through_seq: int) -> None:
         await refresh_summary(store, summarizer, conversation_id, through_seq)
 
+    opts = escalation_options or EscalationOptions()
+    bus = opts.bus
+    if bus is None and settings.redis_url:
+        # its own Redis client: every live stream holds a pub/sub connection
+        bus = RedisBus.from_url(settings.redis_url)
+    escalation = build_escalation(
+        engine, store, bot, opts.settings or EscalationSettings(), bus=bus, sinks=opts.sinks
+    )
+    escalation.start()  # the outbox drain loop
     chat = ChatService(
         store=store,
+        escalation=escalation.service,
         provider=chain,
         bot=bot,
         max_message_chars=settings.max_message_chars,
@@ -112,7 +128,17 @@ async def build_services(
         deferred=DeferredAnswers(chat, interval=settings.deferred_interval_seconds),
         metrics=metrics,
         tracing=tracing,
+        escalation=escalation,
     )
+
+
+@dataclass(frozen=True)
+class EscalationOptions:
+    """Escalation overrides for embedding apps and tests (default: from the environment)."""
+
+    settings: EscalationSettings | None = None
+    sinks: Mapping[str, EscalationSink] | None = None
+    bus: LiveBus | None = None
 
 
 def _redis(settings: Settings) -> Redis | None:
@@ -125,6 +151,7 @@ def _redis(settings: Settings) -> Redis | None:
 async def close_services(services: Services) -> None:
     await services.deferred.aclose()
     await services.chat.background.drain()
+    await services.escalation.aclose()
     await services.provider.aclose()
     await services.shared.aclose()
     await services.store.close()

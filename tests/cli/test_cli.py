@@ -91,3 +91,15 @@ def test_costs_report(env: dict[str, str]) -> None:
     bad = run(["costs", "--by", "planet"], env)
     assert bad.returncode == 2
     assert "planet" in bad.stderr
+
+
+def test_api_keys_create_list_revoke(env: dict[str, str]) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    created = run(["keys", "create", "--role", "agent", "--name", "alice"], env)
+    assert created.returncode == 0, created.stderr
+    assert "fd_" in created.stdout
+    listed = run(["keys", "list"], env)
+    assert "alice" in listed.stdout
+    assert "agent" in listed.stdout
+    bad = run(["keys", "create", "--role", "wizard", "--name", "x"], env)
+    assert bad.returncode != 0

@@ -35,6 +35,7 @@ from frontdesk.errors import (
     ProviderError,
     ValidationFailed,
 )
+from frontdesk.escalation import AnswerSignals, Decision, EscalationService, held_turn_events
 from frontdesk.events import (
     Finish,
     TextDelta,
@@ -75,6 +76,8 @@ class ChatService:
     """Queue questions for later when every provider is down (else: an error event)."""
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     """Background job folding messages up to a seq into the stored summary."""
+    escalation: EscalationService | None = None
+    """Hands conversations to people; None = the bot always answers."""
 
     def subject(self, conversation: Conversation) -> Subject:
         """Who a turn is accounted to: tenant, user (when known) and conversation."""
@@ -132,6 +135,17 @@ class ChatService:
                 raise Conflict(
                     f"message {client_message_id} is still being answered; retry shortly"
                 )
+        if self.escalation is not None:
+            decision = await self.escalation.on_user_message(conv, user_msg)
+            if not decision.bot_answers:
+                return Turn(
+                    self,
+                    conv,
+                    user_msg,
+                    decision.message_id or "",
+                    history_override=history_override,
+                    decision=decision,
+                )
         pending = await self.store.add_message(
             conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
         )
@@ -148,8 +162,17 @@ class Turn:
     history_override: Sequence[ChatMessage] | None = None
     deferred: bool = False
     """Answering a queued message in the background: a provider failure re-queues it."""
+    decision: Decision | None = None
+    """Set when the bot does not answer: a person has, or will get, the conversation."""
 
     async def events(self) -> AsyncIterator[TurnEvent]:
+        if self.decision is not None:
+            as_text = self.history_override is not None  # OpenAI-compatible API: no notices
+            for held in held_turn_events(
+                self.conversation.id, self.user_message, self.decision, as_text=as_text
+            ):
+                yield held
+            return
         yield TurnStarted(
             self.conversation.id,
             self.user_message.id,
@@ -255,6 +278,8 @@ class Turn:
             finally:
                 await stream.aclose()  # type: ignore[attr-defined]
             await run.persist("complete", None)
+            for extra in await _escalation_events(self, AnswerSignals("complete", run.content)):
+                yield extra
             if summarize_through is not None and svc.summarize is not None:
                 svc.background.spawn(
                     f"summary:{self.conversation.id}",
@@ -271,6 +296,8 @@ class Turn:
         except ProviderError as exc:
             if run.parts or not svc.degraded_mode:
                 await run.persist(run.broken_status, f"{exc.code}: {exc}")
+                for extra in await _escalation_events(self, AnswerSignals(run.broken_status)):
+                    yield extra
                 yield _turn_error(self, exc, run)
                 return
             # every provider failed before the first token: tell the customer honestly,
@@ -305,6 +332,19 @@ class Turn:
         finally:
             # client disconnect (cancellation / aclose) lands here unpersisted
             await run.persist(run.broken_status, "client disconnected")
+
+
+async def _escalation_events(turn: Turn, signals: AnswerSignals) -> list[TurnEvent]:
+    """Let escalation judge the finished answer; its events go before done/error."""
+    escalation = turn.service.escalation
+    if escalation is None or turn.deferred:
+        return []
+    try:
+        decision = await escalation.after_answer(turn.conversation, signals)
+    except Exception:  # escalation must never break an answer already given
+        log.exception("escalation after the answer failed")
+        return []
+    return [] if decision is None else decision.events(as_text=turn.history_override is not None)
 
 
 def _turn_error(turn: Turn, exc: FrontdeskError, run: TurnRun) -> TurnError:

@@ -103,3 +103,91 @@ turns = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "conversation_id", "created_at"),
 )
+
+# --- escalation, hand-off and auth (migration 0002) -------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant_id", String(128), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    UniqueConstraint("key_hash"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant_id", String(128), nullable=False),
+    Column(
+        "conversation_id",
+        String(ID),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("topic", String(64), nullable=True),
+    Column("team", String(128), nullable=True),
+    Column("team_email", String(256), nullable=True),
+    Column("claimed_by", String(ID), nullable=True),
+    Column("claimed_by_name", String(128), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("handed_back_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Index(None, "tenant_id", "status", "created_at"),
+    Index(None, "conversation_id", "created_at"),
+)
+
+ticket_notes = Table(
+    "ticket_notes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("ticket_id", String(ID), ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "ticket_id", "created_at"),
+)
+
+escalation_outbox = Table(
+    "escalation_outbox",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("ticket_id", String(ID), nullable=False),
+    Column("sink", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+)
+
+conversation_signals = Table(
+    "conversation_signals",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "conversation_id",
+        String(ID),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "conversation_id", "created_at"),
+)

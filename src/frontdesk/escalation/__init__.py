@@ -1,0 +1,18 @@
+"""Escalation to people: policy, hand-off state machine, live events and sinks."""
+
+from frontdesk.escalation.build import Escalation, build_escalation
+from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
+from frontdesk.escalation.service import Decision, EscalationService, held_turn_events
+from frontdesk.escalation.settings import EscalationSettings
+
+__all__ = [
+    "AnswerSignals",
+    "Decision",
+    "Escalation",
+    "EscalationService",
+    "EscalationSettings",
+    "PolicyConfig",
+    "Trigger",
+    "build_escalation",
+    "held_turn_events",
+]

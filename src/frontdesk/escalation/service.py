@@ -1,0 +1,173 @@
+"""What the chat pipeline calls: decide before the bot answers, and after it did."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from frontdesk.config import Contact
+from frontdesk.domain import Conversation, StoredMessage, Usage
+from frontdesk.errors import NotFound
+from frontdesk.escalation import policy
+from frontdesk.escalation.estimate import QueueInfo, describe_wait
+from frontdesk.escalation.handoff import Handoff, message_json
+from frontdesk.escalation.live import LiveEvent, conversation_channel
+from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
+from frontdesk.escalation.tickets import NewTicket, Ticket
+from frontdesk.events import Escalated, Notice, TextDelta, TurnDone, TurnEvent, TurnStarted
+
+Action = Literal["answer", "escalated", "waiting", "with_agent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to a customer's message instead of (or after) a bot answer."""
+
+    action: Action
+    notice: str = ""
+    """Text for the customer ('' when nothing is to be said)."""
+    message_id: str | None = None
+    """The stored assistant message holding ``notice`` (escalations only)."""
+    ticket: Ticket | None = None
+    trigger: Trigger | None = None
+    queue: QueueInfo | None = None
+
+    @property
+    def bot_answers(self) -> bool:
+        return self.action == "answer"
+
+    def events(self, *, as_text: bool = False) -> list[TurnEvent]:
+        """The events to stream to the customer for this decision (no start/done).
+
+        ``as_text`` sends the notice as answer text instead of a ``Notice`` (for
+        protocols without notices, e.g. the OpenAI-compatible API).
+        """
+        out: list[TurnEvent] = []
+        if self.action == "escalated" and self.ticket is not None:
+            reason = self.trigger.reason if self.trigger else self.ticket.reason
+            out.append(Escalated(reason=reason, ticket_id=self.ticket.id))
+        if self.notice:
+            if as_text:
+                out.append(TextDelta(self.notice))
+            else:
+                out.append(Notice(code=f"handoff_{self.action}", message=self.notice))
+        return out
+
+
+ANSWER = Decision("answer")
+
+
+def held_turn_events(
+    conversation_id: str, user_message: StoredMessage, decision: Decision, *, as_text: bool = False
+) -> list[TurnEvent]:
+    """A whole turn for a message the bot does not answer (start, decision events, done)."""
+    message_id = decision.message_id or ""
+    return [
+        TurnStarted(conversation_id, user_message.id, message_id, user_message.content),
+        *decision.events(as_text=as_text),
+        TurnDone(
+            message_id=message_id,
+            usage=Usage(),
+            finish_reason=decision.action,
+            provider="",
+            model="",
+            content=decision.notice,
+            extra={"handoff": decision.action},
+        ),
+    ]
+
+
+@dataclass
+class EscalationService:
+    handoff: Handoff
+    contacts: Mapping[str, Contact]
+    config: PolicyConfig = field(default_factory=PolicyConfig)
+
+    async def on_user_message(self, conversation: Conversation, message: StoredMessage) -> Decision:
+        """Call after the user's message is stored and before the bot answers it."""
+        current = await self.handoff.store.get_conversation(conversation.id)
+        if current is None:
+            raise NotFound(f"conversation {conversation.id} not found")
+        if current.status in ("waiting_for_agent", "agent"):
+            return await self._held(current, message)
+        if current.status != "bot":
+            return ANSWER
+        previous = [
+            m.content
+            for m in await self.handoff.store.list_messages(current.id)
+            if m.role == "user" and m.seq < message.seq
+        ]
+        topics = policy.team_topics(self.config, self.contacts)
+        trigger = policy.detect_on_message(message.content, previous, self.config, topics)
+        if trigger is None:
+            return ANSWER
+        return await self.escalate(current, trigger, reply_to=message.id)
+
+    async def after_answer(
+        self, conversation: Conversation, signals: AnswerSignals
+    ) -> Decision | None:
+        """Call after an answer was stored; a Decision means 'escalated': stream its events."""
+        failure = policy.answer_failed(signals, self.config)
+        tickets = self.handoff.tickets
+        await tickets.add_signal(
+            conversation.id, "failed_answer" if failure else "answered", failure or ""
+        )
+        kinds = await tickets.recent_signals(conversation.id, limit=self.config.failed_answers + 1)
+        in_a_row = 0
+        for kind in kinds:
+            if kind != "failed_answer":
+                break
+            in_a_row += 1
+        trigger = policy.detect_after_answer(signals, in_a_row, self.config)
+        if trigger is None:
+            return None
+        current = await self.handoff.store.get_conversation(conversation.id)
+        if current is None or current.status != "bot":
+            return None
+        return await self.escalate(current, trigger)
+
+    async def escalate(
+        self, conversation: Conversation, trigger: Trigger, *, reply_to: str | None = None
+    ) -> Decision:
+        """Open a ticket (or find the open one) and tell the customer, storing the notice."""
+        route = policy.route(trigger.topic, self.contacts)
+        new = NewTicket(
+            tenant_id=conversation.tenant_id,
+            conversation_id=conversation.id,
+            reason=trigger.reason,
+            detail=trigger.detail,
+            topic=route.topic,
+            team=route.team,
+            team_email=route.email,
+        )
+        ticket, _ = await self.handoff.open_ticket(conversation, new)
+        queue = await self.handoff.queue_info(ticket)
+        who = ticket.team or "a member of our support team"
+        notice = f"I'm connecting you with {who}. {describe_wait(queue)}"
+        stored = await self.handoff.store.add_message(
+            conversation.id,
+            role="assistant",
+            content=notice,
+            reply_to=reply_to,
+            metadata={"kind": "handoff_notice", "ticket_id": ticket.id},
+        )
+        return Decision(
+            "escalated",
+            notice=notice,
+            message_id=stored.message.id,
+            ticket=ticket,
+            trigger=trigger,
+            queue=queue,
+        )
+
+    async def _held(self, conversation: Conversation, message: StoredMessage) -> Decision:
+        await self.handoff.bus.publish(
+            conversation_channel(conversation.id), LiveEvent("message", message_json(message))
+        )
+        ticket = await self.handoff.tickets.open_for_conversation(conversation.id)
+        if conversation.status == "agent" or ticket is None or ticket.status == "claimed":
+            return Decision("with_agent", ticket=ticket)
+        queue = await self.handoff.queue_info(ticket)
+        notice = f"Your message is saved for the agent. {describe_wait(queue)}"
+        return Decision("waiting", notice=notice, ticket=ticket, queue=queue)
