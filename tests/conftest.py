@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from frontdesk.app import create_app
-from frontdesk.config import BotConfig, EndpointConfig, MemoryConfig, ModelConfig
+from frontdesk.config import (
+    BotConfig,
+    EndpointConfig,
+    KnowledgeConfig,
+    MemoryConfig,
+    ModelConfig,
+)
 from frontdesk.providers.base import ChatProvider
 from frontdesk.settings import Settings, load_settings
 from tests.apphelpers import Running
@@ -54,6 +60,7 @@ def make_bot(**model: object) -> BotConfig:
         model=ModelConfig(chain=["scripted"], **model),
         memory=MemoryConfig(window_tokens=64, summary_tokens=32),
         endpoints=[EndpointConfig(name="scripted", dialect="scripted", model="scripted-1")],
+        knowledge=KnowledgeConfig(enabled=False),
         version="test-1",
     )
 

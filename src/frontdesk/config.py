@@ -73,6 +73,22 @@ class BudgetConfig(_Strict):
     amount_usd: Decimal = Field(gt=0)
 
 
+class KnowledgeConfig(_Strict):
+    enabled: bool = True
+    collection: str = "default"
+    top_k: int = Field(4, ge=1, le=20, description="Sources put in the prompt")
+    min_similarity: float = Field(
+        0.3, ge=0, le=1, description="Below this, a question has no answer in the documents"
+    )
+    no_answer: Literal["say", "handoff"] = Field(
+        "say", description="Nothing relevant found: say so (offering a person), or hand off"
+    )
+    no_answer_message: str = (
+        "I couldn't find that in our documentation, so I won't guess. "
+        "Would you like me to connect you with a person from our team?"
+    )
+
+
 class Contact(_Strict):
     team: str
     email: str
@@ -89,6 +105,7 @@ class BotConfig(_Strict):
         default_factory=lambda: [EndpointConfig(name="local", dialect="local", model="smollm2")]
     )
     contacts: dict[str, Contact] = Field(default_factory=dict)
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     limits: LimitsConfig = LimitsConfig()
     budgets: list[BudgetConfig] = Field(default_factory=list)
     over_budget: Literal["refuse", "cheaper"] = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,11 +12,15 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
+from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.escalation import EscalationSettings, build_escalation
 from frontdesk.escalation.live import LiveBus, RedisBus
 from frontdesk.escalation.sinks import EscalationSink
+from frontdesk.knowledge.embedding import LocalEmbedder
+from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
+from frontdesk.knowledge.stores.factory import open_store
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
@@ -95,6 +100,7 @@ async def build_services(
     if bus is None and settings.redis_url:
         # its own Redis client: every live stream holds a pub/sub connection
         bus = RedisBus.from_url(settings.redis_url)
+    knowledge = await _knowledge(settings, bot)
     escalation = build_escalation(
         engine, store, bot, opts.settings or EscalationSettings(), bus=bus, sinks=opts.sinks
     )
@@ -102,6 +108,7 @@ async def build_services(
     chat = ChatService(
         store=store,
         escalation=escalation.service,
+        knowledge=knowledge,
         provider=chain,
         bot=bot,
         max_message_chars=settings.max_message_chars,
@@ -132,6 +139,28 @@ async def build_services(
     )
 
 
+async def _knowledge(settings: Settings, bot: BotConfig) -> KnowledgeBase | None:
+    """The bot's documents: the local embedder and the knowledge store on the same database."""
+    if not bot.knowledge.enabled:
+        return None
+    embedder = await asyncio.to_thread(LocalEmbedder.load)
+    store = await asyncio.to_thread(open_store, settings.resolved_database_url)
+    options = RetrievalOptions(
+        top_k=bot.knowledge.top_k, min_similarity=bot.knowledge.min_similarity
+    )
+    retriever = Retriever(
+        store, embedder, collection=bot.knowledge.collection, tenant="default", options=options
+    )
+    knowledge = KnowledgeBase(retriever, bot.knowledge)
+    if not await knowledge.refresh():
+        log.warning(
+            "the knowledge collection %r is empty: answering without documents "
+            "(run `frontdesk ingest PATH`)",
+            bot.knowledge.collection,
+        )
+    return knowledge
+
+
 @dataclass(frozen=True)
 class EscalationOptions:
     """Escalation overrides for embedding apps and tests (default: from the environment)."""
@@ -154,6 +183,8 @@ async def close_services(services: Services) -> None:
     await services.escalation.aclose()
     await services.provider.aclose()
     await services.shared.aclose()
+    if services.chat.knowledge is not None:
+        await asyncio.to_thread(services.chat.knowledge.store.close)
     await services.store.close()
     if services.redis is not None:
         await services.redis.aclose()

@@ -7,19 +7,19 @@ import asyncio
 import time
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import Span, Status, StatusCode
 
-from frontdesk.domain import MessageStatus, TurnRecord, Usage
+from frontdesk.domain import Citation, MessageStatus, TurnRecord, Usage
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Reservation
 
 if TYPE_CHECKING:
-    from frontdesk.chat.pipeline import Turn
+    from frontdesk.chat.turn import Turn
 
 
 @dataclass
@@ -39,6 +39,11 @@ class TurnRun:
     """The provider (chain) called; the bot's chain unless over budget."""
     reservation: Reservation | None = None
     """Budget reservation to settle with the actual cost."""
+    retrieved_chunk_ids: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    policy: str | None = None
+    """Set when a policy answered instead of a model (e.g. ``no_answer``)."""
 
     def __post_init__(self) -> None:
         svc = self.turn.service
@@ -77,11 +82,15 @@ class TurnRun:
 
     @property
     def served_provider(self) -> str:
+        if self.policy is not None:
+            return "policy"
         served = getattr(self.stream, "served_by", None)
         return str(served.provider) if served is not None else self._provider.name
 
     @property
     def served_model(self) -> str:
+        if self.policy is not None:
+            return self.policy
         served = getattr(self.stream, "served_by", None)
         return str(served.model) if served is not None else self._provider.model
 
@@ -126,6 +135,8 @@ class TurnRun:
             error=error,
             cost=cost,
             attempts=self.attempts,
+            retrieved_chunk_ids=self.retrieved_chunk_ids,
+            verdicts=self.verdicts,
             created_at=datetime.now(UTC),
         )
 
@@ -139,6 +150,11 @@ class TurnRun:
                 error=error,
                 turn=record,
             )
+            if self.citations:
+                await svc.store.merge_message_metadata(
+                    turn.assistant_message_id,
+                    {"citations": [asdict(c) for c in self.citations]},
+                )
 
         try:
             await _uncancellable(save())

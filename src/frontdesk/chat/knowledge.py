@@ -1,0 +1,78 @@
+"""The knowledge stage of a turn: find sources for the question, number them for
+the prompt, and resolve the answer's citations against them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from frontdesk.chat.prompt import Source
+from frontdesk.config import KnowledgeConfig
+from frontdesk.domain import Citation, StoredMessage
+from frontdesk.knowledge.retrieval import RetrievedChunk, Retriever
+from frontdesk.knowledge.stores.base import KnowledgeStore
+from frontdesk.knowledge.types import SearchFilter
+
+SHORT_FOLLOW_UP_WORDS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """What retrieval found for one question."""
+
+    hits: list[RetrievedChunk] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.hits)
+
+    def sources(self) -> list[Source]:
+        return [
+            Source(i, h.chunk.title, h.chunk.section, h.chunk.text)
+            for i, h in enumerate(self.hits, start=1)
+        ]
+
+    def citations(self) -> dict[int, Citation]:
+        return {i: h.citation(i) for i, h in enumerate(self.hits, start=1)}
+
+    def chunk_ids(self) -> list[str]:
+        return [h.chunk.id for h in self.hits]
+
+    def texts(self) -> list[str]:
+        return [h.chunk.text for h in self.hits]
+
+
+class KnowledgeBase:
+    """The bot's documents: a retriever over one tenant's collection."""
+
+    def __init__(self, retriever: Retriever, config: KnowledgeConfig) -> None:
+        self.retriever = retriever
+        self.config = config
+        self.ready = False
+        """True once the collection holds documents (checked at start-up and after uploads)."""
+
+    async def refresh(self) -> bool:
+        self.ready = self.config.enabled and await self.has_documents()
+        return self.ready
+
+    @property
+    def store(self) -> KnowledgeStore:
+        return self.retriever.store
+
+    @property
+    def where(self) -> SearchFilter:
+        return self.retriever.where
+
+    async def has_documents(self) -> bool:
+        return await asyncio.to_thread(self.store.count, self.where) > 0
+
+    async def ground(self, question: str, earlier: Sequence[StoredMessage] = ()) -> Grounding:
+        """Sources for ``question``; a short follow-up also uses the previous question."""
+        query = question
+        if len(question.split()) < SHORT_FOLLOW_UP_WORDS:
+            previous = next((m.content for m in reversed(earlier) if m.role == "user"), None)
+            if previous:
+                query = f"{previous}\n{question}"
+        hits = await self.retriever.retrieve(query, k=self.config.top_k)
+        return Grounding(hits)

@@ -1,0 +1,127 @@
+"""The chat service: conversations, validation, admission, and turn preparation.
+
+``ChatService.prepare_turn`` validates and stores the user's message (so a
+client error is raised before any stream starts, and the message is committed
+before a provider is called); the returned :class:`~frontdesk.chat.turn.Turn`
+streams the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from frontdesk.chat.admission import Admission
+from frontdesk.chat.background import BackgroundTasks
+from frontdesk.chat.knowledge import KnowledgeBase
+from frontdesk.chat.turn import Turn
+from frontdesk.config import BotConfig, EndpointConfig
+from frontdesk.domain import ChatMessage, Conversation
+from frontdesk.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from frontdesk.escalation import EscalationService
+from frontdesk.memory.base import MemoryStore
+from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.budget import Subject
+from frontdesk.providers.pricing import PriceTable
+from frontdesk.telemetry import Metrics, Tracing
+
+
+@dataclass
+class ChatService:
+    store: MemoryStore
+    provider: ChatProvider
+    bot: BotConfig
+    max_message_chars: int = 5000
+    tenant_id: str = "default"
+    today: Callable[[], date] = date.today
+    background: BackgroundTasks = field(default_factory=lambda: BackgroundTasks())
+    metrics: Metrics = field(default_factory=Metrics)
+    tracing: Tracing = field(default_factory=Tracing)
+    prices: PriceTable | None = None
+    admission: Admission | None = None
+    endpoints: list[EndpointConfig] = field(default_factory=list)
+    """The endpoints behind ``provider`` (for worst-case cost)."""
+    cheaper: ChatProvider | None = None
+    cheaper_endpoints: list[EndpointConfig] = field(default_factory=list)
+    degraded_mode: bool = True
+    """Queue questions for later when every provider is down (else: an error event)."""
+    summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
+    """Background job folding messages up to a seq into the stored summary."""
+    knowledge: KnowledgeBase | None = None
+    """The bot's documents; None = answer without retrieval."""
+    escalation: EscalationService | None = None
+    """Hands conversations to people; None = the bot always answers."""
+
+    def subject(self, conversation: Conversation) -> Subject:
+        """Who a turn is accounted to: tenant, user (when known) and conversation."""
+        user = conversation.metadata.get("user_id")
+        return Subject(
+            tenant=conversation.tenant_id,
+            user=str(user) if user else None,
+            conversation=conversation.id,
+        )
+
+    async def start_conversation(self, metadata: dict[str, Any] | None = None) -> Conversation:
+        return await self.store.create_conversation(
+            tenant_id=self.tenant_id, bot_id=self.bot.name, metadata=metadata or {}
+        )
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        conv = await self.store.get_conversation(conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conv
+
+    def validate_text(self, content: str) -> str:
+        if not content or not content.strip():
+            raise ValidationFailed("message content must not be empty")
+        if len(content) > self.max_message_chars:
+            raise PayloadTooLarge(
+                f"message is {len(content)} characters; the limit is {self.max_message_chars}",
+                limit=self.max_message_chars,
+            )
+        return content.strip()
+
+    async def prepare_turn(
+        self,
+        conversation_id: str,
+        content: str,
+        *,
+        client_message_id: str | None = None,
+        history_override: Sequence[ChatMessage] | None = None,
+    ) -> Turn:
+        text = self.validate_text(content)
+        conv = await self.get_conversation(conversation_id)
+        if conv.status == "closed":
+            raise Conflict("this conversation is closed; start a new one")
+        if self.admission is not None:
+            await self.admission.admit(self.subject(conv))
+        added = await self.store.add_message(
+            conv.id, role="user", content=text, client_message_id=client_message_id
+        )
+        user_msg = added.message
+        if not added.created:
+            reply = await self.store.find_reply(user_msg.id)
+            if reply is not None and reply.status in ("complete", "queued", "answering"):
+                return Turn(self, conv, user_msg, reply.id, replay=reply)
+            if reply is not None and reply.status == "pending":
+                raise Conflict(
+                    f"message {client_message_id} is still being answered; retry shortly"
+                )
+        if self.escalation is not None:
+            decision = await self.escalation.on_user_message(conv, user_msg)
+            if not decision.bot_answers:
+                return Turn(
+                    self,
+                    conv,
+                    user_msg,
+                    decision.message_id or "",
+                    history_override=history_override,
+                    decision=decision,
+                )
+        pending = await self.store.add_message(
+            conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
+        )
+        return Turn(self, conv, user_msg, pending.message.id, history_override=history_override)
