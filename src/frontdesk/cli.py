@@ -103,6 +103,84 @@ def config_check(
     out.print("[green]configuration OK[/green]")
 
 
+eval_app = typer.Typer(help="Evaluation.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs")],
+    collection: Annotated[str | None, typer.Option(help="Knowledge collection")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant")] = "default",
+    prune: Annotated[
+        bool, typer.Option(help="Remove documents of the collection that are not in PATHS")
+    ] = False,
+    reembed: Annotated[
+        bool, typer.Option(help="Embed everything again (after changing the embedding model)")
+    ] = False,
+) -> None:
+    """Add documents to the knowledge base (idempotent: unchanged files embed nothing)."""
+    from frontdesk.config import load_bot_config
+    from frontdesk.knowledge.embedding import LocalEmbedder
+    from frontdesk.knowledge.ingest import ingest as run_ingest
+    from frontdesk.knowledge.progress import rich_ingest_progress
+    from frontdesk.knowledge.stores.factory import open_store
+
+    settings = _settings()
+    if collection is None:
+        try:
+            collection = load_bot_config(settings.bot_config).knowledge.collection
+        except ConfigError:
+            collection = "default"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedder = LocalEmbedder.load()
+    store = open_store(settings.resolved_database_url)
+    try:
+        with rich_ingest_progress(err) as progress:
+            summary = asyncio.run(
+                run_ingest(
+                    paths,
+                    store=store,
+                    embedder=embedder,
+                    collection=collection,
+                    tenant=tenant,
+                    prune=prune,
+                    reembed=reembed,
+                    progress=progress,
+                )
+            )
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    Console().print(summary.describe())
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    directory: Annotated[
+        Path, typer.Argument(help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    ],
+    split: Annotated[str, typer.Option(help="qrels split")] = "test",
+) -> None:
+    """Recall@5/10/20, MRR@10 and nDCG@10 for lexical, vector and hybrid retrieval."""
+    from frontdesk.knowledge.embedding import LocalEmbedder
+    from frontdesk.knowledge.eval import evaluate_beir
+
+    if not directory.is_dir():
+        err.print(f"[red]error:[/red] {directory} is not a folder")
+        raise typer.Exit(2)
+    try:
+        report = asyncio.run(evaluate_beir(directory, LocalEmbedder.load(), split=split))
+    except (FrontdeskError, OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    Console(width=200).print(report.table())
+
+
 @app.command()
 def costs(
     by: Annotated[

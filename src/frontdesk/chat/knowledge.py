@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from frontdesk.chat.prompt import Source
 from frontdesk.config import KnowledgeConfig
@@ -34,7 +34,13 @@ class Grounding:
         ]
 
     def citations(self) -> dict[int, Citation]:
-        return {i: h.citation(i) for i, h in enumerate(self.hits, start=1)}
+        """Numbered citations; each links to the citation viewer at the cited section."""
+        cites = {}
+        for i, hit in enumerate(self.hits, start=1):
+            chunk = hit.chunk
+            anchor = chunk.anchor or f"part-{chunk.ordinal}"
+            cites[i] = replace(hit.citation(i), url=f"/kb/documents/{chunk.document_id}#{anchor}")
+        return cites
 
     def chunk_ids(self) -> list[str]:
         return [h.chunk.id for h in self.hits]

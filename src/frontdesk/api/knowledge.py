@@ -1,0 +1,160 @@
+"""The knowledge base over HTTP: the citation viewer (customers open cited passages)
+and the admin API (list, upload, delete documents)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import HTMLResponse
+
+from frontdesk import web
+from frontdesk.api.auth_deps import require_role
+from frontdesk.api.deps import ServicesDep
+from frontdesk.auth.keys import Principal
+from frontdesk.chat.knowledge import KnowledgeBase
+from frontdesk.errors import NotFound, PayloadTooLarge, ValidationFailed
+from frontdesk.knowledge.ingest import ingest_bytes
+from frontdesk.knowledge.types import SearchFilter, StoredChunk
+from frontdesk.services import Services
+
+viewer = APIRouter(tags=["knowledge"])
+admin = APIRouter(prefix="/api/admin/documents", tags=["admin"])
+
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def _kb(services: Services) -> KnowledgeBase:
+    if services.chat.knowledge is None:
+        raise NotFound("this bot has no knowledge base (knowledge.enabled is false)")
+    return services.chat.knowledge
+
+
+@viewer.get("/kb/documents/{document_id}", response_class=HTMLResponse)
+async def view_document(document_id: str, services: ServicesDep) -> HTMLResponse:
+    """A cited document, section by section; the URL fragment marks the cited section."""
+    kb = _kb(services)
+    doc = await asyncio.to_thread(kb.store.get_document, kb.where, document_id)
+    if doc is None:
+        raise NotFound(f"document {document_id} not found")
+    chunks = await asyncio.to_thread(kb.store.document_chunks, kb.where, document_id)
+    return HTMLResponse(
+        render_document(doc.title, doc.url, chunks),
+        headers={
+            "Content-Security-Policy": web.CONTENT_SECURITY_POLICY,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+def render_document(title: str, url: str | None, chunks: list[StoredChunk]) -> str:
+    sections: list[tuple[str, str, list[str]]] = []  # (anchor, heading, texts)
+    for chunk in chunks:
+        anchor = chunk.anchor or f"part-{chunk.ordinal}"
+        heading = chunk.section or (f"Page {chunk.page}" if chunk.page else "")
+        if sections and sections[-1][0] == anchor:
+            sections[-1][2].append(chunk.text)
+        else:
+            sections.append((anchor, heading, [chunk.text]))
+    esc = html.escape
+    body = []
+    for anchor, heading, texts in sections:
+        paragraphs = "".join(
+            f"<p>{_inline(p)}</p>" for p in re.split(r"\n\s*\n", _join_overlapping(texts)) if p
+        )
+        head = f"<h2>{esc(heading)}</h2>" if heading else ""
+        body.append(f'<section id="{esc(anchor, quote=True)}">{head}{paragraphs}</section>')
+    original = ""
+    if url and url.startswith(("https://", "http://")):
+        original = f'<a href="{esc(url, quote=True)}" rel="noopener noreferrer">{esc(url)}</a>'
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title>"
+        '<link rel="stylesheet" href="/static/kb/kb.css"></head><body><main>'
+        f'<header><div class="kicker">Help center</div><h1>{esc(title)}</h1>{original}</header>'
+        + "".join(body)
+        + "</main></body></html>"
+    )
+
+
+def _join_overlapping(texts: list[str]) -> str:
+    """Chunks of one section overlap by design; show the text once."""
+    out = texts[0]
+    for nxt in texts[1:]:
+        overlap = 0
+        for k in range(min(len(out), len(nxt)), 15, -1):
+            if out.endswith(nxt[:k]):
+                overlap = k
+                break
+        out += nxt[overlap:] if overlap else "\n\n" + nxt
+    return out
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text.strip())
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+
+
+@admin.get("")
+async def list_documents(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    kb = _kb(services)
+    docs = await asyncio.to_thread(kb.store.list_documents, kb.where)
+    return {"documents": [asdict(d) for d in docs]}
+
+
+@admin.post("", status_code=201)
+async def upload_document(
+    services: ServicesDep,
+    _: AdminDep,
+    file: Annotated[UploadFile, File(description="md, html, pdf, docx, txt or csv")],
+    source: Annotated[str | None, Form(description="Stable name; default: the file name")] = None,
+) -> dict[str, Any]:
+    """Ingest one document (idempotent by content hash; a changed file replaces its chunks)."""
+    kb = _kb(services)
+    name = file.filename or "upload"
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"the file is larger than {MAX_UPLOAD_BYTES} bytes", limit=MAX_UPLOAD_BYTES
+        )
+    summary = await ingest_bytes(
+        data,
+        name,
+        store=kb.store,
+        embedder=kb.retriever.embedder,
+        collection=kb.where.collection,
+        tenant=kb.where.tenant,
+        source=source or name,
+    )
+    problems = [*summary.skipped, *summary.failed]
+    if problems:
+        p = problems[0]
+        raise ValidationFailed(f"{p.source} was not ingested: {p.reason}: {p.detail}")
+    await kb.refresh()
+    return {
+        "added": summary.added,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "chunks": summary.chunks,
+        "summary": summary.describe(),
+    }
+
+
+@admin.delete("/{document_id}", status_code=204)
+async def delete_document(document_id: str, services: ServicesDep, _: AdminDep) -> None:
+    kb = _kb(services)
+    removed = await asyncio.to_thread(kb.store.delete_documents, kb.where, [document_id])
+    if not removed:
+        raise NotFound(f"document {document_id} not found")
+    await kb.refresh()
+
+
+def document_filter(kb: KnowledgeBase, document_id: str) -> SearchFilter:
+    return SearchFilter(kb.where.tenant, kb.where.collection, frozenset([document_id]))
