@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install
 	$(VENV)/bin/frontdesk db upgrade
+	$(VENV)/bin/frontdesk ingest sample_kb
 	$(VENV)/bin/frontdesk serve --host 127.0.0.1 --port 8000
 
 browser-deps:
