@@ -90,6 +90,19 @@ def test_team_topics_escalate_with_their_topic(text: str, topic: str) -> None:
     assert (trigger.reason, trigger.topic) == ("topic", topic)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do refunds work for annual plans?",
+        "Can I get a refund on my annual plan?",
+        "What is your refund policy?",
+        "How much does the Growth plan cost?",
+    ],
+)
+def test_questions_about_a_topic_are_answered_by_the_bot(text: str) -> None:
+    assert detect_on_message(text, [], CONFIG) is None
+
+
 def test_topics_without_a_team_stay_with_the_bot() -> None:
     contacts = {"billing": Contact(team="Billing team", email="billing@acme.example")}
     topics = team_topics(CONFIG, contacts)

@@ -80,9 +80,15 @@ MILD_NEGATIVE = re.compile(
 # security settings is answered by the bot.
 
 TOPIC_PATTERNS: dict[str, re.Pattern[str]] = {
+    # a request for a refund (a person decides); "how do refunds work?" is answered
     "refunds": re.compile(
-        r"\b(?:refund(?:ed)?|money\s+back|reimburs\w+|chargeback|charge\s*back|"
-        r"rückerstattung|geld\s+zurück)\b",
+        r"\b(?:(?:i\s+(?:want|need|demand|expect|would\s+like)|i'?d\s+like|"
+        r"(?:please\s+)?(?:give|issue|process|send)\s+(?:me\s+)?)\s+(?:a\s+|my\s+|the\s+)?"
+        r"(?:full\s+)?refund|refund\s+me|(?:want|need)\s+my\s+money\s+back|"
+        r"request(?:ing)?\s+a\s+refund|where\s+is\s+my\s+refund|"
+        r"(?:haven'?t|have\s+not|never)\s+(?:received|got(?:ten)?)\s+(?:my\s+|the\s+)?refund|"
+        r"chargeback|charge\s*back|rückerstattung\s+(?:beantragen|bitte)|"
+        r"(?:will|möchte|will)\s+(?:mein\s+)?geld\s+zurück)\b",
         re.IGNORECASE,
     ),
     "security": re.compile(
