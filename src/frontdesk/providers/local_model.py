@@ -78,6 +78,8 @@ class SamplingParams:
     max_tokens: int
     temperature: float
     stop: Sequence[str] = ()
+    repeat_penalty: float = 1.3
+    """Small models loop on their own sentences without it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +237,9 @@ class LocalModel:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         scanner = StopScanner(params.stop)
         produced, reason = 0, "length"
-        tokens = llama.generate(prompt, temp=params.temperature, reset=True)
+        tokens = llama.generate(
+            prompt, temp=params.temperature, repeat_penalty=params.repeat_penalty, reset=True
+        )
         try:
             while produced < budget:
                 if cancelled.is_set():
