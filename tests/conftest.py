@@ -19,6 +19,7 @@ from frontdesk.config import (
     MemoryConfig,
     ModelConfig,
 )
+from frontdesk.guard.config import GuardConfig
 from frontdesk.providers.base import ChatProvider
 from frontdesk.settings import Settings, load_settings
 from tests.apphelpers import Running
@@ -61,6 +62,7 @@ def make_bot(**model: object) -> BotConfig:
         memory=MemoryConfig(window_tokens=64, summary_tokens=32),
         endpoints=[EndpointConfig(name="scripted", dialect="scripted", model="scripted-1")],
         knowledge=KnowledgeConfig(enabled=False),
+        guard=GuardConfig(enabled=False),
         version="test-1",
     )
 

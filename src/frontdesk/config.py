@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frontdesk.errors import ConfigError
+from frontdesk.guard.config import GuardConfig
 from frontdesk.settings import describe_validation_error
 
 Dialect = Literal["openai", "anthropic", "gemini", "local", "scripted"]
@@ -106,6 +107,7 @@ class BotConfig(_Strict):
     )
     contacts: dict[str, Contact] = Field(default_factory=dict)
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    guard: GuardConfig = GuardConfig()
     limits: LimitsConfig = LimitsConfig()
     budgets: list[BudgetConfig] = Field(default_factory=list)
     over_budget: Literal["refuse", "cheaper"] = Field(

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     deferred_interval_seconds: float = Field(
         5.0, gt=0, description="How often queued questions are retried while providers are down"
     )
+    api_key_cache_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long a checked API key is trusted before re-reading it "
+        "(a revoked key stops working within this time)",
+    )
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
 
     openai_api_key: SecretStr | None = None

@@ -12,12 +12,14 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
+from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.escalation import EscalationSettings, build_escalation
 from frontdesk.escalation.live import LiveBus, RedisBus
 from frontdesk.escalation.sinks import EscalationSink
+from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
 from frontdesk.knowledge.stores.factory import open_store
@@ -100,15 +102,24 @@ async def build_services(
     if bus is None and settings.redis_url:
         # its own Redis client: every live stream holds a pub/sub connection
         bus = RedisBus.from_url(settings.redis_url)
-    knowledge = await _knowledge(settings, bot)
+    embedder = await _embedder(bot)
+    knowledge = await _knowledge(settings, bot, embedder)
+    guard = await _guard(bot, embedder)
     escalation = build_escalation(
-        engine, store, bot, opts.settings or EscalationSettings(), bus=bus, sinks=opts.sinks
+        engine,
+        store,
+        bot,
+        opts.settings or EscalationSettings(),
+        bus=bus,
+        sinks=opts.sinks,
+        key_cache_seconds=settings.api_key_cache_seconds,
     )
     escalation.start()  # the outbox drain loop
     chat = ChatService(
         store=store,
         escalation=escalation.service,
         knowledge=knowledge,
+        guard=guard,
         provider=chain,
         bot=bot,
         max_message_chars=settings.max_message_chars,
@@ -139,11 +150,28 @@ async def build_services(
     )
 
 
-async def _knowledge(settings: Settings, bot: BotConfig) -> KnowledgeBase | None:
-    """The bot's documents: the local embedder and the knowledge store on the same database."""
-    if not bot.knowledge.enabled:
+async def _embedder(bot: BotConfig) -> LocalEmbedder | None:
+    """The local MiniLM embedder, shared by retrieval and the guards, when either needs it."""
+    guard = bot.guard
+    needs = bot.knowledge.enabled or (
+        guard.enabled and (guard.input.injection_classifier or guard.output.on_ungrounded != "off")
+    )
+    return await asyncio.to_thread(LocalEmbedder.load) if needs else None
+
+
+async def _guard(bot: BotConfig, embedder: LocalEmbedder | None) -> TurnGuard | None:
+    if not bot.guard.enabled:
         return None
-    embedder = await asyncio.to_thread(LocalEmbedder.load)
+    services = await asyncio.to_thread(GuardServices.load, bot.guard, embedder=embedder)
+    return TurnGuard(GuardPipeline(bot.guard, services), bot.name)
+
+
+async def _knowledge(
+    settings: Settings, bot: BotConfig, embedder: LocalEmbedder | None
+) -> KnowledgeBase | None:
+    """The bot's documents: the local embedder and the knowledge store on the same database."""
+    if not bot.knowledge.enabled or embedder is None:
+        return None
     store = await asyncio.to_thread(open_store, settings.resolved_database_url)
     options = RetrievalOptions(
         top_k=bot.knowledge.top_k, min_similarity=bot.knowledge.min_similarity

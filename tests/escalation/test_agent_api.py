@@ -52,7 +52,9 @@ def site(migrated: Settings) -> Iterator[Site]:
     api_client = create_key(url, role="client", name="widget").token
     recorder = Recorder([], threading.Lock())
     provider = ScriptedProvider(responder=recorder)
-    with running_app(migrated, provider) as client:
+    # keys are re-read on every request here (the default trusts a key for 10 s)
+    fresh = migrated.model_copy(update={"api_key_cache_seconds": 0.0})
+    with running_app(fresh, provider) as client:
         yield Site(
             client,
             recorder.requests,
@@ -163,7 +165,9 @@ def test_full_hand_off_with_live_reply_and_bot_memory(site: Site) -> None:
         answered = detail["messages"][1]
         assert answered["turn"]["provider"] == "scripted"
         assert answered["turn"]["retrieved_chunk_ids"] == []
-        assert answered["turn"]["verdicts"] == []
+        verdicts = answered["turn"]["verdicts"]
+        assert {v["stage"] for v in verdicts} == {"input"}  # the guard's checks, recorded
+        assert all(v["action"] == "allow" for v in verdicts)
         assert [n["content"] for n in detail["notes"]] == ["Export job 7 was stuck; re-ran it."]
 
         back = c.post(

@@ -41,6 +41,7 @@ async def _assert_matches_schema(url: str) -> None:
                 "ticket_notes",
                 "escalation_outbox",
                 "conversation_signals",
+                "gateway_calls",
             }
             assert await conn.run_sync(_schema_diff) == []
         await migrate.check_at_head(engine)
@@ -52,9 +53,9 @@ def test_fresh_sqlite_to_head_and_again(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'fd.db'}"
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(url) == migrate.head_revision() == "0003"
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == "0002"
+    assert migrate.current_revision(url) == "0003"
 
 
 async def test_sqlite_schema_matches_metadata(tmp_path: Path) -> None:

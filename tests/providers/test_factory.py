@@ -163,13 +163,15 @@ def test_settings_base_url_applies_to_openai_endpoints() -> None:
     assert str(provider._client.base_url) == "http://127.0.0.1:9/proxy/v1/"
 
 
-def test_missing_key_and_unsupported_dialect_are_config_errors() -> None:
+def test_missing_key_is_a_config_error_and_every_vendor_dialect_builds() -> None:
     settings = Settings()
     shared = SharedModels(settings)
     with pytest.raises(ConfigError, match="set OPENAI_API_KEY"):
         build_provider(OPENAI, settings, shared=shared, environ={})
-    with pytest.raises(ConfigError, match="'anthropic' dialect"):
-        build_provider(CLAUDE, settings, shared=shared, environ={"ANTHROPIC_API_KEY": "a"})
+    with pytest.raises(ConfigError, match="set ANTHROPIC_API_KEY"):
+        build_provider(CLAUDE, settings, shared=shared, environ={})
+    claude = build_provider(CLAUDE, settings, shared=shared, environ={"ANTHROPIC_API_KEY": "a"})
+    assert (claude.name, claude.model) == (CLAUDE.name, CLAUDE.model)
 
 
 async def test_shared_model_load_fails_fast_with_config_error(tmp_path: Path) -> None:

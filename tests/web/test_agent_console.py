@@ -130,7 +130,7 @@ def test_agent_claims_replies_live_and_hands_back(console: Console, artifacts: P
         details = c.page.locator("details.ac-turn")
         expect(details).to_have_count(1)  # the bot's answer, with its sources and verdicts
         details.locator("summary").click()
-        expect(details).to_contain_text("no sources or verdicts recorded")
+        expect(details).to_contain_text("verdict injection · allow")
         c.page.screenshot(path=str(artifacts / "agent-console-claimed.png"), full_page=True)
 
         c.page.get_by_role("button", name="Hand back to bot").click()

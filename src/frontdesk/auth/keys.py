@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,11 +91,19 @@ class ApiKeyStore:
     """Keys in the ``api_keys`` table (same engine as the conversation store)."""
 
     def __init__(
-        self, engine: AsyncEngine, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache_seconds: float = 10.0,
     ) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        """key hash → (expiry, principal): a revoked key stops working within cache_seconds
+        on other workers (at once on the worker that revoked it)."""
 
     async def create(self, *, name: str, role: str, tenant_id: str = "default") -> CreatedKey:
         if role not in ROLES:
@@ -121,14 +130,23 @@ class ApiKeyStore:
         """The principal of a live key, or None for an unknown or revoked one."""
         if not token.startswith(TOKEN_PREFIX):
             return None
-        query = select(api_keys).where(api_keys.c.key_hash == hash_token(token))
+        digest = hash_token(token)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        query = select(api_keys).where(api_keys.c.key_hash == digest)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
-        if row is None or row["revoked_at"] is not None:
-            return None
-        return Principal(
-            key_id=row["id"], name=row["name"], role=row["role"], tenant_id=row["tenant_id"]
-        )
+        principal = None
+        if row is not None and row["revoked_at"] is None:
+            principal = Principal(
+                key_id=row["id"], name=row["name"], role=row["role"], tenant_id=row["tenant_id"]
+            )
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + self._cache_seconds, principal)
+        return principal
 
     async def touch(self, key_id: str) -> None:
         async with self._writer.begin() as conn:
@@ -151,4 +169,5 @@ class ApiKeyStore:
                 .where(api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=self._clock())
             )
+        self._cache.clear()
         return result.rowcount > 0

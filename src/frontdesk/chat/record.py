@@ -42,6 +42,9 @@ class TurnRun:
     retrieved_chunk_ids: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
+    """What the model produced (``parts`` is what the customer was shown)."""
+    groundedness: float | None = None
     policy: str | None = None
     """Set when a policy answered instead of a model (e.g. ``no_answer``)."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from frontdesk.chat.admission import Admission
 from frontdesk.chat.background import BackgroundTasks
+from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.chat.turn import Turn
 from frontdesk.config import BotConfig, EndpointConfig
@@ -49,6 +50,8 @@ class ChatService:
     """Queue questions for later when every provider is down (else: an error event)."""
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     """Background job folding messages up to a seq into the stored summary."""
+    guard: TurnGuard | None = None
+    """Input and output guardrails; None = no checks."""
     knowledge: KnowledgeBase | None = None
     """The bot's documents; None = answer without retrieval."""
     escalation: EscalationService | None = None
@@ -98,6 +101,9 @@ class ChatService:
             raise Conflict("this conversation is closed; start a new one")
         if self.admission is not None:
             await self.admission.admit(self.subject(conv))
+        checked = await self.guard.check_input(text) if self.guard is not None else None
+        if checked is not None:
+            text = checked.text  # PII and secrets redacted before storage or any provider
         added = await self.store.add_message(
             conv.id, role="user", content=text, client_message_id=client_message_id
         )
@@ -110,7 +116,7 @@ class ChatService:
                 raise Conflict(
                     f"message {client_message_id} is still being answered; retry shortly"
                 )
-        if self.escalation is not None:
+        if self.escalation is not None and (checked is None or checked.action != "block"):
             decision = await self.escalation.on_user_message(conv, user_msg)
             if not decision.bot_answers:
                 return Turn(
@@ -124,4 +130,11 @@ class ChatService:
         pending = await self.store.add_message(
             conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
         )
-        return Turn(self, conv, user_msg, pending.message.id, history_override=history_override)
+        return Turn(
+            self,
+            conv,
+            user_msg,
+            pending.message.id,
+            history_override=history_override,
+            checked=checked,
+        )

@@ -6,13 +6,15 @@ as complete, partial, failed or queued whatever happens to the stream.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from frontdesk.chat.citations import resolve_citations
+from frontdesk.chat.guarding import OutputCheck, with_canary
 from frontdesk.chat.knowledge import Grounding
 from frontdesk.chat.prompt import Prompt, Source, build_prompt
 from frontdesk.chat.record import TurnRun
@@ -22,6 +24,7 @@ from frontdesk.escalation import AnswerSignals, Decision, held_turn_events
 from frontdesk.events import (
     Citations,
     Finish,
+    Notice,
     TextDelta,
     TurnDone,
     TurnError,
@@ -29,6 +32,7 @@ from frontdesk.events import (
     TurnStarted,
     UsageReport,
 )
+from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.window import select_window
 from frontdesk.providers.base import ChatProvider, ChatRequest
 
@@ -50,6 +54,8 @@ class Turn:
     """Answering a queued message in the background: a provider failure re-queues it."""
     decision: Decision | None = None
     """Set when the bot does not answer: a person has, or will get, the conversation."""
+    checked: InputResult | None = None
+    """The input guard's result (redactions, verdicts, the customer's own PII values)."""
 
     async def events(self) -> AsyncIterator[TurnEvent]:
         if self.decision is not None:
@@ -69,8 +75,34 @@ class Turn:
             async for ev in self._replay(self.replay):
                 yield ev
             return
+        checked = self.checked
+        if checked is not None and checked.action == "redact" and checked.message:
+            yield Notice("pii_redacted", checked.message)
+        if checked is not None and checked.action in ("block", "escalate"):
+            async for ev in self._refuse(checked):
+                yield ev
+            return
         async for ev in self._generate():
             yield ev
+
+    async def _refuse(self, checked: InputResult) -> AsyncIterator[TurnEvent]:
+        """The input guard blocked the message: answer with its refusal, no model call."""
+        run = TurnRun(self, started=time.perf_counter())
+        run.policy = f"guard:{checked.action}"
+        run.finish = "blocked"
+        run.verdicts = _input_records(checked)
+        text = checked.message or "I can't help with that request."
+        await run.persist("complete", None, content=text)
+        yield TextDelta(text)
+        reason = None
+        if checked.action == "escalate":
+            codes = [v.reason for v in checked.verdicts if v.action == "escalate"]
+            reason = "guard:" + (codes[0] if codes else "input")
+        for extra in await _escalation_events(
+            self, AnswerSignals("complete", text, reason_code=reason)
+        ):
+            yield extra
+        yield self._done(run, text)
 
     async def _replay(self, reply: StoredMessage) -> AsyncIterator[TurnEvent]:
         turns = await self.service.store.list_turns(self.conversation.id)
@@ -125,10 +157,12 @@ class Turn:
         run.provider = svc.cheaper
         return svc.cheaper
 
-    def _prompt(self, memory: Memory, sources: Sequence[Source]) -> Prompt:
+    def _prompt(
+        self, memory: Memory, sources: Sequence[Source], canary: str | None = None
+    ) -> Prompt:
         svc = self.service
         return build_prompt(
-            system=svc.bot.render_system_prompt(svc.today()),
+            system=with_canary(svc.bot.render_system_prompt(svc.today()), canary),
             summary=memory.summary,
             history=memory.messages,
             user_message=self.user_message.content,
@@ -146,22 +180,43 @@ class Turn:
         run.retrieved_chunk_ids = grounding.chunk_ids()
         return grounding
 
-    async def _stream(self, run: TurnRun, request: ChatRequest) -> AsyncIterator[TurnEvent]:
+    async def _stream(
+        self, run: TurnRun, request: ChatRequest, check: OutputCheck
+    ) -> AsyncIterator[TurnEvent]:
+        """Provider deltas through the output guard; a retraction stops the provider."""
         provider = await self._admit_cost(run, run.prompt_tokens)
         stream = provider.stream(request)
         run.stream = stream
         try:
             async for ev in stream:
                 if isinstance(ev, TextDelta):
-                    if ev.text:
-                        run.add_text(ev.text)
-                        yield ev
+                    if not ev.text:
+                        continue
+                    run.raw.append(ev.text)
+                    for out in check.feed(ev.text):
+                        if isinstance(out, TextDelta):
+                            run.add_text(out.text)
+                        yield out
+                    if check.retracted:
+                        run.finish = "retracted"
+                        return
                 elif isinstance(ev, UsageReport):
                     run.usage = ev.usage
                 elif isinstance(ev, Finish):
                     run.finish = ev.reason
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
+
+    def _output_check(self, canary: str | None, grounding: Grounding | None) -> OutputCheck:
+        svc = self.service
+        if svc.guard is None:
+            return OutputCheck(None)
+        return svc.guard.output(
+            canary=canary,
+            user_values=self.checked.user_values if self.checked else frozenset(),
+            sources=grounding.texts() if grounding else [],
+            question=self.user_message.content,
+        )
 
     async def _no_answer(self, run: TurnRun) -> AsyncIterator[TurnEvent]:
         """Nothing in the documents: say so honestly (and hand off, if configured)."""
@@ -197,24 +252,41 @@ class Turn:
                 async for ev in self._no_answer(run):
                     yield ev
                 return
-            prompt = self._prompt(memory, grounding.sources() if grounding else [])
+            canary = svc.guard.canary() if svc.guard is not None else None
+            prompt = self._prompt(memory, grounding.sources() if grounding else [], canary)
             run.prompt_tokens = prompt.prompt_tokens
+            run.verdicts = _input_records(self.checked)
+            check = self._output_check(canary, grounding)
             request = ChatRequest(
                 messages=prompt.messages,
                 temperature=svc.bot.model.temperature,
                 max_output_tokens=svc.bot.model.max_output_tokens,
                 idempotency_key=self.assistant_message_id,
             )
-            async for ev in self._stream(run, request):
+            async for ev in self._stream(run, request, check):
                 yield ev
-            content = run.content
+            if not check.retracted:
+                for ev in await asyncio.to_thread(check.finish, "".join(run.raw)):
+                    if isinstance(ev, TextDelta):
+                        run.add_text(ev.text)
+                    yield ev
+            run.verdicts += check.verdicts
+            run.groundedness = check.groundedness
+            content = check.content
             if grounding is not None:
                 cited = resolve_citations(content, grounding.citations())
                 content, run.citations = cited.text, cited.citations
             await run.persist("complete", None, content=content)
             if run.citations:
                 yield Citations(run.citations)
-            for extra in await _escalation_events(self, AnswerSignals("complete", content)):
+            signals = AnswerSignals(
+                "complete",
+                content,
+                # an extractive replacement is grounded by construction
+                groundedness=None if check.retracted else check.groundedness,
+                reason_code=check.escalate_reason,
+            )
+            for extra in await _escalation_events(self, signals):
                 yield extra
             if memory.summarize_through is not None and svc.summarize is not None:
                 svc.background.spawn(
@@ -244,7 +316,7 @@ class Turn:
 
     async def _provider_failed(self, run: TurnRun, exc: ProviderError) -> AsyncIterator[TurnEvent]:
         svc = self.service
-        if run.parts or not svc.degraded_mode:
+        if run.raw or not svc.degraded_mode:  # produced text, then broke: not an outage
             await run.persist(run.broken_status, f"{exc.code}: {exc}")
             for extra in await _escalation_events(self, AnswerSignals(run.broken_status)):
                 yield extra
@@ -290,6 +362,10 @@ async def _escalation_events(turn: Turn, signals: AnswerSignals) -> list[TurnEve
         log.exception("escalation after the answer failed")
         return []
     return [] if decision is None else decision.events(as_text=turn.history_override is not None)
+
+
+def _input_records(checked: InputResult | None) -> list[dict[str, Any]]:
+    return [{"stage": "input", **r} for r in checked.records()] if checked else []
 
 
 def _turn_error(turn: Turn, exc: FrontdeskError, run: TurnRun) -> TurnError:

@@ -73,6 +73,7 @@ def build_escalation(
     policy: PolicyConfig | None = None,
     bus: LiveBus | None = None,
     sinks: Mapping[str, EscalationSink] | None = None,
+    key_cache_seconds: float = 10.0,
 ) -> Escalation:
     """Wire the escalation feature on the conversation store's engine. No I/O happens here."""
     settings = settings or EscalationSettings()
@@ -94,7 +95,7 @@ def build_escalation(
     return Escalation(
         service=service,
         handoff=handoff,
-        api_keys=ApiKeyStore(engine),
+        api_keys=ApiKeyStore(engine, cache_seconds=key_cache_seconds),
         bus=bus,
         outbox=outbox,
         drainer=drainer,

@@ -191,3 +191,25 @@ conversation_signals = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "conversation_id", "created_at"),
 )
+
+gateway_calls = Table(
+    "gateway_calls",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant_id", String(128), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("requested_model", String(256), nullable=False),
+    Column("provider", String(128), nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cached_tokens", Integer, nullable=False),
+    Column("cost", ExactDecimal, nullable=False),
+    Column("ttft_ms", Float, nullable=True),
+    Column("total_ms", Float, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("attempts", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "tenant_id", "created_at"),
+)

@@ -1,0 +1,277 @@
+"""Groundedness without an LLM call.
+
+Each sentence of an answer is scored for support by the retrieved sources: lexical overlap
+of content words, plus (when an embedder is given) the best cosine similarity to a source
+sentence. Numbers and capitalised names in the sentence must appear in some source, or the
+sentence is unsupported whatever its score. The answer's score is the share of its scorable
+characters that are supported. Uncertainty markers and too-short answers are low confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from frontdesk.guard.injection_model import SyncEmbedder
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_WORD = re.compile(r"[A-Za-zÀ-ÿ0-9][\wÀ-ÿ'’-]*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "so",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "i",
+        "me",
+        "my",
+        "they",
+        "them",
+        "their",
+        "he",
+        "she",
+        "his",
+        "her",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "not",
+        "no",
+        "yes",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "some",
+        "each",
+        "more",
+        "most",
+        "other",
+        "such",
+        "only",
+        "own",
+        "same",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "about",
+        "into",
+        "over",
+        "after",
+        "before",
+        "up",
+        "down",
+        "out",
+        "off",
+        "again",
+        "further",
+        "once",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "help",
+        "let",
+        "know",
+        "get",
+        "need",
+        "want",
+        "like",
+    ]
+)
+UNCERTAINTY_MARKERS: tuple[str, ...] = (
+    "i am not sure",
+    "i'm not sure",
+    "i am not certain",
+    "i'm not certain",
+    "i believe",
+    "i think",
+    "i am guessing",
+    "i'm guessing",
+    "i guess",
+    "probably",
+    "i don't know",
+    "i do not know",
+    "might be",
+    "as far as i know",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceSupport:
+    start: int
+    end: int
+    lexical: float
+    semantic: float | None
+    missing: tuple[str, ...]
+    """numbers and names not found in any source (the values, from the bot's own answer)"""
+    supported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroundingReport:
+    score: float
+    sentences: tuple[SentenceSupport, ...]
+    low_confidence: tuple[str, ...]
+    """reasons: ``uncertain``, ``too_short``, ``ungrounded``, ``no_sources``"""
+
+    def to_record(self) -> dict[str, object]:
+        return {
+            "score": round(self.score, 4),
+            "low_confidence": list(self.low_confidence),
+            "unsupported_sentences": sum(not s.supported for s in self.sentences),
+            "sentences": len(self.sentences),
+        }
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1}
+
+
+class Grounder:
+    def __init__(
+        self,
+        *,
+        embedder: SyncEmbedder | None = None,
+        sentence_threshold: float = 0.6,
+        min_answer_words: int = 4,
+    ) -> None:
+        self._embedder = embedder
+        self._threshold = sentence_threshold
+        self._min_words = min_answer_words
+
+    def score(self, answer: str, sources: Sequence[str]) -> GroundingReport:
+        reasons: list[str] = []
+        lowered = answer.lower()
+        if any(marker in lowered for marker in UNCERTAINTY_MARKERS):
+            reasons.append("uncertain")
+        if len(_WORD.findall(answer)) < self._min_words:
+            reasons.append("too_short")
+        if not sources:
+            return GroundingReport(0.0, (), (*reasons, "no_sources"))
+        source_text = "\n".join(sources)
+        source_words = content_words(source_text)
+        source_lower = source_text.lower()
+        spans = [s for s in split_sentences(answer) if len(content_words(answer[s[0] : s[1]])) >= 2]
+        semantic = self._semantic(answer, spans, sources)
+        results = []
+        for i, (start, end) in enumerate(spans):
+            sentence = answer[start:end]
+            words = content_words(sentence)
+            lexical = len(words & source_words) / len(words)
+            missing = tuple(
+                token
+                for token in _NUMBER.findall(sentence) + _NAME.findall(sentence)
+                if token.lower() not in source_lower
+            )
+            sem = semantic[i] if semantic is not None else None
+            support = lexical if sem is None else 0.5 * lexical + 0.5 * sem
+            supported = support >= self._threshold and not missing
+            results.append(SentenceSupport(start, end, lexical, sem, missing, supported))
+        total = sum(s.end - s.start for s in results)
+        good = sum(s.end - s.start for s in results if s.supported)
+        score = good / total if total else 0.0
+        if total and score < self._threshold:
+            reasons.append("ungrounded")
+        return GroundingReport(score, tuple(results), tuple(reasons))
+
+    def _semantic(
+        self, answer: str, spans: list[tuple[int, int]], sources: Sequence[str]
+    ) -> list[float] | None:
+        if self._embedder is None or not spans:
+            return None
+        source_sentences = [src[a:b] for src in sources for a, b in split_sentences(src)] or list(
+            sources
+        )
+        vectors = self._embedder.embed_sync([answer[a:b] for a, b in spans] + source_sentences)
+        answers, sources_v = vectors[: len(spans)], vectors[len(spans) :]
+        sims = answers @ sources_v.T
+        return [float(max(0.0, v)) for v in np.max(sims, axis=1)]
+
+    def extractive_answer(self, question: str, sources: Sequence[str], *, limit: int = 2) -> str:
+        """The best-matching source sentences, each with a ``[n]`` citation of its source."""
+        candidates = [
+            (n, src[a:b]) for n, src in enumerate(sources, 1) for a, b in split_sentences(src)
+        ]
+        if not candidates:
+            return ""
+        q_words = content_words(question)
+        scores = [len(q_words & content_words(s)) / (1 + len(q_words)) for _, s in candidates]
+        if self._embedder is not None:
+            vectors = self._embedder.embed_sync([question] + [s for _, s in candidates])
+            sims = vectors[1:] @ vectors[0]
+            scores = [0.5 * a + 0.5 * float(b) for a, b in zip(scores, sims, strict=True)]
+        best = sorted(range(len(candidates)), key=lambda i: -scores[i])[:limit]
+        return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(best))

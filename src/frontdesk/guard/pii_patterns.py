@@ -1,0 +1,262 @@
+"""Pattern detectors for structured PII and secrets, with checksums where formats have them.
+
+Each detector is a pure function ``text -> list[Span]``. Placeholders are typed
+(``[CARD]``, ``[SSN]``...). Nothing here keeps state or loads anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    kind: str
+    start: int
+    end: int
+    score: float
+    detector: str
+
+
+Detector = Callable[[str], list[Span]]
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(candidate: str) -> bool:
+    """ISO 13616 mod-97 check on an IBAN without spaces."""
+    value = candidate.upper()
+    if not (15 <= len(value) <= 34) or not value[:2].isalpha() or not value[2:4].isdigit():
+        return False
+    rearranged = value[4:] + value[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(digits) % 97 == 1
+
+
+_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-])")
+_SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
+_SSN_BARE = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}(?![\w-])")
+_SSN_CONTEXT = re.compile(r"(?i)\b(ssn|social security|sozialversicherung)")
+_IBAN = re.compile(r"(?i)(?<![\w])[a-z]{2}\d{2}(?:[ ]?[a-z0-9]){11,30}(?![\w])")
+_EMAIL = re.compile(
+    r"(?i)(?<![\w.+-])[a-z0-9][a-z0-9._%+-]*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b"
+)
+_PHONE = re.compile(
+    r"(?<![\w+:.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\(?\d{1,5}\)?){1,4}"
+    r"(?:x\d{1,5})?(?![\w:-]|\.\d)"
+)
+_PHONE_PLAIN = re.compile(r"(?<![\w+])\+\d{8,15}(?!\w)")
+_DATE_LIKE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
+_IPV4 = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
+)
+_PASSWORD = re.compile(
+    r"(?i)\b(?:password|passwort|passcode|passphrase|pwd|kennwort)"
+    r"(?:\s+(?:is|was|ist|would be|=)|\s*[:=])\s*[\"'“]?(?P<value>[^\s\"'”]{3,})"
+    r"|\b(?:pin|pin ?code|pin-nummer)(?:\s+(?:is|was|ist|=)|\s*[:=])\s*(?P<pin>\d{4,8})\b"
+)
+_NOT_A_PASSWORD = frozenset(
+    [
+        "not",
+        "wrong",
+        "incorrect",
+        "invalid",
+        "blocked",
+        "expired",
+        "correct",
+        "the",
+        "a",
+        "my",
+        "still",
+        "being",
+        "too",
+        "also",
+        "changed",
+        "reset",
+        "required",
+        "needed",
+        "locked",
+        "working",
+        "entered",
+        "different",
+        "same",
+        "missing",
+        "forgotten",
+        "denied",
+        "rejected",
+        "declined",
+    ]
+)
+_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "PRIVATE_KEY",
+        re.compile(
+            r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?"
+            r"(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)"
+        ),
+    ),
+    ("API_KEY", re.compile(r"\bsk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{20,}")),
+    ("API_KEY", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}")),
+    ("API_KEY", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")),
+    ("API_KEY", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("API_KEY", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("API_KEY", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("API_KEY", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("API_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}")),
+    ("API_KEY", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("API_KEY", re.compile(r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")),
+    (
+        "API_KEY",
+        re.compile(
+            r"(?i)\b(?:api[_ -]?key|token|secret|access[_ -]?key)(?:\s+is|\s*[:=])\s*"
+            r"(?P<value>[A-Za-z0-9._~+/=-]{16,})"
+        ),
+    ),
+)
+
+
+def find_cards(text: str) -> list[Span]:
+    """Luhn-valid runs of 12-19 digits; a greedy run that fails is retried at each shorter
+    group boundary ("4137 5858 4719 540 193 36 6582" holds a 15-digit card then an SSN)."""
+    spans = []
+    for m in _CARD.finditer(text):
+        run = m.group()
+        ends = [
+            i + 1
+            for i, ch in enumerate(run)
+            if ch.isdigit() and (i + 1 == len(run) or not run[i + 1].isdigit())
+        ]
+        for end in sorted(ends, reverse=True):
+            digits = re.sub(r"\D", "", run[:end])
+            if 12 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
+                spans.append(Span("CARD", m.start(), m.start() + end, 1.0, "luhn"))
+                break
+    return spans
+
+
+def find_ssns(text: str) -> list[Span]:
+    spans = [Span("SSN", m.start(), m.end(), 0.9, "ssn") for m in _SSN.finditer(text)]
+    if _SSN_CONTEXT.search(text):
+        spans += [Span("SSN", m.start(), m.end(), 0.8, "ssn") for m in _SSN_BARE.finditer(text)]
+    return spans
+
+
+def find_ibans(text: str) -> list[Span]:
+    spans = []
+    for m in _IBAN.finditer(text):
+        raw = m.group()
+        # the pattern is greedy over spaced groups: trim trailing groups until the checksum holds
+        for end in range(len(raw), 14, -1):
+            if raw[end - 1] == " ":
+                continue
+            if iban_ok(raw[:end].replace(" ", "")):
+                spans.append(Span("IBAN", m.start(), m.start() + end, 1.0, "mod97"))
+                break
+    return spans
+
+
+def find_emails(text: str) -> list[Span]:
+    return [Span("EMAIL", m.start(), m.end(), 1.0, "email") for m in _EMAIL.finditer(text)]
+
+
+def find_phones(text: str) -> list[Span]:
+    spans = []
+    for m in _PHONE.finditer(text):
+        raw = m.group()
+        digits = sum(ch.isdigit() for ch in raw)
+        if not 7 <= digits <= 15 or _DATE_LIKE.match(raw) or _IPV4.fullmatch(raw):
+            continue
+        if "." in raw and raw.count(".") < 2:
+            continue  # "3.5 million", "1.2 3": dotted phones have several dots
+        spans.append(Span("PHONE", m.start(), m.end(), 0.7, "phone"))
+    spans += [Span("PHONE", m.start(), m.end(), 0.7, "phone") for m in _PHONE_PLAIN.finditer(text)]
+    return spans
+
+
+def find_ips(text: str) -> list[Span]:
+    return [Span("IP", m.start(), m.end(), 0.9, "ipv4") for m in _IPV4.finditer(text)]
+
+
+def find_passwords(text: str) -> list[Span]:
+    spans = []
+    for m in _PASSWORD.finditer(text):
+        group = "value" if m.group("value") else "pin"
+        if m.group(group).lower().strip(".,!?") in _NOT_A_PASSWORD:
+            continue
+        spans.append(Span("PASSWORD", m.start(group), m.end(group), 0.9, "password"))
+    return spans
+
+
+def find_secrets(text: str) -> list[Span]:
+    spans = []
+    for kind, pattern in _SECRET_PATTERNS:
+        group = "value" if "value" in pattern.groupindex else 0
+        spans += [
+            Span(kind, m.start(group), m.end(group), 1.0, "secret") for m in pattern.finditer(text)
+        ]
+    return spans
+
+
+#: Every pattern detector, strongest (most specific) first.
+PATTERN_DETECTORS: dict[str, Detector] = {
+    "secrets": find_secrets,
+    "password": find_passwords,
+    "email": find_emails,
+    "iban": find_ibans,
+    "card": find_cards,
+    "ssn": find_ssns,
+    "ip": find_ips,
+    "phone": find_phones,
+}
+
+#: Placeholder kinds in priority order: when spans overlap the earlier kind wins.
+KIND_PRIORITY: tuple[str, ...] = (
+    "PRIVATE_KEY",
+    "API_KEY",
+    "PASSWORD",
+    "EMAIL",
+    "IBAN",
+    "CARD",
+    "SSN",
+    "IP",
+    "ADDRESS",
+    "PHONE",
+    "PERSON",
+)
+
+
+def resolve_overlaps(spans: list[Span]) -> list[Span]:
+    """Keep non-overlapping spans: higher-priority kind first, then the longer span."""
+
+    def rank(span: Span) -> tuple[int, int]:
+        prio = KIND_PRIORITY.index(span.kind) if span.kind in KIND_PRIORITY else len(KIND_PRIORITY)
+        return (prio, -(span.end - span.start))
+
+    kept: list[Span] = []
+    for span in sorted(spans, key=rank):
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    return sorted(kept, key=lambda s: s.start)
+
+
+def apply_placeholders(text: str, spans: list[Span]) -> str:
+    out: list[str] = []
+    pos = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        out.append(text[pos : span.start])
+        out.append(f"[{span.kind}]")
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out)

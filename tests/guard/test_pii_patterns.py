@@ -1,0 +1,128 @@
+"""Pattern detectors: checksums, secret formats, placeholders, and audit records without data."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.guard.base import GuardContext
+from frontdesk.guard.pii import PiiCheck, customer_message
+from frontdesk.guard.pii_patterns import find_cards, find_ibans, iban_ok, luhn_ok
+
+CTX = GuardContext()
+
+
+def redact(text: str) -> str:
+    return PiiCheck().check(text, CTX).text
+
+
+def test_luhn_and_iban_checksums() -> None:
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+    assert iban_ok("DE89370400440532013000")
+    assert iban_ok("GB82WEST12345698765432")
+    assert not iban_ok("DE89370400440532013001")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my card is 4111 1111 1111 1111 thanks",
+        "card: 4111-1111-1111-1111",
+        "4111111111111111",
+        "amex 378282246310005 please",
+    ],
+)
+def test_valid_cards_are_redacted(text: str) -> None:
+    out = redact(text)
+    assert "[CARD]" in out
+    assert "1111" not in out and "8282" not in out
+
+
+def test_luhn_invalid_numbers_are_not_cards() -> None:
+    assert find_cards("order 4111 1111 1111 1112 shipped") == []
+    assert find_cards("tracking 0000000000000000") == []
+
+
+def test_ssn_iban_email_phone() -> None:
+    out = redact(
+        "SSN 123-45-6789, IBAN DE89 3704 0044 0532 0130 00, mail jane.doe@example.org, "
+        "call +1 415-555-0132"
+    )
+    assert out == "SSN [SSN], IBAN [IBAN], mail [EMAIL], call [PHONE]"
+
+
+def test_iban_with_bad_checksum_is_kept() -> None:
+    assert find_ibans("DE89 3704 0044 0532 0130 01") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my password is hunter2!", "my password is [PASSWORD]"),
+        ("Passwort: Geheim123", "Passwort: [PASSWORD]"),
+        ("key sk-proj-abcdefghijklmnopqrstuvwxyz0123", "key [API_KEY]"),
+        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "token [API_KEY]"),
+        ("AKIAIOSFODNN7EXAMPLE is my aws key", "[API_KEY] is my aws key"),
+        ("slack xoxb-1234567890-abcdefghij", "slack [API_KEY]"),
+        (
+            "Authorization: Bearer abcdefghijklmnop0123456789",
+            "Authorization: Bearer [API_KEY]",
+        ),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9",
+            "jwt [API_KEY]",
+        ),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- there",
+            "[PRIVATE_KEY] there",
+        ),
+    ],
+)
+def test_secrets(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I paid 25.50 EUR on 2024-03-01 for 3 items",
+        "Why was I charged an extra 1% fee?",
+        "My top-up of 100 pounds failed twice",
+        "version 1.2.3 of the app",
+    ],
+)
+def test_ordinary_messages_are_untouched(text: str) -> None:
+    verdict = PiiCheck().check(text, CTX)
+    assert verdict.action == "allow"
+    assert verdict.text == text
+
+
+def test_verdict_records_type_and_position_but_never_the_data() -> None:
+    text = "card 4111 1111 1111 1111 and password is s3cretpass"
+    verdict = PiiCheck().check(text, CTX)
+    assert verdict.action == "redact"
+    assert verdict.reason == "pii_redacted"
+    record = verdict.to_record()
+    assert {f["kind"] for f in record["findings"]} == {"CARD", "PASSWORD"}
+    card = next(f for f in record["findings"] if f["kind"] == "CARD")
+    assert text[card["start"] : card["end"]] == "4111 1111 1111 1111"
+    flat = repr(record)
+    assert "4111" not in flat and "s3cretpass" not in flat
+    assert "password" in verdict.message and "card number" in verdict.message
+
+
+def test_block_kinds_block_but_still_redact() -> None:
+    verdict = PiiCheck(block_kinds=["CARD"]).check("card 4111111111111111", CTX)
+    assert verdict.action == "block"
+    assert verdict.text == "card [CARD]"
+
+
+def test_customer_message_lists_kinds() -> None:
+    assert customer_message([]) == ""
+    msg = customer_message(["EMAIL", "PHONE"])
+    assert "an email address and a phone number" in msg
+
+
+def test_unknown_detector_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown PII detectors"):
+        PiiCheck(detectors=["nope"])
