@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from frontdesk.config import KnowledgeConfig
+from frontdesk.config import BotConfig, KnowledgeConfig
 from frontdesk.guard.config import GuardConfig, OutputGuardConfig
 from frontdesk.providers.base import ChatRequest
 from frontdesk.providers.scripted import ScriptedProvider
@@ -21,10 +21,10 @@ CARD = "4111 1111 1111 1111"
 SSN = "123-45-6789"
 
 
-def _guarded_bot(**output: object) -> object:
+def _guarded_bot(**output: object) -> BotConfig:
     return make_bot().model_copy(
         update={
-            "guard": GuardConfig(output=OutputGuardConfig(**output)),  # type: ignore[arg-type]
+            "guard": GuardConfig(output=OutputGuardConfig.model_validate(output)),
             "knowledge": KnowledgeConfig(),
         }
     )
