@@ -10,6 +10,7 @@ from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.pipeline import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.escalation import Escalation
+from frontdesk.gateway.service import Gateway
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import BreakerBoard
@@ -27,6 +28,7 @@ class Services:
     chat: ChatService
     shared: SharedModels
     breakers: BreakerBoard
+    gateway: Gateway | None
     redis: Redis | None
     metrics: Metrics
     deferred: DeferredAnswers

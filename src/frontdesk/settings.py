@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(5000, ge=1, description="Longest accepted user message")
     heartbeat_seconds: float = Field(15.0, gt=0, description="SSE keep-alive comment interval")
+    gateway_enabled: bool = Field(
+        True, description="Serve the bot's endpoints as models on /v1 to API-key holders"
+    )
     redis_url: str | None = Field(
         None,
         description="redis://host:port/db shares rate limits and budgets across workers "

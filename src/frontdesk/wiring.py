@@ -19,6 +19,8 @@ from frontdesk.config import BotConfig
 from frontdesk.escalation import EscalationSettings, build_escalation
 from frontdesk.escalation.live import LiveBus, RedisBus
 from frontdesk.escalation.sinks import EscalationSink
+from frontdesk.gateway.recorder import UsageRecorder
+from frontdesk.gateway.service import Gateway
 from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
@@ -29,7 +31,12 @@ from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Ledger, MemoryLedger, RedisLedger
-from frontdesk.providers.chain import build_chain, new_breaker_board, usable_endpoints
+from frontdesk.providers.chain import (
+    build_chain,
+    build_hardened,
+    new_breaker_board,
+    usable_endpoints,
+)
 from frontdesk.providers.factory import SharedModels
 from frontdesk.providers.limits import Buckets, MemoryBuckets, RedisBuckets
 from frontdesk.providers.pricing import load_price_table
@@ -88,6 +95,16 @@ async def build_services(
         chain = provider
     prices = load_price_table()
     admission = Admission.for_bot(bot, buckets=buckets, ledger=ledger, prices=prices)
+    gateway = None
+    if settings.gateway_enabled and provider is None:
+        all_endpoints = usable_endpoints(bot, settings, [ep.name for ep in bot.endpoints])
+        gateway = Gateway(
+            build_hardened(settings, all_endpoints, shared=shared, board=board, buckets=buckets),
+            all_endpoints,
+            admission=admission,  # tenant/user limits and budgets apply per API key
+            recorder=UsageRecorder(engine),
+            metrics=metrics,
+        )
     summarizer = Summarizer(
         chain,
         max_tokens=bot.memory.summary_tokens,
@@ -142,6 +159,7 @@ async def build_services(
         chat=chat,
         shared=shared,
         breakers=board,
+        gateway=gateway,
         redis=redis,
         deferred=DeferredAnswers(chat, interval=settings.deferred_interval_seconds),
         metrics=metrics,
@@ -207,6 +225,8 @@ def _redis(settings: Settings) -> Redis | None:
 
 async def close_services(services: Services) -> None:
     await services.deferred.aclose()
+    if services.gateway is not None:
+        await services.gateway.aclose()
     await services.chat.background.drain()
     await services.escalation.aclose()
     await services.provider.aclose()

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,7 @@ from frontdesk.chat.pipeline import Turn
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import NotFound, ValidationFailed
 from frontdesk.events import TextDelta, TurnDone, TurnError
+from frontdesk.gateway.api import gateway_completion
 from frontdesk.services import Services
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -75,7 +76,8 @@ def _text_of(msg: OAIMessage) -> str:
 
 
 def _model_ids(services: Services) -> list[str]:
-    return [BOT_MODEL_ID]
+    gateway = services.gateway.models() if services.gateway is not None else []
+    return [BOT_MODEL_ID, *gateway]
 
 
 @router.get("/models")
@@ -93,9 +95,12 @@ async def list_models(services: ServicesDep) -> dict[str, Any]:
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
     body: OAIChatRequest,
+    request: Request,
     services: ServicesDep,
     conversation_id: str | None = Header(None, alias=CONVERSATION_HEADER),
 ) -> EventStreamResponse | JSONResponse:
+    if services.gateway is not None and services.gateway.has(body.model):
+        return await gateway_completion(body, request, services.gateway)
     if body.model not in _model_ids(services):
         raise NotFound(
             f"model {body.model!r} not found; available: {', '.join(_model_ids(services))}"

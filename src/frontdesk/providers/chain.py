@@ -54,6 +54,26 @@ def usable_endpoints(
     )
 
 
+def build_hardened(
+    settings: Settings,
+    endpoints: list[EndpointConfig],
+    *,
+    shared: SharedModels,
+    board: BreakerBoard,
+    buckets: Buckets | None,
+) -> dict[str, ChatProvider]:
+    """One resilient provider per endpoint (breakers and limits shared through board/buckets)."""
+    return {
+        ep.name: harden(
+            build_provider(ep, settings, shared=shared),
+            breaker=board.get(ep.name),
+            buckets=buckets,
+            config=resilience_for(ep),
+        )
+        for ep in endpoints
+    }
+
+
 def build_chain(
     settings: Settings,
     endpoints: list[EndpointConfig],
@@ -64,13 +84,5 @@ def build_chain(
 ) -> ChatProvider:
     if not endpoints:
         raise ConfigError("no usable endpoint in model.chain (add a 'local' endpoint)")
-    hardened: list[ChatProvider] = [
-        harden(
-            build_provider(ep, settings, shared=shared),
-            breaker=board.get(ep.name),
-            buckets=buckets,
-            config=resilience_for(ep),
-        )
-        for ep in endpoints
-    ]
-    return Fallback(hardened)
+    hardened = build_hardened(settings, endpoints, shared=shared, board=board, buckets=buckets)
+    return Fallback([hardened[ep.name] for ep in endpoints])
