@@ -35,3 +35,11 @@ def test_no_markers() -> None:
     got = resolve_citations("Hello.", SOURCES)
     assert got.text == "Hello."
     assert got.citations == []
+
+
+def test_extractive_answers_drop_faq_labels() -> None:
+    from frontdesk.chat.guarding import tidy_extract
+
+    text = "Q: Can I get a refund? A: Annual plans get a full refund. [1] Also this. [2]"
+    assert tidy_extract(text) == "Annual plans get a full refund. [1] Also this. [2]"
+    assert tidy_extract("Q: Why did it fail? [2] Update the card. [1]") == "Update the card. [1]"

@@ -106,3 +106,15 @@ def test_unsupported_answer_is_flagged_by_default(migrated: Settings, running: R
         events = send(client, new_conversation(client), "How do refunds work for annual plans?")
         flags = [e.data for e in events if e.event == "notice"]
         assert any(f["code"] == "low_confidence" for f in flags)
+
+
+def test_redaction_notice_also_when_the_message_goes_to_a_person(
+    migrated: Settings, running: Running
+) -> None:
+    provider = ScriptedProvider(responder=lambda r: "unused")
+    with running(provider, bot=_guarded_bot()) as client:
+        events = send(client, new_conversation(client), f"I want to talk to a person, card {CARD}")
+        names = [e.event for e in events]
+        assert "escalated" in names
+        assert any(e.event == "notice" and e.data["code"] == "pii_redacted" for e in events)
+        assert CARD not in str([e.data for e in events])

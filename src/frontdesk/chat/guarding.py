@@ -3,6 +3,7 @@ streaming output check between the provider and the customer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +66,7 @@ class OutputCheck:
             replacement = sv.replacement
             grounding = sv.verdict is not None and sv.verdict.check == "grounding"
             if grounding and replacement:
-                replacement = EXTRACTIVE_PREFIX + replacement
+                replacement = EXTRACTIVE_PREFIX + tidy_extract(replacement)
             self.replacement = replacement
             reason = sv.verdict.reason if sv.verdict is not None else "retracted"
             events.append(Retracted(reason, replacement))
@@ -107,6 +108,15 @@ class TurnGuard:
             question=question,
         )
         return OutputCheck(self.pipeline.output_guard(context))
+
+
+_FAQ_QUESTION = re.compile(r"(?:^|(?<=\s))Q:\s[^?\n]*\?\s*(?:\[\d+\]\s*)?")
+_FAQ_ANSWER = re.compile(r"(?:^|(?<=\s))A:\s*")
+
+
+def tidy_extract(text: str) -> str:
+    """Quoted FAQ rows read as answers: drop their "Q: ...?" and "A:" labels."""
+    return _FAQ_ANSWER.sub("", _FAQ_QUESTION.sub("", text)).strip()
 
 
 def with_canary(system_prompt: str, canary: str | None) -> str:

@@ -126,6 +126,7 @@ class ChatService:
                     decision.message_id or "",
                     history_override=history_override,
                     decision=decision,
+                    checked=checked,
                 )
         pending = await self.store.add_message(
             conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id

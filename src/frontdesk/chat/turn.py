@@ -60,10 +60,13 @@ class Turn:
     async def events(self) -> AsyncIterator[TurnEvent]:
         if self.decision is not None:
             as_text = self.history_override is not None  # OpenAI-compatible API: no notices
-            for held in held_turn_events(
+            held = held_turn_events(
                 self.conversation.id, self.user_message, self.decision, as_text=as_text
-            ):
-                yield held
+            )
+            for i, ev in enumerate(held):
+                yield ev
+                if i == 0 and (notice := self._redaction_notice()) is not None:
+                    yield notice
             return
         yield TurnStarted(
             self.conversation.id,
@@ -76,14 +79,20 @@ class Turn:
                 yield ev
             return
         checked = self.checked
-        if checked is not None and checked.action == "redact" and checked.message:
-            yield Notice("pii_redacted", checked.message)
+        if (notice := self._redaction_notice()) is not None:
+            yield notice
         if checked is not None and checked.action in ("block", "escalate"):
             async for ev in self._refuse(checked):
                 yield ev
             return
         async for ev in self._generate():
             yield ev
+
+    def _redaction_notice(self) -> Notice | None:
+        checked = self.checked
+        if checked is not None and checked.action == "redact" and checked.message:
+            return Notice("pii_redacted", checked.message)
+        return None
 
     async def _refuse(self, checked: InputResult) -> AsyncIterator[TurnEvent]:
         """The input guard blocked the message: answer with its refusal, no model call."""
