@@ -51,7 +51,7 @@ def test_queued_answer_appears_when_provider_returns(migrated: Settings) -> None
         assert events[-1].data["status"] == "queued"
         queued = client.get(f"/api/conversations/{cid}").json()["messages"]
         assert queued[0]["content"] == "Where is my invoice?"
-        assert queued[1]["status"] == "queued"
+        assert queued[1]["status"] in ("queued", "answering")  # the worker may have claimed it
         vendor.down = False
         answer = _wait_for_status(client, cid, "complete")
         assert answer["content"] == "Real answer to: Where is my invoice?"
