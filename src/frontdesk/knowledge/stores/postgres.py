@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from frontdesk.errors import ConfigError
 from frontdesk.knowledge.stores.sql_common import SqlStoreBase, chunk_from_row
 from frontdesk.knowledge.stores.sqlite import query_terms
 from frontdesk.knowledge.types import ScoredChunk, SearchFilter, Vector
@@ -33,7 +35,14 @@ class PostgresKnowledgeStore(SqlStoreBase):
         self.ef_search = ef_search
 
     def _before_create(self, conn: Connection) -> None:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
+        try:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
+        except DBAPIError as exc:
+            raise ConfigError(
+                "the knowledge base on PostgreSQL needs the pgvector extension, which this "
+                "server does not have: install pgvector (or run a PostgreSQL with it), or set "
+                "knowledge.enabled: false in the bot config"
+            ) from exc
 
     def _create_extras(self, conn: Connection) -> None:
         conn.exec_driver_sql(
