@@ -34,7 +34,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         monkeypatch.delenv(var, raising=False)
     return load_settings(
         env="test",
-        data_dir=tmp_path / "data",
+        home=tmp_path / "home",
         bot_config=REPO / "config" / "bot.yaml",
         heartbeat_seconds=5.0,
         log_json=False,

@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from frontdesk.errors import ConfigError
@@ -25,12 +32,18 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="ignore",
         validate_default=True,
+        populate_by_name=True,
     )
 
     env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    data_dir: Path = Path("data")
+    home: Path = Field(
+        Path(".frontdesk"),
+        validation_alias=AliasChoices("FRONTDESK_HOME", "FRONTDESK_DATA_DIR"),
+        description="The one directory holding all state (database, indexes); "
+        "two instances with different homes share nothing",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file frontdesk.db in data_dir"
     )
@@ -97,6 +110,10 @@ class Settings(BaseSettings):
         if self.env == "production" and self.admin_token.get_secret_value() == DEV_ADMIN_TOKEN:
             raise ValueError("FRONTDESK_ADMIN_TOKEN must be set to a secret value in production")
         return self
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home
 
     @property
     def resolved_database_url(self) -> str:

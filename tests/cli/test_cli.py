@@ -42,7 +42,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     base.pop("OPENAI_API_KEY", None)
     return {
         **base,
-        "FRONTDESK_DATA_DIR": str(tmp_path / "data"),
+        "FRONTDESK_HOME": str(tmp_path / "home"),
         "FRONTDESK_BOT_CONFIG": str(bot),
         "FRONTDESK_LOG_JSON": "false",
         "FRONTDESK_LOG_LEVEL": "WARNING",
