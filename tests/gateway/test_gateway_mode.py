@@ -111,3 +111,48 @@ def test_gateway_with_keys_fallback_usage_and_cost(
     attempts = rows[1]["attempts"]
     assert isinstance(attempts, list)
     assert [a["outcome"] for a in attempts] == ["failed", "served"]
+
+
+def test_costs_report_includes_gateway_calls(migrated: Settings) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from frontdesk.memory.dialects import create_engine as create_async
+    from frontdesk.memory.reports import SpendRow, spend
+
+    row = {
+        "id": "g1",
+        "tenant_id": "default",
+        "key_id": "k1",
+        "requested_model": "primary",
+        "provider": "primary",
+        "model": "gpt-4o-mini",
+        "status": "complete",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "cached_tokens": 0,
+        "cost": Decimal("0.000123"),
+        "ttft_ms": 1.0,
+        "total_ms": 2.0,
+        "error": None,
+        "attempts": [],
+        "created_at": datetime.now(UTC),
+    }
+
+    async def run() -> list[SpendRow]:
+        engine = create_async(migrated.resolved_database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(gateway_calls.insert(), [row])
+            return await spend(engine, ["bot", "model"])
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        rows = pool.submit(asyncio.run, run()).result()
+    assert len(rows) == 1
+    only = rows[0]
+    assert only.key == ("(gateway)", "primary/gpt-4o-mini")
+    assert only.cost == Decimal("0.000123")

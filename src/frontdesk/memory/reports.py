@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from frontdesk.memory.schema import conversations, turns
+from frontdesk.memory.schema import conversations, gateway_calls, turns
 
 GroupBy = Literal["day", "bot", "model", "conversation", "tenant"]
 
@@ -44,22 +44,49 @@ async def spend(
     if since is not None:
         query = query.where(turns.c.created_at >= since)
     totals: dict[tuple[str, ...], list[Decimal | int]] = defaultdict(lambda: [0, 0, 0, Decimal(0)])
+    gateway = select(
+        gateway_calls.c.created_at,
+        gateway_calls.c.model,
+        gateway_calls.c.provider,
+        gateway_calls.c.key_id,
+        gateway_calls.c.input_tokens,
+        gateway_calls.c.output_tokens,
+        gateway_calls.c.cost,
+        gateway_calls.c.tenant_id,
+    )
+    if since is not None:
+        gateway = gateway.where(gateway_calls.c.created_at >= since)
+
+    def add(values: dict[str, str], row: Any) -> None:
+        acc = totals[tuple(values[g] for g in group_by)]
+        acc[0] += 1
+        acc[1] += row.input_tokens
+        acc[2] += row.output_tokens
+        acc[3] += row.cost
+
     async with engine.connect() as conn:
-        result = await conn.stream(query)
-        async for row in result:
-            values = {
-                "day": row.created_at.date().isoformat(),
-                "bot": row.bot_id,
-                "model": f"{row.provider}/{row.model}",
-                "conversation": row.conversation_id,
-                "tenant": row.tenant_id,
-            }
-            key = tuple(values[g] for g in group_by)
-            acc = totals[key]
-            acc[0] += 1
-            acc[1] += row.input_tokens
-            acc[2] += row.output_tokens
-            acc[3] += row.cost
+        async for row in await conn.stream(query):
+            add(
+                {
+                    "day": row.created_at.date().isoformat(),
+                    "bot": row.bot_id,
+                    "model": f"{row.provider}/{row.model}",
+                    "conversation": row.conversation_id,
+                    "tenant": row.tenant_id,
+                },
+                row,
+            )
+        async for call in await conn.stream(gateway):  # /v1 gateway calls, by API key
+            add(
+                {
+                    "day": call.created_at.date().isoformat(),
+                    "bot": "(gateway)",
+                    "model": f"{call.provider}/{call.model}",
+                    "conversation": f"key:{call.key_id}",
+                    "tenant": call.tenant_id,
+                },
+                call,
+            )
     rows = [
         SpendRow(key, int(a[0]), int(a[1]), int(a[2]), Decimal(a[3])) for key, a in totals.items()
     ]
