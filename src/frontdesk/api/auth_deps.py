@@ -25,7 +25,11 @@ def get_escalation(request: Request) -> Escalation:
     return escalation
 
 
-EscalationDep = Annotated[Escalation, Depends(get_escalation)]
+async def _escalation_dependency(request: Request) -> Escalation:
+    return get_escalation(request)  # async: a sync dependency costs a thread-pool hop
+
+
+EscalationDep = Annotated[Escalation, Depends(_escalation_dependency)]
 
 
 def bearer_token(request: Request) -> str | None:
