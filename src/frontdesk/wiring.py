@@ -32,12 +32,12 @@ from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Ledger, MemoryLedger, RedisLedger
 from frontdesk.providers.chain import (
-    build_chain,
     build_hardened,
     new_breaker_board,
     usable_endpoints,
 )
 from frontdesk.providers.factory import SharedModels
+from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.limits import Buckets, MemoryBuckets, RedisBuckets
 from frontdesk.providers.pricing import load_price_table
 from frontdesk.services import Services
@@ -83,24 +83,32 @@ async def build_services(
         usable_endpoints(bot, settings, bot.cheaper_chain) if bot.over_budget == "cheaper" else []
     )
     cheaper: ChatProvider | None = None
+    gateway_endpoints = (
+        usable_endpoints(bot, settings, [ep.name for ep in bot.endpoints])
+        if settings.gateway_enabled and provider is None
+        else []
+    )
+    hardened: dict[str, ChatProvider] = {}
     if provider is None:
-        if any(ep.dialect == "local" for ep in [*endpoints, *cheaper_endpoints]):
+        wanted = {ep.name: ep for ep in [*endpoints, *cheaper_endpoints, *gateway_endpoints]}
+        if any(ep.dialect == "local" for ep in wanted.values()):
             await shared.load_local()  # hash check + load, off the event loop
-        chain = build_chain(settings, endpoints, shared=shared, board=board, buckets=buckets)
+        # one resilient provider per endpoint, shared by the bot chain and the gateway
+        hardened = build_hardened(
+            settings, list(wanted.values()), shared=shared, board=board, buckets=buckets
+        )
+        chain: ChatProvider = Fallback([hardened[ep.name] for ep in endpoints])
         if bot.over_budget == "cheaper" and cheaper_endpoints:
-            cheaper = build_chain(
-                settings, cheaper_endpoints, shared=shared, board=board, buckets=buckets
-            )
+            cheaper = Fallback([hardened[ep.name] for ep in cheaper_endpoints])
     else:
         chain = provider
     prices = load_price_table()
     admission = Admission.for_bot(bot, buckets=buckets, ledger=ledger, prices=prices)
     gateway = None
-    if settings.gateway_enabled and provider is None:
-        all_endpoints = usable_endpoints(bot, settings, [ep.name for ep in bot.endpoints])
+    if gateway_endpoints:
         gateway = Gateway(
-            build_hardened(settings, all_endpoints, shared=shared, board=board, buckets=buckets),
-            all_endpoints,
+            {ep.name: hardened[ep.name] for ep in gateway_endpoints},
+            gateway_endpoints,
             admission=admission,  # tenant/user limits and budgets apply per API key
             recorder=UsageRecorder(engine),
             metrics=metrics,

@@ -121,7 +121,9 @@ def test_concurrent_turns_never_spend_past_the_budget(
 
             async def one(client: httpx.AsyncClient) -> str:
                 cid = (await client.post("/api/conversations", json={})).json()["id"]
-                r = await client.post(f"/api/conversations/{cid}/messages", json={"content": "q"})
+                r = await client.post(
+                    f"/api/conversations/{cid}/messages", json={"content": "How do I export data?"}
+                )
                 return parse_sse(r.text)[-1].event
 
             async def all_at_once() -> list[str]:

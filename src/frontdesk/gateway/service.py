@@ -146,3 +146,5 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self._recorder.aclose()
+        for provider in self._providers.values():  # closing twice (shared with the bot) is fine
+            await provider.aclose()
