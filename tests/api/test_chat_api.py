@@ -6,6 +6,7 @@ import time
 
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
+from frontdesk.settings import Settings
 from tests.apphelpers import Running, new_conversation, parse_sse, send, text_of
 from tests.conftest import make_bot
 
@@ -191,3 +192,20 @@ def test_bot_info_and_feedback(running: Running) -> None:
         assert r.status_code == 422
         assert client.post("/api/messages/nope/feedback", json={"rating": 1}).status_code == 404
         assert 'frontdesk_feedback_total{rating="down"} 1.0' in client.get("/metrics").text
+
+
+def test_locked_database_is_503_with_retry_after(running: Running, migrated: Settings) -> None:
+    import sqlite3
+
+    with running(ScriptedProvider.from_texts(["x"])) as client:
+        holder = sqlite3.connect(migrated.home / "frontdesk.db", isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")  # another writer holds the lock past busy_timeout
+            r = client.post("/api/conversations", json={})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "1"
+        assert r.json()["error"]["code"] == "database_busy"
+        assert client.post("/api/conversations", json={}).status_code == 201

@@ -105,14 +105,16 @@ def test_indirect_injection_is_flagged_and_wrapped() -> None:
 def test_measured_tpr_and_fpr(embedder: LocalEmbedder, datasets: Path) -> None:
     """5-fold CV TPR on all injections, FPR on a fixed 2,000-message banking77 sample.
 
-    Measured on the full data: TPR 0.80 at 1.96% FPR; the issue's target is 0.90.
+    The L2 strength is fixed here to keep the test fast; ``train_injection`` chooses it by
+    nested CV. Measured there on the full data: TPR 0.882 at 1.93% FPR (1.86% on the
+    uncalibrated half); the issue's target is 0.90.
     """
     texts, labels = load_injections(datasets / "prompt_injections" / "train.jsonl")
     banking = load_banking(datasets / "banking77" / "train.csv")
     picks = np.random.default_rng(7).choice(len(banking), 2000, replace=False)
     sample = [banking[i] for i in sorted(picks)]
-    m = measure(embedder, texts, labels, sample)
-    assert m.tpr >= 0.72
+    m = measure(embedder, texts, labels, sample, l2_grid=(1e-5,))
+    assert m.tpr >= 0.85
     assert m.fpr <= 0.025
     assert m.fpr_heldout <= 0.03
     assert m.rules_tpr >= 0.2

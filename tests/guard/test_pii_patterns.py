@@ -6,7 +6,7 @@ import pytest
 
 from frontdesk.guard.base import GuardContext
 from frontdesk.guard.pii import PiiCheck, customer_message
-from frontdesk.guard.pii_patterns import find_cards, find_ibans, iban_ok, luhn_ok
+from frontdesk.guard.pii_patterns import find_cards, find_ibans, find_phones, iban_ok, luhn_ok
 
 CTX = GuardContext()
 
@@ -49,6 +49,29 @@ def test_ssn_iban_email_phone() -> None:
         "call +1 415-555-0132"
     )
     assert out == "SSN [SSN], IBAN [IBAN], mail [EMAIL], call [PHONE]"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Fax: 9498777106", "9498777106"),
+        ("Desk: +1-903-140-4508x769", "+1-903-140-4508x769"),
+        ("They're not answering at 99 668472", "99 668472"),
+        ("Office 020 7946 0958 ext. 214", "020 7946 0958 ext. 214"),
+        ("call me on (64) 3591-3246 tomorrow", "(64) 3591-3246"),
+    ],
+)
+def test_labelled_and_extension_phone_numbers(text: str, number: str) -> None:
+    found = {text[s.start : s.end] for s in find_phones(text)}
+    assert number in found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my driver's license number is 2270-66-1551", "My zip code is 90010-170"],
+)
+def test_identifiers_in_other_context_are_not_phones(text: str) -> None:
+    assert find_phones(text) == []
 
 
 def test_iban_with_bad_checksum_is_kept() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.errors import (
@@ -108,6 +109,20 @@ def install_error_handlers(app: FastAPI) -> None:
             request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
         )
 
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OperationalError)
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            # SQLite writers queue up under load: a client should retry, nothing is lost
+            log.warning("database busy on %s %s", request.method, request.url.path)
+            return error_response(
+                request,
+                503,
+                "database_busy",
+                "the service is busy; please retry in a moment",
+                headers={"Retry-After": "1"},
+            )
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "internal_error", "internal server error")
@@ -115,4 +130,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FrontdeskError, on_frontdesk)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OperationalError, on_database)
     app.add_exception_handler(Exception, on_unexpected)

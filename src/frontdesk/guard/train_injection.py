@@ -5,9 +5,10 @@
 Training data: deepset/prompt-injections (Apache-2.0), both halves. The decision threshold
 is calibrated on a fixed random half of banking77 (CC-BY-4.0) to a target false-positive rate
 of the *combined* detector (rules or classifier); banking77 is never used as training data.
-Measurement: true-positive rate on the injections by k-fold cross-validation (each text scored
-by a model that did not see it, with a threshold calibrated for that fold), false-positive
-rate on all of banking77 and on the other, uncalibrated half.
+Measurement: true-positive rate on the injections by nested k-fold cross-validation (each
+text scored by a model that did not see it, whose L2 strength was chosen by an inner CV on
+that model's own training texts and whose threshold was calibrated for that fold),
+false-positive rate on all of banking77 and on the other, uncalibrated half.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 import csv
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +27,22 @@ from frontdesk.guard.injection_model import (
     Floats,
     LogisticModel,
     SyncEmbedder,
+    Vectors,
+    expand,
     features,
     fit_logistic,
+    max_by_owner,
     threshold_for_fpr,
 )
 from frontdesk.guard.injection_rules import detect
 
 TARGET_FPR = 0.02
-L2 = 3e-3
+#: Candidate L2 strengths; each model picks one by inner cross-validation on its own
+#: training texts (nested CV), so the reported TPR never saw the choice made on its fold.
+L2_GRID = (1e-6, 1e-5, 1e-4, 1e-3)
+INNER_FOLDS = 3
+#: Score a message as the max over its whole text and each of its sentences.
+SENTENCE_MAX = True
 SPLIT_SEED = 1234
 
 
@@ -46,6 +55,10 @@ class Measurement:
     threshold: float
     n_injections: int
     n_benign: int
+    l2: float
+    """The strength the final (all-data) model chose."""
+    fold_l2: tuple[float, ...] = ()
+    """The strength each outer fold chose by inner CV."""
 
 
 def load_injections(path: Path) -> tuple[list[str], npt.NDArray[np.int64]]:
@@ -75,6 +88,84 @@ def calibration_split(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int
     return perm[: n // 2], perm[n // 2 :]
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Features of whole texts, plus of the sentences of multi-sentence texts (``owner``)."""
+
+    whole: Vectors
+    sentences: Vectors
+    owner: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, embedder: SyncEmbedder, texts: Sequence[str]) -> Encoded:
+        pieces = expand(texts)
+        x = features(embedder, pieces.texts)
+        is_sentence = np.ones(len(pieces.texts), dtype=np.bool_)
+        is_sentence[pieces.whole] = False
+        return cls(x[pieces.whole], x[is_sentence], pieces.owner[is_sentence])
+
+    def take(self, idx: npt.NDArray[np.int64]) -> Encoded:
+        mask = np.isin(self.owner, idx)
+        remap = np.full(len(self.whole), -1, dtype=np.int64)
+        remap[idx] = np.arange(len(idx))
+        return Encoded(self.whole[idx], self.sentences[mask], remap[self.owner[mask]])
+
+    def scores(self, model: LogisticModel) -> Floats:
+        whole = model.scores(self.whole)
+        if not model.sentence_max or not len(self.sentences):
+            return whole
+        parts = max_by_owner(model.scores(self.sentences), self.owner, len(self.whole))
+        return np.maximum(whole, parts)
+
+
+def _fit(x: Encoded, y: npt.NDArray[np.int64], l2: float, model_id: str = "") -> LogisticModel:
+    w, bias = fit_logistic(x.whole, y, l2=l2)
+    return LogisticModel(w, bias, 0.5, model_id, sentence_max=SENTENCE_MAX)
+
+
+def _caught_at_fpr(
+    train: Encoded,
+    y_train: npt.NDArray[np.int64],
+    test: Encoded,
+    bank: Encoded,
+    bank_rules: npt.NDArray[np.bool_],
+    l2: float,
+) -> npt.NDArray[np.bool_]:
+    """Fit on the training texts, calibrate on ``bank``, flag ``test`` above threshold."""
+    model = _fit(train, y_train, l2)
+    threshold = _calibrate(bank.scores(model), bank_rules, TARGET_FPR)
+    return np.asarray(test.scores(model) > threshold, dtype=np.bool_)
+
+
+def select_l2(
+    x: Encoded,
+    labels: npt.NDArray[np.int64],
+    rules_x: npt.NDArray[np.bool_],
+    bank: Encoded,
+    bank_rules: npt.NDArray[np.bool_],
+    grid: Sequence[float] = L2_GRID,
+    *,
+    seed: int = 1,
+) -> float:
+    """The grid value with the best inner-CV catch rate (rules or classifier) at the target
+    false-positive rate; ties go to the stronger regulariser."""
+    if len(grid) == 1:
+        return float(grid[0])
+    order = np.random.default_rng(seed).permutation(len(labels))
+    best, best_tpr = float(max(grid)), -1.0
+    for l2 in sorted(grid, reverse=True):
+        caught = rules_x.copy()
+        for fold in np.array_split(order, INNER_FOLDS):
+            train = np.setdiff1d(order, fold)
+            caught[fold] |= _caught_at_fpr(
+                x.take(train), labels[train], x.take(fold), bank, bank_rules, l2
+            )
+        tpr = float(caught[labels == 1].mean())
+        if tpr > best_tpr + 1e-9:
+            best, best_tpr = float(l2), tpr
+    return best
+
+
 def measure(
     embedder: SyncEmbedder,
     texts: Sequence[str],
@@ -83,22 +174,29 @@ def measure(
     *,
     folds: int = 5,
     seed: int = 0,
+    l2_grid: Sequence[float] = L2_GRID,
 ) -> Measurement:
-    x = features(embedder, texts)
-    b = features(embedder, banking)
+    """Nested cross-validation: each outer fold picks its L2 by inner CV on its training part,
+    is calibrated on the calibration half of ``banking`` and scores only its held-out texts."""
+    x = Encoded.of(embedder, texts)
+    b = Encoded.of(embedder, banking)
     rules_x, rules_b = rule_flags(texts), rule_flags(banking)
     calib, held = calibration_split(len(banking))
+    b_calib = b.take(calib)
     order = np.random.default_rng(seed).permutation(len(texts))
     caught = rules_x.copy()
+    chosen: list[float] = []
     for fold in np.array_split(order, folds):
         train = np.setdiff1d(order, fold)
-        w, bias = fit_logistic(x[train], labels[train], l2=L2)
-        model = LogisticModel(w, bias, 0.5, embedder.model_id)
-        threshold = _calibrate(model.scores(b[calib]), rules_b[calib], TARGET_FPR)
-        caught[fold] |= model.scores(x[fold]) > threshold
-    w, bias = fit_logistic(x, labels, l2=L2)
-    full = LogisticModel(w, bias, 0.5, embedder.model_id)
-    bank_scores = full.scores(b)
+        l2 = select_l2(
+            x.take(train), labels[train], rules_x[train], b_calib, rules_b[calib], l2_grid
+        )
+        chosen.append(l2)
+        caught[fold] |= _caught_at_fpr(
+            x.take(train), labels[train], x.take(fold), b_calib, rules_b[calib], l2
+        )
+    l2 = select_l2(x, labels, rules_x, b_calib, rules_b[calib], l2_grid)
+    bank_scores = b.scores(_fit(x, labels, l2))
     threshold = _calibrate(bank_scores[calib], rules_b[calib], TARGET_FPR)
     flagged_b = rules_b | (bank_scores > threshold)
     injections = labels == 1
@@ -110,6 +208,8 @@ def measure(
         threshold=threshold,
         n_injections=int(injections.sum()),
         n_benign=len(banking),
+        l2=l2,
+        fold_l2=tuple(chosen),
     )
 
 
@@ -118,15 +218,16 @@ def train_model(
     texts: Sequence[str],
     labels: npt.NDArray[np.int64],
     banking: Sequence[str],
+    l2: float,
 ) -> LogisticModel:
-    x = features(embedder, texts)
-    w, bias = fit_logistic(x, labels, l2=L2)
-    model = LogisticModel(w, bias, 0.5, embedder.model_id)
+    """The shipped model: all texts, strength ``l2`` (from :func:`measure`), threshold
+    calibrated on the calibration half of banking77."""
+    model = _fit(Encoded.of(embedder, texts), labels, l2, embedder.model_id)
     calib, _held = calibration_split(len(banking))
     subset = [banking[i] for i in calib]
-    scores = model.scores(features(embedder, subset))
+    scores = Encoded.of(embedder, subset).scores(model)
     threshold = _calibrate(scores, rule_flags(subset), TARGET_FPR)
-    return LogisticModel(w, bias, threshold, embedder.model_id)
+    return replace(model, threshold=threshold)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -142,17 +243,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     m = measure(embedder, texts, labels, banking)
     print(
         f"TPR (5-fold CV) {m.tpr:.3f} (rules alone {m.rules_tpr:.3f}) | FPR banking77 all "
-        f"{m.fpr:.4f}, held-out half {m.fpr_heldout:.4f} | threshold {m.threshold:.4f}",
+        f"{m.fpr:.4f}, held-out half {m.fpr_heldout:.4f} | threshold {m.threshold:.4f} | "
+        f"L2 {m.l2:g} (outer folds chose {', '.join(f'{v:g}' for v in m.fold_l2)})",
         flush=True,
     )
     if args.write:
-        model = train_model(embedder, texts, labels, banking)
+        model = train_model(embedder, texts, labels, banking, m.l2)
         out = Path(__file__).parent / "data" / "injection_lr.json"
         meta = {
             "trained_on": "deepset/prompt-injections train split (Apache-2.0)",
             "threshold_calibrated_on": "banking77 train.csv, a fixed random half (CC-BY-4.0)",
             "target_fpr": TARGET_FPR,
-            "l2": L2,
+            "l2": m.l2,
+            "l2_grid": list(L2_GRID),
+            "sentence_max": SENTENCE_MAX,
+            "l2_selection": "inner 3-fold CV catch rate at the target FPR (nested in the CV)",
             "cv_tpr": round(m.tpr, 4),
             "fpr_banking77": round(m.fpr, 4),
             "fpr_banking77_heldout_half": round(m.fpr_heldout, 4),
