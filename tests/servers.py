@@ -20,9 +20,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any, *, startup_timeout: float = 30.0) -> Iterator[str]:
+def serve(app: Any, *, startup_timeout: float = 30.0, port: int | None = None) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 and yield its base URL; stop it afterwards."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
     )

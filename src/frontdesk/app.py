@@ -79,14 +79,24 @@ def create_app(
     async def index(request: Request) -> HTMLResponse:
         services: Services = request.app.state.services
         page = web.index_html(bot_name=services.bot.name)
+        csp = web.content_security_policy(tuple(settings.widget_origins))
         return HTMLResponse(
             page,
             headers={
                 "Cache-Control": "no-cache",
-                "Content-Security-Policy": web.CONTENT_SECURITY_POLICY,
+                "Content-Security-Policy": csp,
                 "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "same-origin",
             },
+        )
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget() -> FileResponse:
+        """The embeddable widget: a button that opens the chat in an iframe."""
+        return FileResponse(
+            web.static_dir() / "widget.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
         )
 
     @app.get("/agent", include_in_schema=False)

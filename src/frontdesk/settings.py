@@ -51,6 +51,11 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(5000, ge=1, description="Longest accepted user message")
     heartbeat_seconds: float = Field(15.0, gt=0, description="SSE keep-alive comment interval")
+    widget_origins: list[str] = Field(
+        default_factory=list,
+        description="Sites allowed to embed the chat widget (JSON list of origins, e.g. "
+        '["https://www.example.com"])',
+    )
     gateway_enabled: bool = Field(
         True, description="Serve the bot's endpoints as models on /v1 to API-key holders"
     )

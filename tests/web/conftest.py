@@ -6,6 +6,7 @@ servers run in background threads (``tests.servers.serve``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
+from frontdesk.settings import Settings
 from tests.servers import serve
 from tests.web.fake_api import FakeChat, build_app
 
@@ -116,3 +118,26 @@ def browser_phone_page(browser: Browser, fake_site: FakeSite) -> Iterator[ChatPa
         is_mobile=True,
         has_touch=True,
     )
+
+
+@pytest.fixture
+def web_settings(settings: Settings) -> Settings:
+    """A migrated database. Alembic's ``asyncio.run`` cannot share the main thread with
+    sync Playwright (it keeps an event loop marked as running), so migrate in a thread."""
+    from frontdesk.memory.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            upgrade(settings.resolved_database_url)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]
+    return settings

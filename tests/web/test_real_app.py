@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,29 +64,6 @@ class Responder:
             failure = ProviderError("upstream timed out", provider="scripted", retryable=True)
             return Step(text="Let me check that for you", fail_after_tokens=2, fail_with=failure)
         return ANSWER
-
-
-@pytest.fixture
-def web_settings(settings: Settings) -> Settings:
-    """A migrated database. Alembic's ``asyncio.run`` cannot share the main thread with
-    sync Playwright (it keeps an event loop marked as running), so migrate in a thread."""
-    from frontdesk.memory.migrate import upgrade
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            upgrade(settings.resolved_database_url)
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
-    return settings
 
 
 def real_page(

@@ -11,13 +11,21 @@ import html
 from pathlib import Path
 from typing import Final
 
-__all__ = ["CONTENT_SECURITY_POLICY", "index_html", "static_dir"]
+__all__ = ["CONTENT_SECURITY_POLICY", "content_security_policy", "index_html", "static_dir"]
 
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'self'"
 )
+
+
+def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
+    """The page policy; ``frame_ancestors`` are the sites allowed to embed the chat widget."""
+    if not frame_ancestors:
+        return CONTENT_SECURITY_POLICY
+    allowed = " ".join(("'self'", *frame_ancestors))
+    return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", f"frame-ancestors {allowed}")
 
 
 def static_dir() -> Path:

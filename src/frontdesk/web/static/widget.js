@@ -1,0 +1,60 @@
+// Frontdesk embeddable widget: <script src="https://support.example.com/widget.js" defer></script>
+// Adds a chat button to the host page; the chat itself runs in an iframe from the Frontdesk
+// server, so the host page never sees the conversation and needs no other code.
+// Options on the script tag: data-label="Chat with us", data-position="left|right".
+(function () {
+  "use strict";
+  if (window.__frontdeskWidget) return;
+  window.__frontdeskWidget = true;
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var origin = new URL(script.src).origin;
+  var label = script.getAttribute("data-label") || "Chat with us";
+  var side = script.getAttribute("data-position") === "left" ? "left" : "right";
+
+  function style(el, rules) {
+    for (var key in rules) el.style[key] = rules[key];
+  }
+
+  var button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("aria-controls", "frontdesk-widget-frame");
+  button.className = "frontdesk-widget-button";
+  style(button, {
+    position: "fixed", bottom: "20px", zIndex: "2147483000", border: "0",
+    borderRadius: "999px", padding: "12px 18px", font: "600 15px system-ui, sans-serif",
+    background: "#4f46e5", color: "#fff", cursor: "pointer",
+    boxShadow: "0 6px 20px rgba(0,0,0,.2)"
+  });
+  button.style[side] = "20px";
+
+  var frame = document.createElement("iframe");
+  frame.id = "frontdesk-widget-frame";
+  frame.title = label;
+  frame.src = origin + "/?embed=1";
+  frame.setAttribute("allow", "clipboard-write");
+  style(frame, {
+    position: "fixed", bottom: "76px", width: "min(400px, calc(100vw - 24px))",
+    height: "min(620px, calc(100vh - 100px))", border: "0", borderRadius: "16px",
+    boxShadow: "0 12px 40px rgba(0,0,0,.25)", zIndex: "2147483000", display: "none",
+    background: "#fff"
+  });
+  frame.style[side] = "12px";
+
+  button.addEventListener("click", function () {
+    var open = frame.style.display === "none";
+    frame.style.display = open ? "block" : "none";
+    button.setAttribute("aria-expanded", String(open));
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && frame.style.display !== "none") {
+      frame.style.display = "none";
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    }
+  });
+  document.body.appendChild(frame);
+  document.body.appendChild(button);
+})();
