@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontdesk import __version__, web
-from frontdesk.api import agent, chat, health, knowledge, live, openai_compat
+from frontdesk.api import admin_stats, agent, chat, health, knowledge, live, openai_compat
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
 from frontdesk.api.middleware import RequestContextMiddleware
@@ -72,6 +72,8 @@ def create_app(
     app.include_router(live.router)
     app.include_router(knowledge.viewer)
     app.include_router(knowledge.admin)
+    app.include_router(admin_stats.router)  # GET /api/admin/stats (admin role)
+    app.include_router(admin_stats.page)  # GET /admin: the dashboard
 
     app.mount("/static", StaticFiles(directory=web.static_dir()), name="static")
 
