@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import httpx
 import pytest
@@ -32,7 +33,12 @@ def test_turn_metrics_and_spans(migrated: Settings, capture: bool) -> None:
     with serve(app) as url, httpx.Client(base_url=url) as client:
         cid = new_conversation(client)
         assert text_of(send(client, cid, "secret question")) == "four words of answer"
+        route = 'route="/api/conversations/{conversation_id}/messages"'
+        deadline = time.monotonic() + 5  # the stream's request is counted once it has closed
         metrics = client.get("/metrics")
+        while route not in metrics.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+            metrics = client.get("/metrics")
     assert metrics.status_code == 200
     body = metrics.text
     assert 'frontdesk_turns_total{provider="scripted",status="complete"} 1.0' in body
@@ -40,7 +46,7 @@ def test_turn_metrics_and_spans(migrated: Settings, capture: bool) -> None:
         'frontdesk_tokens_total{direction="output",model="scripted-1",provider="scripted"} 4.0'
         in body
     )
-    assert 'route="/api/conversations/{conversation_id}/messages"' in body
+    assert route in body
     spans = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")]
     assert len(spans) == 1
     attrs = dict(spans[0].attributes or {})
