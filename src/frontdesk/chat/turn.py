@@ -254,6 +254,7 @@ class Turn:
     async def _generate(self) -> AsyncIterator[TurnEvent]:
         svc = self.service
         run = TurnRun(self, started=time.perf_counter())
+        run.verdicts = _input_records(self.checked)
         try:
             memory = await self._memory()
             grounding = await self._ground(run, memory)
@@ -264,7 +265,6 @@ class Turn:
             canary = svc.guard.canary() if svc.guard is not None else None
             prompt = self._prompt(memory, grounding.sources() if grounding else [], canary)
             run.prompt_tokens = prompt.prompt_tokens
-            run.verdicts = _input_records(self.checked)
             check = self._output_check(canary, grounding)
             request = ChatRequest(
                 messages=prompt.messages,
