@@ -129,3 +129,19 @@ def test_extractive_and_escalate_modes(embedder: LocalEmbedder) -> None:
     _, verdicts = stream(escalate, ["Express delivery is free for everyone, always!"])
     assert verdicts[-1].action == "escalate"
     assert verdicts[-1].verdict is not None and verdicts[-1].verdict.action == "escalate"
+
+
+def test_extractive_answer_quotes_the_steps_of_a_procedure(embedder: LocalEmbedder) -> None:
+    grounder = Grounder(embedder=embedder)
+    procedure = (
+        "If you forgot your password, you can reset it yourself.\n\n"
+        "1. Open the sign-in page and click Forgot password.\n"
+        "2. Enter your email address.\n"
+        "3. Click the link in the email and choose a new password.\n"
+    )
+    answer = grounder.extractive_answer(
+        "How do I reset my password?", ["Invoices are sent monthly.", procedure]
+    )
+    assert "1. Open the sign-in page" in answer
+    assert "3. Click the link" in answer
+    assert answer.endswith("[2]")

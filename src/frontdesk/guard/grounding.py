@@ -183,6 +183,15 @@ class GroundingReport:
         }
 
 
+_STEP = re.compile(r"^\s*\d{1,2}[.)]\s+\S")
+MAX_STEPS = 8
+
+
+def _numbered_steps(source: str) -> list[str]:
+    """The numbered list of a passage ("1. Go to ...", "2. ..."), at most MAX_STEPS lines."""
+    return [line.strip() for line in source.splitlines() if _STEP.match(line)][:MAX_STEPS]
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     for m in _SENTENCE.finditer(text):
@@ -274,4 +283,10 @@ class Grounder:
             sims = vectors[1:] @ vectors[0]
             scores = [0.5 * a + 0.5 * float(b) for a, b in zip(scores, sims, strict=True)]
         best = sorted(range(len(candidates)), key=lambda i: -scores[i])[:limit]
+        top_source = candidates[best[0]][0]
+        steps = _numbered_steps(sources[top_source - 1])
+        if len(steps) >= 2:  # a procedure: quote its steps, not two stray sentences
+            intro = candidates[best[0]][1]
+            lead = "" if _STEP.match(intro) else intro + "\n\n"
+            return f"{lead}" + "\n".join(steps) + f" [{top_source}]"
         return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(best))
