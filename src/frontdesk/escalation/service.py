@@ -78,6 +78,10 @@ def held_turn_events(
     ]
 
 
+RECENT_MESSAGES = 20
+"""Messages before the new one that the on-message policy may look at."""
+
+
 @dataclass
 class EscalationService:
     handoff: Handoff
@@ -93,11 +97,11 @@ class EscalationService:
             return await self._held(current, message)
         if current.status != "bot":
             return ANSWER
-        previous = [
-            m.content
-            for m in await self.handoff.store.list_messages(current.id)
-            if m.role == "user" and m.seq < message.seq
-        ]
+        # the policy looks at the last few customer messages: read a bounded tail, not all
+        recent = await self.handoff.store.list_messages(
+            current.id, after_seq=max(0, message.seq - RECENT_MESSAGES)
+        )
+        previous = [m.content for m in recent if m.role == "user" and m.seq < message.seq]
         topics = policy.team_topics(self.config, self.contacts)
         trigger = policy.detect_on_message(message.content, previous, self.config, topics)
         if trigger is None:
