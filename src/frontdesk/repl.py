@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 
 from frontdesk.config import load_bot_config
-from frontdesk.events import Notice, TextDelta, TurnDone, TurnError
+from frontdesk.events import Notice, TextDelta, TurnError
 from frontdesk.settings import Settings
 
 PROMPT = "you> "
@@ -74,8 +74,6 @@ async def _in_process(settings: Settings, write: Write) -> None:
                     write(f"\n[notice] {ev.message}\n")
                 elif isinstance(ev, TurnError):
                     write(f"\n[error] {ev.message}")
-                elif isinstance(ev, TurnDone):
-                    pass
             write("\n")
     finally:
         await close_services(services)
