@@ -181,6 +181,65 @@ def eval_retrieval(
     Console(width=200).print(report.table())
 
 
+@eval_app.command("answers")
+def eval_answers(
+    case_set: Annotated[Path, typer.Argument(help="Golden cases (JSONL or YAML)")],
+    bot_config: Annotated[
+        Path | None, typer.Option("--bot", help="Bot YAML (default from settings)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for results, summary and report")] = Path(
+        "eval-out"
+    ),
+    url: Annotated[
+        str | None, typer.Option(help="Evaluate a running server instead of an in-process one")
+    ] = None,
+    knowledge: Annotated[
+        list[Path] | None, typer.Option(help="Documents to ingest in-process (default sample_kb)")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Cases at once")] = 2,
+    subset: Annotated[
+        str, typer.Option(help="all, dev, holdout, or a name from <set>.subsets.json")
+    ] = "all",
+) -> None:
+    """Run the golden set through the real chat API and score every answer."""
+    from frontdesk.evaluation.cli_support import run_answers
+
+    code = run_answers(
+        case_set, bot_config=bot_config, out=out, url=url, knowledge=knowledge,
+        concurrency=concurrency, subset=subset, settings=_settings(bot_config=bot_config),
+    )  # fmt: skip
+    if code:
+        raise typer.Exit(code)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    base: Annotated[Path, typer.Argument(help="Baseline: --out folder, summary.json or results")],
+    new: Annotated[Path, typer.Argument(help="New run: --out folder, summary.json or results")],
+    tolerance: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=DROP allowed (repeatable; default=N for all gated metrics)"),
+    ] = None,
+) -> None:
+    """Per-metric deltas and changed cases; exit 1 when a metric got worse past its tolerance."""
+    from frontdesk.evaluation.cli_support import run_compare
+
+    code = run_compare(base, new, tolerance or [])
+    if code:
+        raise typer.Exit(code)
+
+
+@eval_app.command("export")
+def eval_export(
+    out: Annotated[Path | None, typer.Option(help="JSONL file (default: stdout)")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many candidates")] = 500,
+) -> None:
+    """Thumbs-down and escalated conversations as candidate cases (JSONL) for review."""
+    from frontdesk.evaluation.cli_support import run_export
+
+    run_export(_settings(), out, limit)
+
+
 @app.command()
 def costs(
     by: Annotated[

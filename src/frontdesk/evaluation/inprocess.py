@@ -1,0 +1,156 @@
+"""A throwaway Frontdesk for one evaluation run: temp home, migrated, documents ingested,
+served by uvicorn on a free loopback port so streaming and time to first token are real."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from frontdesk.config import BotConfig
+from frontdesk.errors import FrontdeskError
+from frontdesk.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    base_url: str
+    database_url: str
+    tenant: str
+    collection: str
+
+    async def details(self, conversation_id: str, message_id: str) -> dict[str, Any]:
+        """The scored turn's record (retrieved passages, verdicts, groundedness, cost, ttft)."""
+        from frontdesk.knowledge.stores.factory import open_store
+        from frontdesk.knowledge.types import SearchFilter
+        from frontdesk.memory.sql import SqlMemoryStore
+
+        store = SqlMemoryStore.from_url(self.database_url)
+        try:
+            turns = await store.list_turns(conversation_id)
+        finally:
+            await store.close()
+        record = next((t for t in turns if t.assistant_message_id == message_id), None)
+        if record is None:
+            return {}
+
+        def passages() -> list[dict[str, str]]:
+            kb = open_store(self.database_url)
+            try:
+                where = SearchFilter(tenant=self.tenant, collection=self.collection)
+                found = {c.id: c for c in kb.get_chunks(where, record.retrieved_chunk_ids)}
+            finally:
+                kb.close()
+            return [
+                {"id": cid, "title": found[cid].title, "section": found[cid].section,
+                 "source": found[cid].source, "text": found[cid].text}
+                for cid in record.retrieved_chunk_ids if cid in found
+            ]  # fmt: skip
+
+        return {
+            "retrieved": await asyncio.to_thread(passages),
+            "verdicts": record.verdicts,
+            "groundedness": groundedness_of(record.verdicts),
+            "cost_usd": str(record.cost),
+            "server_ttft_ms": record.ttft_ms,
+            "server_total_ms": record.total_ms,
+            "provider": record.provider,
+            "model": record.model,
+        }
+
+
+def groundedness_of(verdicts: Sequence[dict[str, Any]]) -> str | None:
+    """``grounded`` / ``ungrounded`` from the turn's grounding verdict, None without one."""
+    for v in verdicts:
+        if v.get("check") == "grounding":
+            action = str(v.get("action", ""))
+            return "grounded" if action in {"allow", "pass", ""} else "ungrounded"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _ingest(settings: Settings, paths: Sequence[Path], bot: BotConfig) -> None:
+    from frontdesk.knowledge.embedding import LocalEmbedder
+    from frontdesk.knowledge.ingest import ingest
+    from frontdesk.knowledge.stores.factory import open_store
+
+    store = open_store(settings.resolved_database_url)
+    try:
+        summary = await ingest(
+            [str(p) for p in paths],
+            store=store,
+            embedder=LocalEmbedder.load(),
+            collection=bot.knowledge.collection,
+        )
+    finally:
+        store.close()
+    if summary.failed:
+        raise FrontdeskError(f"ingesting the knowledge failed: {summary.describe()}")
+
+
+@contextmanager
+def local_server(
+    bot: BotConfig, knowledge: Sequence[Path], *, bot_config: Path, startup_timeout: float = 120
+) -> Iterator[LocalServer]:
+    """Serve ``bot`` with ``knowledge`` ingested in a fresh temporary home."""
+    import uvicorn
+
+    from frontdesk.app import create_app
+    from frontdesk.memory.migrate import upgrade
+
+    missing = [str(p) for p in knowledge if not p.exists()]
+    if missing:
+        raise FrontdeskError(f"knowledge path not found: {', '.join(missing)}")
+    with tempfile.TemporaryDirectory(prefix="frontdesk-eval-") as home:
+        settings = load_settings(
+            home=Path(home),
+            database_url=f"sqlite:///{Path(home, 'frontdesk.db')}",
+            bot_config=bot_config,
+            redis_url=None,
+        )
+        url = settings.resolved_database_url
+        upgrade(url)
+        if knowledge:
+            asyncio.run(_ingest(settings, knowledge, bot))
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(settings, bot=bot), host="127.0.0.1", port=port,
+            log_config=None, access_log=False, lifespan="on",
+        )  # fmt: skip
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="frontdesk-eval", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive():
+                raise FrontdeskError("the evaluation server stopped during start-up")
+            if time.monotonic() > deadline:
+                server.should_exit = True
+                raise FrontdeskError("the evaluation server did not start")
+            time.sleep(0.05)
+        try:
+            yield LocalServer(f"http://127.0.0.1:{port}", url, "default", bot.knowledge.collection)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+def cost_of(details: dict[str, Any]) -> Decimal:
+    try:
+        return Decimal(str(details.get("cost_usd", "0")))
+    except ArithmeticError:
+        return Decimal(0)
