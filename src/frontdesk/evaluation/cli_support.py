@@ -88,6 +88,10 @@ def run_answers(
         return 2
     Console(width=120).print(summary_table(output.summary))
     err.print(f"{len(output.results)} cases in {output.seconds} s; wrote {out}/report.html")
+    errors = int(output.summary["overall"]["errors"])
+    if errors == len(output.results):
+        err.print("[red]error:[/red] every case ended in an error: the run measured nothing")
+        return 1
     return 0
 
 
