@@ -8,7 +8,8 @@ encoder of these.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from frontdesk.domain import Citation, Usage
 
@@ -28,7 +29,72 @@ class Finish:
     reason: str = "stop"  # stop | length | content_filter | cancelled
 
 
-ProviderEvent = TextDelta | UsageReport | Finish
+AttemptOutcome = Literal["served", "failed", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptEvent:
+    """One endpoint's try in a call, emitted once its outcome is decided.
+
+    A fallback chain emits ``served`` just before the first text delta (its
+    ``duration_ms`` is then the time until that endpoint started answering; the
+    final figures are in the :class:`CallReport`), and ``failed``/``skipped`` as
+    soon as it moves on to the next endpoint.
+    """
+
+    provider: str
+    model: str
+    outcome: AttemptOutcome
+    error_code: str | None = None
+    error: str | None = None
+    status: int | None = None
+    duration_ms: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape stored in ``TurnRecord.attempts`` and ``gateway_calls.attempts``."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "outcome": self.outcome,
+            "error_code": self.error_code,
+            "error": self.error,
+            "status": self.status,
+            "duration_ms": round(self.duration_ms, 3),
+            "usage": {
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cached_tokens": self.usage.cached_tokens,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CallReport:
+    """The last event of every successful provider stream: who served it and how.
+
+    ``provider``/``model`` are the endpoint that served (empty when the call was
+    cut short before any endpoint served: see ``MeteredCall.report``);
+    ``attempts`` holds every try in order, the serving one last; ``ttft_ms`` and
+    ``duration_ms`` are measured from the start of the stream that emitted it;
+    ``cost`` is ``None`` until a :class:`~frontdesk.providers.metered.Metered`
+    call prices it.
+    """
+
+    provider: str
+    model: str
+    attempts: tuple[AttemptEvent, ...]
+    usage: Usage
+    ttft_ms: float | None
+    duration_ms: float
+    cost: Decimal | None = None
+
+    @property
+    def served(self) -> bool:
+        return bool(self.provider)
+
+
+ProviderEvent = TextDelta | UsageReport | Finish | AttemptEvent | CallReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +141,8 @@ class TurnDone:
     content: str
     status: str = "complete"
     extra: dict[str, Any] = field(default_factory=dict)
+    citations: list[Citation] = field(default_factory=list)
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

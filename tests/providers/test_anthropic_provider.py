@@ -31,6 +31,7 @@ from tests.providers.fake_anthropic import (
     stream_reply,
 )
 from tests.providers.fake_http import Reply
+from tests.providers.streams import without_report
 
 MODEL = "claude-haiku-4-5"
 REQUEST = ChatRequest(
@@ -60,7 +61,7 @@ async def provider(fake: FakeAnthropic) -> AsyncIterator[AnthropicChatProvider]:
 
 
 async def run(provider: ChatProvider, request: ChatRequest = REQUEST) -> list[ProviderEvent]:
-    return [e async for e in provider.stream(request)]
+    return without_report([e async for e in provider.stream(request)])
 
 
 async def read_into(stream: AsyncIterator[ProviderEvent], received: list[str]) -> None:

@@ -15,7 +15,6 @@ from frontdesk.providers.breaker import (
 )
 from frontdesk.providers.retry import Retrying
 from frontdesk.providers.scripted import ScriptedProvider, Step
-from frontdesk.providers.wrapper import close_stream
 
 REQUEST = ChatRequest(messages=[ChatMessage("user", "hello")])
 
@@ -92,7 +91,7 @@ async def test_half_open_allows_a_single_probe_and_a_failed_probe_reopens() -> N
     assert isinstance(first, TextDelta)
     with pytest.raises(CircuitOpen):
         await run(wrapped)  # a second caller is refused while the probe runs
-    await close_stream(probe)  # text was produced: counts as success
+    await probe.aclose()  # text was produced: counts as success
     assert wrapped.breaker.snapshot().state is BreakerState.CLOSED
     with pytest.raises(ProviderUnavailable):
         await run(wrapped)

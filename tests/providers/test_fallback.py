@@ -10,7 +10,7 @@ from frontdesk.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from frontdesk.events import TextDelta, UsageReport
+from frontdesk.events import AttemptEvent, TextDelta, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.breaker import Breakered, CircuitBreaker
 from frontdesk.providers.fallback import Attempt, Fallback, FallbackStream
@@ -144,6 +144,9 @@ async def test_chain_is_a_chat_provider_and_checks_readiness() -> None:
 
 async def test_closing_early_closes_the_serving_stream() -> None:
     stream = Fallback([scripted("a", Step("a b c d"))]).stream(REQUEST)
+    served = await anext(stream)
+    assert isinstance(served, AttemptEvent)
+    assert (served.provider, served.outcome) == ("a", "served")
     first = await anext(stream)
     assert isinstance(first, TextDelta)
     await stream.aclose()

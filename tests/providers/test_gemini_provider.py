@@ -33,6 +33,7 @@ from tests.providers.fake_gemini import (
     stream_reply,
 )
 from tests.providers.fake_http import Reply, sse_frame
+from tests.providers.streams import without_report
 
 MODEL = "gemini-2.5-flash"
 REQUEST = ChatRequest(
@@ -62,7 +63,7 @@ async def provider(fake: FakeGemini) -> AsyncIterator[GeminiChatProvider]:
 
 
 async def run(provider: ChatProvider, request: ChatRequest = REQUEST) -> list[ProviderEvent]:
-    return [e async for e in provider.stream(request)]
+    return without_report([e async for e in provider.stream(request)])
 
 
 async def read_into(stream: AsyncIterator[ProviderEvent], received: list[str]) -> None:

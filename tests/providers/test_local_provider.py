@@ -125,7 +125,7 @@ async def test_closing_the_stream_cancels_generation(
     stream = provider.stream(request)
     first = await anext(stream)
     assert isinstance(first, TextDelta)
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     await asyncio.wrap_future(model.idle())
     last = model.stats.last
     assert last is not None

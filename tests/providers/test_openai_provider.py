@@ -42,6 +42,7 @@ from tests.providers.fake_openai import (
     wrong_content_type,
     wrong_shape_stream,
 )
+from tests.providers.streams import without_report
 
 REQUEST = ChatRequest(
     messages=[
@@ -80,7 +81,7 @@ async def provider(fake: FakeOpenAI) -> AsyncIterator[OpenAIChatProvider]:
 
 
 async def collect(provider: ChatProvider, request: ChatRequest = REQUEST) -> list[ProviderEvent]:
-    return [event async for event in provider.stream(request)]
+    return without_report([event async for event in provider.stream(request)])
 
 
 async def collect_into(provider: ChatProvider, seen: list[str]) -> None:
@@ -274,7 +275,7 @@ async def test_closing_the_iterator_closes_the_http_stream(
     first = await anext(stream)
     while not isinstance(first, TextDelta):
         first = await anext(stream)
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     for _ in range(200):  # the server notices the closed socket on its next writes
         if fake._server._tasks == set():
             break

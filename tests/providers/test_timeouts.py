@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import pytest
 
@@ -59,7 +59,7 @@ async def test_timeout_closes_the_inner_stream() -> None:
     closed: list[bool] = []
 
     class Watching(ScriptedProvider):
-        async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
             try:
                 async for event in super().stream(request):
                     yield event

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from frontdesk.api.auth_deps import authenticate
+from frontdesk.api.openai_wire import ChunkEncoder, completion_body, new_completion_id
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.domain import ChatMessage, PromptRole, Usage
 from frontdesk.errors import Forbidden, ValidationFailed
-from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import CallReport, Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.gateway.service import Gateway, GatewayCall
 from frontdesk.providers.base import ChatRequest
 
@@ -63,100 +63,90 @@ async def gateway_completion(
     )
     call = GatewayCall(principal, body.model)
     events = gateway.stream(call, chat_request)
-    # the first event before answering: an outage or refusal is a proper HTTP error
-    first: ProviderEvent = await anext(events, Finish("stop"))
-    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    # up to the first answer event: an outage or refusal is a proper HTTP error
+    head = await _head(events)
+    completion_id = new_completion_id()
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        frames = _chunks(first, events, call, completion_id, body.model, include_usage)
-        return EventStreamResponse(frames)
-    text, usage, finish = await _collect(first, events)
+        encoder = ChunkEncoder(completion_id, body.model)
+        return EventStreamResponse(_chunks(head, events, encoder, include_usage))
+    text, usage, finish, report = await _collect(head, events)
     return JSONResponse(
-        {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": finish,
-                    "logprobs": None,
-                }
-            ],
-            "usage": _usage(usage),
+        completion_body(completion_id, body.model, text, finish, usage),
+        headers={
+            "X-Frontdesk-Provider": report.provider if report else "",
+            "X-Frontdesk-Cost-Usd": str(report.cost if report and report.cost else Decimal(0)),
         },
-        headers={"X-Frontdesk-Provider": call.provider, "X-Frontdesk-Cost-Usd": str(call.cost)},
     )
 
 
+async def _head(events: AsyncGenerator[ProviderEvent, None]) -> list[ProviderEvent]:
+    """Events up to and including the first text delta or finish (attempt events
+    come before them); closes ``events`` when reading them fails."""
+    head: list[ProviderEvent] = []
+    try:
+        async for ev in events:
+            head.append(ev)
+            if isinstance(ev, TextDelta | Finish | CallReport):
+                break
+    except BaseException:
+        await events.aclose()
+        raise
+    return head
+
+
+async def _all(
+    head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None]
+) -> AsyncGenerator[ProviderEvent, None]:
+    for ev in head:
+        yield ev
+    async for ev in rest:
+        yield ev
+
+
 async def _collect(
-    first: ProviderEvent, rest: AsyncIterator[ProviderEvent]
-) -> tuple[str, Usage, str]:
+    head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None]
+) -> tuple[str, Usage, str, CallReport | None]:
     parts: list[str] = []
-    usage, finish = Usage(), "stop"
-    for ev in [first, *[e async for e in rest]]:
-        if isinstance(ev, TextDelta):
-            parts.append(ev.text)
-        elif isinstance(ev, UsageReport):
-            usage = ev.usage
-        elif isinstance(ev, Finish):
-            finish = ev.reason if ev.reason in ("stop", "length", "content_filter") else "stop"
-    return "".join(parts), usage, finish
-
-
-def _usage(u: Usage) -> dict[str, int]:
-    return {
-        "prompt_tokens": u.input_tokens,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": u.input_tokens + u.output_tokens,
-    }
-
-
-def _data(payload: dict[str, Any]) -> str:
-    return "data: " + json.dumps(payload, separators=(",", ":")) + "\n\n"
+    usage, finish, report = Usage(), "stop", None
+    try:
+        async with aclosing(_all(head, rest)) as events:
+            async for ev in events:
+                if isinstance(ev, TextDelta):
+                    parts.append(ev.text)
+                elif isinstance(ev, UsageReport):
+                    usage = ev.usage
+                elif isinstance(ev, Finish):
+                    finish = ev.reason
+                elif isinstance(ev, CallReport):
+                    report = ev
+    finally:
+        await rest.aclose()
+    return "".join(parts), usage, finish, report
 
 
 async def _chunks(
-    first: ProviderEvent,
-    rest: AsyncIterator[ProviderEvent],
-    call: GatewayCall,
-    completion_id: str,
-    model: str,
+    head: list[ProviderEvent],
+    rest: AsyncGenerator[ProviderEvent, None],
+    encoder: ChunkEncoder,
     include_usage: bool,
-) -> AsyncIterator[str]:
-    created = int(time.time())
-    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
-
-    def chunk(delta: dict[str, Any], finish: str | None) -> str:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-        return _data({**head, "model": model, "choices": [choice]})
-
-    yield chunk({"role": "assistant", "content": ""}, None)
+) -> AsyncGenerator[str, None]:
+    yield encoder.role()
     usage = Usage()
-
-    async def all_events() -> AsyncIterator[ProviderEvent]:
-        yield first
-        async for ev in rest:
-            yield ev
-
     try:
-        async for ev in all_events():
-            if isinstance(ev, TextDelta):
-                yield chunk({"content": ev.text}, None)
-            elif isinstance(ev, UsageReport):
-                usage = ev.usage
-            elif isinstance(ev, Finish):
-                reason = ev.reason if ev.reason in ("stop", "length", "content_filter") else "stop"
-                yield chunk({}, reason)
+        async with aclosing(_all(head, rest)) as events:
+            async for ev in events:
+                if isinstance(ev, TextDelta):
+                    yield encoder.text(ev.text)
+                elif isinstance(ev, UsageReport):
+                    usage = ev.usage
+                elif isinstance(ev, Finish):
+                    yield encoder.finish(ev.reason)
     except Exception as exc:  # after the first token: report in-band, as OpenAI does
-        code = getattr(exc, "code", "internal_error")
-        error = {"message": str(exc), "type": "server_error", "param": None, "code": code}
-        yield _data({"error": error})
+        yield encoder.error(str(exc), getattr(exc, "code", "internal_error"))
         return
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
     if include_usage:
-        yield _data({**head, "model": model, "choices": [], "usage": _usage(usage)})
-    yield "data: [DONE]\n\n"
+        yield encoder.usage(usage)
+    yield encoder.done

@@ -3,9 +3,10 @@ as its fallbacks, admitted and accounted per API key."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,17 +17,19 @@ from frontdesk.chat.admission import Admission
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import Usage
 from frontdesk.errors import NotFound, ProviderError
-from frontdesk.events import ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import CallReport, ProviderEvent
 from frontdesk.gateway.recorder import UsageRecorder
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.budget import Reservation, Subject
+from frontdesk.providers.budget import Subject
 from frontdesk.providers.fallback import Fallback
+from frontdesk.providers.metered import Metered, MeteredCall, Route
 from frontdesk.telemetry import Metrics
+from frontdesk.telemetry.tracing import Tracing
 
 
 @dataclass
 class GatewayCall:
-    """One call's accounting, filled while it streams."""
+    """One call's accounting, filled from its CallReport when it ends."""
 
     principal: Principal
     requested: str
@@ -48,13 +51,16 @@ class Gateway:
         admission: Admission,
         recorder: UsageRecorder,
         metrics: Metrics,
+        tracing: Tracing | None = None,
     ) -> None:
         self._providers = dict(providers)
         self._endpoints = {ep.name: ep for ep in endpoints}
         self._order = [ep.name for ep in endpoints]
         self._admission = admission
         self._recorder = recorder
-        self._metrics = metrics
+        self._metered = Metered(
+            metrics=metrics, tracing=tracing, budget=admission, prices=admission.prices
+        )
 
     def models(self) -> list[str]:
         return list(self._order)
@@ -62,11 +68,12 @@ class Gateway:
     def has(self, model: str) -> bool:
         return model in self._providers
 
-    def _chain(self, model: str) -> tuple[ChatProvider, list[EndpointConfig]]:
+    def _route(self, model: str) -> Route:
         if model not in self._providers:
             raise NotFound(f"model {model!r} not found")
         names = [model, *(n for n in self._order if n != model)]
-        return Fallback([self._providers[n] for n in names]), [self._endpoints[n] for n in names]
+        chain = Fallback([self._providers[n] for n in names])
+        return Route(chain, [self._endpoints[n] for n in names])
 
     @staticmethod
     def subject(principal: Principal) -> Subject:
@@ -75,54 +82,41 @@ class Gateway:
     async def admit(self, principal: Principal) -> None:
         await self._admission.admit(self.subject(principal))
 
-    async def stream(self, call: GatewayCall, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
-        """Provider events for ``request``; budget reserved before, settled and recorded after."""
-        chain, endpoints = self._chain(call.requested)
-        prompt_tokens = chain.tokens.count_messages(request.messages)
-        worst = self._admission.worst_case(endpoints, prompt_tokens, request.max_output_tokens)
-        reservation = await self._admission.reserve(self.subject(call.principal), worst)
+    async def stream(
+        self, call: GatewayCall, request: ChatRequest
+    ) -> AsyncGenerator[ProviderEvent, None]:
+        """Provider events for ``request`` (ending with the priced CallReport);
+        budget reserved before, settled and recorded after."""
+        metered = await self._metered.start(
+            self.subject(call.principal),
+            request,
+            self._route(call.requested),
+            started=call.started,
+            attributes={"frontdesk.gateway.model": call.requested},
+        )
         status, error = "failed", None
-        stream = chain.stream(request)
         try:
-            async for ev in stream:
-                if isinstance(ev, TextDelta) and call.ttft_ms is None:
-                    call.ttft_ms = (time.perf_counter() - call.started) * 1000
-                elif isinstance(ev, UsageReport):
-                    call.usage = ev.usage
-                yield ev
+            async with contextlib.aclosing(metered.stream()) as events:
+                async for ev in events:
+                    yield ev
             status = "complete"
         except ProviderError as exc:
             error = f"{exc.code}: {exc}"
             raise
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-            await self._settle(call, stream, reservation, status, error)
+            self._fill(call, metered.report, metered)
+            await metered.finish(status, error)
+            self._record(call, status, error, metered.elapsed_ms())
 
-    async def _settle(
-        self,
-        call: GatewayCall,
-        stream: object,
-        reservation: Reservation,
-        status: str,
-        error: str | None,
-    ) -> None:
-        served = getattr(stream, "served_by", None)
-        call.provider = served.provider if served is not None else ""
-        call.model = served.model if served is not None else ""
-        call.attempts = [a.as_dict() for a in getattr(stream, "attempts", [])]
-        if call.model:
-            call.cost = self._admission.prices.cost_of(call.model, call.usage)
-        await self._admission.settle(reservation, call.cost)
-        total_ms = (time.perf_counter() - call.started) * 1000
-        self._metrics.observe_turn(
-            status=status,
-            provider=call.provider or "none",
-            model=call.model or call.requested,
-            usage=call.usage,
-            duration_s=total_ms / 1000,
-            ttft_s=None if call.ttft_ms is None else call.ttft_ms / 1000,
-            cost_usd=float(call.cost),
-        )
+    @staticmethod
+    def _fill(call: GatewayCall, report: CallReport, metered: MeteredCall) -> None:
+        call.provider, call.model = report.provider, report.model
+        call.usage = report.usage
+        call.ttft_ms = metered.ttft_ms
+        call.cost = report.cost or Decimal(0)
+        call.attempts = [a.as_dict() for a in report.attempts]
+
+    def _record(self, call: GatewayCall, status: str, error: str | None, total_ms: float) -> None:
         self._recorder.record(
             {
                 "id": str(uuid.uuid4()),

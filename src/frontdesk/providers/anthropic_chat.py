@@ -18,7 +18,7 @@ sampling-temperature parameter any more (current Claude models fix it).
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from frontdesk.config import EndpointConfig
@@ -36,6 +36,7 @@ from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest
 from frontdesk.providers.calibrated import CalibratedTokenCounter
 from frontdesk.providers.errors_map import error_from_status
+from frontdesk.providers.report import reported
 from frontdesk.providers.timeouts import Timeouts
 from frontdesk.providers.tokens import EstimatingTokenCounter
 from frontdesk.providers.turns import split_system
@@ -148,7 +149,10 @@ class AnthropicChatProvider:
     def tokens(self) -> CalibratedTokenCounter:
         return self._tokens
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        return reported(self.name, self.model, self._call(request))
+
+    async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         payload = build_payload(self._model, request)
         sdk = _sdk()
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -43,9 +43,13 @@ class TokenCounter(Protocol):
 class ChatProvider(Protocol):
     """A streaming chat model behind one endpoint.
 
-    ``stream`` yields :data:`~frontdesk.events.ProviderEvent` values and raises
-    only :class:`~frontdesk.errors.ProviderError` subclasses. Closing the
-    iterator early (``aclose``) cancels the upstream call.
+    ``stream`` returns an async generator of
+    :data:`~frontdesk.events.ProviderEvent` values that ends, when the call
+    succeeds, with one :class:`~frontdesk.events.CallReport` (after ``Finish``);
+    wrappers may add :class:`~frontdesk.events.AttemptEvent` values before it.
+    Consumers ignore event types they do not handle. It raises only
+    :class:`~frontdesk.errors.ProviderError` subclasses. Closing the generator
+    early (``await stream.aclose()``) cancels the upstream call.
     """
 
     @property
@@ -60,7 +64,7 @@ class ChatProvider(Protocol):
     @property
     def tokens(self) -> TokenCounter: ...
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]: ...
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]: ...
 
     async def check(self) -> None:
         """Raise a ProviderError when the endpoint is unusable (for /readyz)."""

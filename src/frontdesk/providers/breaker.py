@@ -14,7 +14,7 @@ one that produced text before the caller stopped reading, is a success.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,7 +27,7 @@ from frontdesk.errors import (
 )
 from frontdesk.events import ProviderEvent, TextDelta
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.wrapper import ProviderWrapper, close_stream
+from frontdesk.providers.wrapper import ProviderWrapper
 
 
 class CircuitOpen(ProviderUnavailable):
@@ -170,7 +170,7 @@ class Breakered(ProviderWrapper):
         super().__init__(inner)
         self.breaker = breaker
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         probe = self.breaker.acquire()
         upstream = self._inner.stream(request)
         seen_text = False
@@ -192,4 +192,4 @@ class Breakered(ProviderWrapper):
                     self.breaker.record_success(probe)
                 else:
                     self.breaker.release(probe)
-            await close_stream(upstream)
+            await upstream.aclose()

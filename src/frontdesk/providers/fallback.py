@@ -6,12 +6,17 @@ every provider fails, :class:`~frontdesk.errors.AllProvidersFailed` carries the
 errors. Once a :class:`~frontdesk.events.TextDelta` has been yielded the serving
 provider is fixed: a later failure propagates (no switching mid-answer).
 
-How the caller reads the record: ``Fallback.stream`` returns a
-:class:`FallbackStream`, an async iterator of provider events with ``attempts``
-(all tries so far, in order) and ``served_by`` (the serving attempt, once text
-began). Store ``[a.as_dict() for a in stream.attempts]`` in
-``TurnRecord.attempts``; wrappers outside the chain can reach it through
-``on_attempt`` instead.
+How the caller reads the record: from the events. The stream yields an
+:class:`~frontdesk.events.AttemptEvent` for each try as soon as its outcome is
+decided (``failed``/``skipped`` when the chain moves on, ``served`` just before the
+first text delta, or at the end of an empty answer), and ends with one
+:class:`~frontdesk.events.CallReport` (served by, every attempt with its final
+duration and usage, usage, time to first token). The inner providers' own reports
+are folded into it, not passed on.
+
+``Fallback.stream`` returns a :class:`FallbackStream`, an async generator that
+still carries ``attempts`` and ``served_by`` (deprecated: read the events);
+``on_attempt`` sees each :class:`Attempt` as it is recorded.
 """
 
 from __future__ import annotations
@@ -19,15 +24,22 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any
 
 from frontdesk.domain import Usage
 from frontdesk.errors import AllProvidersFailed, ContentFiltered, ContextTooLong, ProviderError
-from frontdesk.events import ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import (
+    AttemptEvent,
+    AttemptOutcome,
+    CallReport,
+    ProviderEvent,
+    TextDelta,
+    UsageReport,
+)
 from frontdesk.providers.base import Capabilities, ChatProvider, ChatRequest, TokenCounter
-from frontdesk.providers.wrapper import close_stream
 
-Outcome = Literal["served", "failed", "skipped"]
+Outcome = AttemptOutcome
 
 
 @dataclass(slots=True)
@@ -41,21 +53,20 @@ class Attempt:
     duration_ms: float = 0.0
     usage: Usage = field(default_factory=Usage)
 
+    def event(self) -> AttemptEvent:
+        return AttemptEvent(
+            self.provider,
+            self.model,
+            self.outcome,
+            self.error_code,
+            self.error,
+            self.status,
+            self.duration_ms,
+            self.usage,
+        )
+
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "model": self.model,
-            "outcome": self.outcome,
-            "error_code": self.error_code,
-            "error": self.error,
-            "status": self.status,
-            "duration_ms": round(self.duration_ms, 3),
-            "usage": {
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-                "cached_tokens": self.usage.cached_tokens,
-            },
-        }
+        return self.event().as_dict()
 
 
 def falls_back_on(error: ProviderError) -> bool:
@@ -68,14 +79,16 @@ def _skipped_by_breaker(error: ProviderError) -> bool:
     return error.code == "circuit_open"
 
 
-class FallbackStream:
-    """One call through the chain; iterate it for events, then read ``attempts``."""
+class FallbackStream(AsyncGenerator[ProviderEvent, None]):
+    """One call through the chain: an async generator of provider events."""
 
     def __init__(self, chain: Fallback, request: ChatRequest) -> None:
         self._chain = chain
         self._request = request
         self.attempts: list[Attempt] = []
         self.served_by: Attempt | None = None
+        self._started = 0.0
+        self._ttft_ms: float | None = None
         self._events = self._run()
 
     def __aiter__(self) -> FallbackStream:
@@ -84,34 +97,64 @@ class FallbackStream:
     async def __anext__(self) -> ProviderEvent:
         return await self._events.__anext__()
 
+    async def asend(self, value: None) -> ProviderEvent:
+        return await self._events.asend(value)
+
+    async def athrow(
+        self, typ: Any, val: Any = None, tb: TracebackType | None = None, /
+    ) -> ProviderEvent:
+        return await self._events.athrow(typ if val is None else val)
+
     async def aclose(self) -> None:
         await self._events.aclose()
 
-    def _record(self, attempt: Attempt) -> None:
+    def _record(self, attempt: Attempt) -> AttemptEvent:
         self.attempts.append(attempt)
         if self._chain.on_attempt is not None:
             self._chain.on_attempt(attempt)
+        return attempt.event()
+
+    def _serve(self, provider: ChatProvider, started: float) -> AttemptEvent:
+        now = time.perf_counter()
+        self._ttft_ms = (now - self._started) * 1000
+        attempt = Attempt(provider.name, provider.model, "served")
+        attempt.duration_ms = (now - started) * 1000
+        self.served_by = attempt
+        return self._record(attempt)
+
+    def _report(self, attempt: Attempt) -> CallReport:
+        return CallReport(
+            attempt.provider,
+            attempt.model,
+            tuple(a.event() for a in self.attempts),
+            attempt.usage,
+            self._ttft_ms,
+            (time.perf_counter() - self._started) * 1000,
+        )
 
     async def _run(self) -> AsyncGenerator[ProviderEvent, None]:
+        self._started = time.perf_counter()
         errors: list[ProviderError] = []
         for provider in self._chain.providers:
             too_long = self._chain.context_overflow(provider, self._request)
             if too_long is not None:
                 errors.append(too_long)
-                self._record(_failed(provider, too_long, "skipped", 0.0, Usage()))
+                yield self._record(_failed(provider, too_long, "skipped", 0.0, Usage()))
                 continue
             started = time.perf_counter()
             usage = Usage()
             upstream = provider.stream(self._request)
             attempt: Attempt | None = None
+            failed: AttemptEvent | None = None
             try:
                 async for event in upstream:
+                    if isinstance(event, CallReport | AttemptEvent):
+                        continue  # folded into this chain's own report
                     if isinstance(event, UsageReport):
                         usage = event.usage
                     if attempt is None and isinstance(event, TextDelta):
-                        attempt = Attempt(provider.name, provider.model, "served")
-                        self.served_by = attempt
-                        self._record(attempt)
+                        yield self._serve(provider, started)
+                        attempt = self.served_by
                     yield event
             except ProviderError as exc:
                 if attempt is not None or not self._chain.should_fall_back(exc):
@@ -120,15 +163,18 @@ class FallbackStream:
                 outcome: Outcome = "skipped" if _skipped_by_breaker(exc) else "failed"
                 errors.append(exc)
                 elapsed = (time.perf_counter() - started) * 1000
-                self._record(_failed(provider, exc, outcome, elapsed, usage))
-                continue
+                failed = self._record(_failed(provider, exc, outcome, elapsed, usage))
             finally:
-                await close_stream(upstream)
+                await upstream.aclose()
+            if failed is not None:
+                yield failed
+                continue
             if attempt is None:  # finished without any text: an empty answer is an answer
-                attempt = Attempt(provider.name, provider.model, "served")
-                self.served_by = attempt
-                self._record(attempt)
+                yield self._serve(provider, started)
+                attempt = self.served_by
+            assert attempt is not None
             _finish(attempt, started, usage)
+            yield self._report(attempt)
             return
         names = ", ".join(f"{a.provider}: {a.error_code}" for a in self.attempts)
         raise AllProvidersFailed(f"every provider failed ({names})", attempts=errors)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from frontdesk.config import EndpointConfig
@@ -34,6 +34,7 @@ from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest
 from frontdesk.providers.calibrated import CalibratedTokenCounter
 from frontdesk.providers.errors_map import error_from_status
+from frontdesk.providers.report import reported
 from frontdesk.providers.timeouts import Timeouts
 from frontdesk.providers.tokens import EstimatingTokenCounter
 from frontdesk.providers.turns import split_system
@@ -141,7 +142,10 @@ class GeminiChatProvider:
     def tokens(self) -> CalibratedTokenCounter:
         return self._tokens
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        return reported(self.name, self.model, self._call(request))
+
+    async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         contents, config = build_contents(request)
         errors = _sdk_errors()
         try:

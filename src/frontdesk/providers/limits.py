@@ -23,14 +23,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from frontdesk.errors import ProviderRateLimited, RateLimited
 from frontdesk.events import ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.wrapper import ProviderWrapper, close_stream
+from frontdesk.providers.wrapper import ProviderWrapper
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -271,7 +271,7 @@ class Limited(ProviderWrapper):
             await self._sleep(wait)
             waited += wait
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         estimate = self.estimate(request) if self._tpm is not None else 0
         await self._acquire(estimate)
         actual: int | None = None
@@ -285,7 +285,7 @@ class Limited(ProviderWrapper):
                     produced = True
                 yield event
         finally:
-            await close_stream(upstream)
+            await upstream.aclose()
             if self._tpm is not None:
                 used = actual if actual is not None else (estimate if produced else 0)
                 if used != estimate:

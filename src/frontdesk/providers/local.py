@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import ConfigError, ContextTooLong, ProviderError, ProviderUnavailable
 from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest
 from frontdesk.providers.local_model import GenerationDone, LocalModel, SamplingParams
+from frontdesk.providers.report import reported
 
 _Item = str | GenerationDone | BaseException
 
@@ -76,7 +77,10 @@ class LocalProvider:
                 "the embedded model is closed", provider=self._name, retryable=False
             ) from exc
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        return reported(self.name, self.model, self._call(request))
+
+    async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         await self._ensure_loaded()
         prompt = self._model.tokenize_prompt(request.messages)
         if len(prompt) >= self._model.n_ctx:

@@ -28,6 +28,7 @@ from frontdesk.errors import (
 from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest, TokenCounter
 from frontdesk.providers.errors_map import error_from_status
+from frontdesk.providers.report import reported
 from frontdesk.providers.tokens import counter_for
 
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -136,7 +137,10 @@ class OpenAIChatProvider:
             params["extra_headers"] = {"Idempotency-Key": request.idempotency_key}
         return params
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        return reported(self.name, self.model, self._call(request))
+
+    async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         try:
             upstream = await self._client.chat.completions.create(**self._params(request))
         except openai.OpenAIError as exc:

@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from frontdesk.errors import ProviderError
 from frontdesk.events import ProviderEvent, TextDelta
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.wrapper import ProviderWrapper, close_stream
+from frontdesk.providers.wrapper import ProviderWrapper
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -102,7 +102,7 @@ class Retrying(ProviderWrapper):
         self._uniform = uniform
         self._on_retry = on_retry
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         if request.idempotency_key is None:
             request = replace(request, idempotency_key=uuid.uuid4().hex)
         key = request.idempotency_key or ""
@@ -126,5 +126,5 @@ class Retrying(ProviderWrapper):
                 if self._on_retry is not None:
                     self._on_retry(RetryEvent(self.name, failures, exc, delay, key))
             finally:
-                await close_stream(upstream)
+                await upstream.aclose()
             await self._sleep(delay)

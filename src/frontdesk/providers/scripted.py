@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import ProviderError
 from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest
+from frontdesk.providers.report import reported
 
 _WORD = re.compile(r"\S+\s*|\s+")
 
@@ -87,7 +88,10 @@ class ScriptedProvider:
         self._cursor += 1
         return step
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        return reported(self.name, self.model, self._call(request))
+
+    async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         self.requests.append(request)
         step = self._next_step(request)
         if step.fail_before is not None:

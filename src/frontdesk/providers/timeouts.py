@@ -11,13 +11,13 @@ closes the inner stream (which cancels the upstream HTTP request).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from frontdesk.errors import ProviderTimeout
 from frontdesk.events import ProviderEvent, TextDelta
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.wrapper import ProviderWrapper, close_stream
+from frontdesk.providers.wrapper import ProviderWrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class WithTimeouts(ProviderWrapper):
         super().__init__(inner)
         self.timeouts = timeouts or Timeouts()
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         loop = asyncio.get_running_loop()
         limits = self.timeouts
         start = loop.time()
@@ -64,7 +64,7 @@ class WithTimeouts(ProviderWrapper):
                     seen_text = True
                 yield event
         finally:
-            await close_stream(upstream)
+            await upstream.aclose()
 
     def _timeout(self, seen_text: bool, total: bool) -> ProviderTimeout:
         limits = self.timeouts

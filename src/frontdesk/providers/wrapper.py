@@ -7,7 +7,7 @@ change how ``stream`` behaves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from frontdesk.events import ProviderEvent
 from frontdesk.providers.base import Capabilities, ChatProvider, ChatRequest, TokenCounter
@@ -39,7 +39,7 @@ class ProviderWrapper:
     def tokens(self) -> TokenCounter:
         return self._inner.tokens
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         return self._inner.stream(request)
 
     async def check(self) -> None:
@@ -47,10 +47,3 @@ class ProviderWrapper:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-
-async def close_stream(stream: AsyncIterator[ProviderEvent]) -> None:
-    """Close a provider stream early (cancels the upstream call); no-op when finished."""
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()

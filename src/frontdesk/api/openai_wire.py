@@ -1,0 +1,128 @@
+"""The OpenAI chat-completions wire format, in one place: completion bodies,
+``chat.completion.chunk`` SSE frames, usage and the error shape.
+
+JSON is written as UTF-8 (``ensure_ascii=False``), as OpenAI itself does: it is
+valid JSON either way, but escaping every non-ASCII character as ``\\uXXXX``
+makes non-English answers up to six times larger on the wire. SSE framing stays
+safe because JSON always escapes control characters (``\\n``, ``\\r``) inside
+strings, so a frame never contains a raw line break.
+
+:class:`ChunkEncoder` pre-renders the fixed part of a stream's chunks (id,
+created, model) once, so a text delta costs one ``json.dumps`` of the text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from frontdesk.domain import Usage
+
+FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
+DONE = "data: [DONE]\n\n"
+
+
+def _dumps(payload: object) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def new_completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def finish_reason(reason: str) -> str:
+    """An OpenAI finish reason for one of ours (``cancelled``, ``blocked``...: ``stop``)."""
+    return reason if reason in FINISH_REASONS else "stop"
+
+
+def usage_body(usage: Usage | None) -> dict[str, int]:
+    u = usage or Usage()
+    return {
+        "prompt_tokens": u.input_tokens,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": u.input_tokens + u.output_tokens,
+    }
+
+
+def error_body(message: str, code: str, *, type: str = "server_error") -> dict[str, Any]:
+    """OpenAI's error object (the body of an error response, or an in-stream frame)."""
+    return {"error": {"message": message, "type": type, "param": None, "code": code}}
+
+
+def sse_data(payload: object) -> str:
+    """One SSE ``data:`` frame of ``payload`` as compact UTF-8 JSON."""
+    return "data: " + _dumps(payload) + "\n\n"
+
+
+def completion_body(
+    completion_id: str,
+    model: str,
+    text: str,
+    finish: str,
+    usage: Usage | None,
+    *,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """A non-streamed ``chat.completion``."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish_reason(finish),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_body(usage),
+    }
+
+
+class ChunkEncoder:
+    """SSE frames of one streamed completion (``chat.completion.chunk``)."""
+
+    def __init__(self, completion_id: str, model: str, *, created: int | None = None) -> None:
+        self.completion_id = completion_id
+        self.model = model
+        self.created = int(time.time()) if created is None else created
+        head = _dumps(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": model,
+            }
+        )
+        self._head = "data: " + head[:-1] + ',"choices":'
+        self._text_open = self._head + '[{"index":0,"delta":{"content":'
+        self._text_close = '},"finish_reason":null,"logprobs":null}]}\n\n'
+
+    def _choice(self, delta: dict[str, Any], finish: str | None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return self._head + _dumps([choice]) + "}\n\n"
+
+    def role(self) -> str:
+        """The opening frame: the assistant role with empty content."""
+        return self._choice({"role": "assistant", "content": ""}, None)
+
+    def text(self, text: str) -> str:
+        return self._text_open + _dumps(text) + self._text_close
+
+    def finish(self, reason: str) -> str:
+        return self._choice({}, finish_reason(reason))
+
+    def usage(self, usage: Usage | None) -> str:
+        """The final usage frame (``stream_options.include_usage``): no choices."""
+        return self._head + "[]," + '"usage":' + _dumps(usage_body(usage)) + "}\n\n"
+
+    @staticmethod
+    def error(message: str, code: str) -> str:
+        """An error after the stream began (OpenAI reports it in-band)."""
+        return sse_data(error_body(message, code))
+
+    done = DONE

@@ -1,0 +1,298 @@
+"""Metering of one provider call: budget, cheaper chain, span, cost, metrics.
+
+One :class:`Metered` per app; one :class:`MeteredCall` per call::
+
+    metered = Metered(budget=admission, prices=prices, metrics=metrics, tracing=tracing)
+
+    call = await metered.start(
+        subject,                       # who pays (tenant / user / conversation)
+        request,                       # the ChatRequest about to be sent
+        Route(chain, endpoints),       # the provider (chain) and the endpoints behind it
+        cheaper=Route(cheap, cheap_endpoints),  # or None: over budget refuses
+        prompt_tokens=prompt.prompt_tokens,     # default: counted with the chain's tokenizer
+        started=run_started,           # perf_counter origin of ttft/duration (default: now)
+        attributes={"gen_ai.conversation.id": conv_id},  # extra span attributes
+    )
+    async with contextlib.aclosing(call.stream()) as events:
+        async for ev in events: ...    # provider events; the CallReport arrives priced
+    report = call.report               # a CallReport even when the stream broke or was closed
+    await call.settle()                # the actual cost into the reservation (idempotent)
+    call.observe("complete", None)     # metrics + the span, named after what served (idempotent)
+    # or both at once: await call.finish("complete", None)
+
+``start`` reserves the worst-case cost (the priciest endpoint of the route: the
+prompt plus every allowed output token) in every budget that applies; when that
+raises :class:`~frontdesk.errors.BudgetExceeded` and a ``cheaper`` route is given,
+it reserves for the cheaper route and streams from it instead (``call.cheaper``
+is then true); otherwise the error propagates and nothing is held or traced.
+
+``call.report`` is the stream's :class:`~frontdesk.events.CallReport` with
+``cost`` set; when the stream failed or was closed before its report, it is built
+from the attempt events seen (``provider``/``model`` empty when nothing served).
+``call.cost``, ``call.ttft_ms`` and ``call.elapsed_ms()`` are measured from
+``started``. Settling and observing are separate so a caller can settle inside
+the transaction that persists the call (the chat turn) and observe afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Protocol
+
+from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from frontdesk.config import EndpointConfig
+from frontdesk.domain import Usage
+from frontdesk.errors import BudgetExceeded
+from frontdesk.events import (
+    AttemptEvent,
+    CallReport,
+    Finish,
+    ProviderEvent,
+    TextDelta,
+    UsageReport,
+)
+from frontdesk.providers.base import ChatProvider, ChatRequest
+from frontdesk.providers.budget import Reservation, Subject
+from frontdesk.providers.pricing import PriceTable
+from frontdesk.telemetry import Metrics
+from frontdesk.telemetry.tracing import Tracing
+
+
+class BudgetGate(Protocol):
+    """Reserve before a call, settle after (``chat.admission.Admission`` and
+    ``providers.budget.Budgets`` both fit)."""
+
+    async def reserve(self, subject: Subject, amount: Decimal) -> Reservation: ...
+
+    async def settle(self, reservation: Reservation, actual: Decimal) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A provider (usually a fallback chain) and the endpoints behind it."""
+
+    provider: ChatProvider
+    endpoints: Sequence[EndpointConfig] = ()
+
+
+class Metered:
+    def __init__(
+        self,
+        *,
+        metrics: Metrics,
+        tracing: Tracing | None = None,
+        budget: BudgetGate | None = None,
+        prices: PriceTable | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.tracing = tracing or Tracing()
+        self.budget = budget
+        self.prices = prices
+
+    def worst_case(
+        self, endpoints: Sequence[EndpointConfig], prompt_tokens: int, max_output_tokens: int
+    ) -> Decimal:
+        """The most any endpoint of ``endpoints`` could charge for this call."""
+        if self.prices is None:
+            return Decimal(0)
+        prices = self.prices
+        costs = [
+            prices.worst_case(ep.model, prompt_tokens, max_output_tokens, dialect=ep.dialect)
+            for ep in endpoints
+        ]
+        return max(costs, default=Decimal(0))
+
+    async def start(
+        self,
+        subject: Subject,
+        request: ChatRequest,
+        route: Route,
+        *,
+        cheaper: Route | None = None,
+        prompt_tokens: int | None = None,
+        started: float | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> MeteredCall:
+        """Reserve the worst case (or switch to ``cheaper``) and open the span."""
+        origin = time.perf_counter() if started is None else started
+        if prompt_tokens is None:
+            prompt_tokens = route.provider.tokens.count_messages(request.messages)
+        reservation: Reservation | None = None
+        chosen, switched = route, False
+        if self.budget is not None:
+            max_out = request.max_output_tokens
+            try:
+                amount = self.worst_case(route.endpoints, prompt_tokens, max_out)
+                reservation = await self.budget.reserve(subject, amount)
+            except BudgetExceeded:
+                if cheaper is None:
+                    raise
+                chosen, switched = cheaper, True
+                amount = self.worst_case(cheaper.endpoints, prompt_tokens, max_out)
+                reservation = await self.budget.reserve(subject, amount)
+        provider = chosen.provider
+        span = self.tracing.tracer.start_span(
+            f"chat {provider.model}",
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": provider.name,
+                "gen_ai.request.model": provider.model,
+                "gen_ai.request.temperature": request.temperature,
+                "gen_ai.request.max_tokens": request.max_output_tokens,
+                "frontdesk.cheaper_chain": switched,
+                **(attributes or {}),
+            },
+            start_time=time.time_ns() - int((time.perf_counter() - origin) * 1e9),
+        )
+        return MeteredCall(
+            self, request, provider, switched, reservation, prompt_tokens, origin, span
+        )
+
+
+@dataclass
+class MeteredCall:
+    """One metered call; see the module docstring for the order of use."""
+
+    meter: Metered
+    request: ChatRequest
+    provider: ChatProvider
+    """What is called: the route's provider, or the cheaper route's when over budget."""
+    cheaper: bool
+    reservation: Reservation | None
+    prompt_tokens: int
+    started: float
+    span: Span
+    ttft_ms: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    attempts: list[AttemptEvent] = field(default_factory=list)
+    finish_reason: str | None = None
+    _report: CallReport | None = None
+    _settled: bool = False
+    _observed: bool = False
+
+    async def stream(self) -> AsyncGenerator[ProviderEvent, None]:
+        """The provider's events; its CallReport is passed on with ``cost`` set."""
+        upstream = self.provider.stream(self.request)
+        try:
+            async for event in upstream:
+                if isinstance(event, TextDelta):
+                    if self.ttft_ms is None:
+                        self.ttft_ms = (time.perf_counter() - self.started) * 1000
+                elif isinstance(event, UsageReport):
+                    self.usage = event.usage
+                elif isinstance(event, AttemptEvent):
+                    self.attempts.append(event)
+                elif isinstance(event, CallReport):
+                    self.usage = event.usage
+                    event = replace(event, cost=self._price(event.model, event.usage))
+                    self._report = event
+                elif isinstance(event, Finish):
+                    self.finish_reason = event.reason
+                yield event
+        finally:
+            await upstream.aclose()
+
+    def _price(self, model: str, usage: Usage) -> Decimal:
+        prices = self.meter.prices
+        if prices is None or not model:
+            return Decimal(0)
+        return prices.cost_of(model, usage)
+
+    @property
+    def report(self) -> CallReport:
+        """The priced report; built from what was seen when the stream ended early."""
+        if self._report is not None:
+            return self._report
+        served = next((a for a in reversed(self.attempts) if a.outcome == "served"), None)
+        provider, model = (served.provider, served.model) if served else ("", "")
+        if served is None and not self.attempts and self.ttft_ms is not None:
+            # a single provider (no chain announcing attempts) that began answering
+            provider, model = self.provider.name, self.provider.model
+        return CallReport(
+            provider,
+            model,
+            tuple(self.attempts),
+            self.usage,
+            self.ttft_ms,
+            self.elapsed_ms(),
+            self._price(model, self.usage),
+        )
+
+    @property
+    def cost(self) -> Decimal:
+        return self.report.cost or Decimal(0)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    async def settle(self) -> None:
+        """Settle the reservation with the actual cost (once; later calls do nothing)."""
+        if self._settled:
+            return
+        self._settled = True
+        if self.reservation is not None and self.meter.budget is not None:
+            await self.meter.budget.settle(self.reservation, self.cost)
+
+    def observe(
+        self,
+        status: str,
+        error: str | None,
+        *,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        """Metrics and the span (renamed after what served), once."""
+        if self._observed:
+            return
+        self._observed = True
+        report = self.report
+        provider = report.provider or "none"
+        model = report.model or self.provider.model
+        cost = float(report.cost or 0)
+        metrics = self.meter.metrics
+        metrics.observe_turn(
+            status=status,
+            provider=provider,
+            model=model,
+            usage=report.usage,
+            duration_s=self.elapsed_ms() / 1000,
+            ttft_s=None if self.ttft_ms is None else self.ttft_ms / 1000,
+            cost_usd=cost,
+        )
+        for attempt in report.attempts:
+            metrics.provider_attempts.labels(attempt.provider, attempt.outcome).inc()
+        span = self.span
+        span.update_name(f"chat {model}")
+        span.set_attributes(
+            {
+                "gen_ai.response.model": model,
+                "gen_ai.usage.input_tokens": report.usage.input_tokens,
+                "gen_ai.usage.output_tokens": report.usage.output_tokens,
+                "gen_ai.response.finish_reasons": [self.finish_reason or "none"],
+                "frontdesk.provider": provider,
+                "frontdesk.status": status,
+                "frontdesk.cost_usd": cost,
+                "frontdesk.ttft_ms": self.ttft_ms or 0.0,
+                **(attributes or {}),
+            }
+        )
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end()
+
+    async def finish(
+        self,
+        status: str,
+        error: str | None,
+        *,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        """``settle()`` then ``observe()``; the metrics and span even if settling fails."""
+        try:
+            await self.settle()
+        finally:
+            self.observe(status, error, attributes=attributes)
