@@ -77,6 +77,11 @@ class BudgetConfig(_Strict):
 class KnowledgeConfig(_Strict):
     enabled: bool = True
     collection: str = "default"
+    public: bool = Field(
+        False,
+        description="Customers may open whole documents of this collection; otherwise only "
+        "the passages cited to their own conversation",
+    )
     top_k: int = Field(4, ge=1, le=20, description="Sources put in the prompt")
     min_similarity: float = Field(
         0.3, ge=0, le=1, description="Below this, a question has no answer in the documents"
@@ -87,6 +92,22 @@ class KnowledgeConfig(_Strict):
     no_answer_message: str = (
         "I couldn't find that in our documentation, so I won't guess. "
         "Would you like me to connect you with a person from our team?"
+    )
+
+
+class AnswerConfig(_Strict):
+    """How answers are composed."""
+
+    mode: Literal["generative", "extractive", "auto"] = Field(
+        "auto",
+        description=(
+            "generative: the model writes the answer; extractive: quote the passages that "
+            "answer, cited, with no model call; auto: extractive when the serving endpoint is "
+            "the embedded model (or the model's answer fails the grounding check)"
+        ),
+    )
+    follow_up_words: int = Field(
+        9, ge=0, le=40, description="A question this short may depend on the previous turn"
     )
 
 
@@ -107,6 +128,7 @@ class BotConfig(_Strict):
     )
     contacts: dict[str, Contact] = Field(default_factory=dict)
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    answer: AnswerConfig = AnswerConfig()
     guard: GuardConfig = GuardConfig()
     limits: LimitsConfig = LimitsConfig()
     budgets: list[BudgetConfig] = Field(default_factory=list)

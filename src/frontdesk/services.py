@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from frontdesk.chat.deferred import DeferredAnswers
-from frontdesk.chat.pipeline import ChatService
+from frontdesk.chat.service import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.escalation import Escalation
 from frontdesk.gateway.service import Gateway

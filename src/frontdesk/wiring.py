@@ -14,7 +14,7 @@ from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
-from frontdesk.chat.pipeline import ChatService
+from frontdesk.chat.service import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.escalation import EscalationSettings, build_escalation
 from frontdesk.escalation.live import LiveBus, RedisBus
@@ -157,6 +157,7 @@ async def build_services(
         cheaper_endpoints=cheaper_endpoints,
         metrics=metrics,
         tracing=tracing,
+        serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
     )
     log.info("services ready", extra={"provider": chain.name, "model": chain.model})
     return Services(

@@ -18,11 +18,11 @@ from frontdesk.api.schemas import (
     MessageOut,
     SendMessage,
 )
-from frontdesk.api.sse import native_frame, usage_json, with_heartbeats
+from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
-from frontdesk.chat.pipeline import Turn
+from frontdesk.chat.kinds import Turn, outcome_of
 from frontdesk.errors import NotFound, ValidationFailed
-from frontdesk.events import TurnDone, TurnError
+from frontdesk.services import Services
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -88,7 +88,7 @@ async def send_message(
     )
     wants_json = not body.stream or request.headers.get("accept", "").startswith("application/json")
     if wants_json:
-        return await _answer_json(turn)
+        return await _answer_json(turn, services)
     return EventStreamResponse(
         with_heartbeats(_frames(turn), services.settings.heartbeat_seconds),
     )
@@ -102,32 +102,25 @@ async def _frames(turn: Turn) -> AsyncIterator[str]:
             if frame is not None:
                 yield frame
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
 
 
-async def _answer_json(turn: Turn) -> JSONResponse:
-    done: TurnDone | None = None
-    error: TurnError | None = None
-    events = turn.events()
-    try:
-        async for ev in events:
-            if isinstance(ev, TurnDone):
-                done = ev
-            elif isinstance(ev, TurnError):
-                error = ev
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-    store = turn.service.store
-    messages = await store.list_messages(turn.conversation.id, after_seq=turn.user_message.seq)
-    stored = next((m for m in messages if m.id == turn.assistant_message_id), None)
+async def _answer_json(turn: Turn, services: Services) -> JSONResponse:
+    outcome = await outcome_of(turn)
+    stored = await services.store.get_message(outcome.message_id) if outcome.message_id else None
+    error = outcome.error
     out = AnswerOut(
-        conversation_id=turn.conversation.id,
+        conversation_id=turn.conversation_id,
         user_message_id=turn.user_message.id,
         message=MessageOut.of(stored) if stored else None,
-        usage=usage_json(done) if done else {"input_tokens": 0, "output_tokens": 0},
-        provider=done.provider if done else "",
-        model=done.model if done else "",
-        finish_reason=done.finish_reason if done else "error",
+        usage={
+            "input_tokens": outcome.usage.input_tokens,
+            "output_tokens": outcome.usage.output_tokens,
+            "cached_tokens": outcome.usage.cached_tokens,
+        },
+        provider=outcome.provider,
+        model=outcome.model,
+        finish_reason=outcome.finish_reason,
         error=(
             {"code": error.code, "message": error.message, "retryable": error.retryable}
             if error

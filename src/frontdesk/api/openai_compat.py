@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.sse import with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
-from frontdesk.chat.pipeline import Turn
+from frontdesk.chat.kinds import Turn
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import NotFound, ValidationFailed
 from frontdesk.events import TextDelta, TurnDone, TurnError
@@ -119,7 +119,7 @@ async def chat_completions(
         conversation_id = conv.id
         override = history
     turn = await services.chat.prepare_turn(
-        conversation_id, _text_of(last), history_override=override
+        conversation_id, _text_of(last), history=override
     )
     headers = {CONVERSATION_HEADER: conversation_id}
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from frontdesk.chat.pipeline import ChatService, Turn
+from frontdesk.chat.service import ChatService
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class DeferredAnswers:
             user = await store.get_message(message.reply_to)
             if conversation is None or user is None:
                 continue
-            turn = Turn(self._service, conversation, user, message.id, deferred=True)
+            turn = self._service.answer_turn(conversation, user, message.id, deferred=True)
             async for _ in turn.events():
                 pass
             stored = await store.get_message(message.id)

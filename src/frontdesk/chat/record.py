@@ -12,19 +12,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from frontdesk.domain import Citation, MessageStatus, TurnRecord, Usage
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Reservation
 
 if TYPE_CHECKING:
-    from frontdesk.chat.turn import Turn
+    from frontdesk.chat.deps import TurnDeps, TurnRequest
 
 
 @dataclass
 class TurnRun:
-    turn: Turn
+    deps: TurnDeps
+    request: TurnRequest
     started: float
     parts: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
@@ -34,7 +35,6 @@ class TurnRun:
     persisted: bool = False
     stream: object | None = None
     """The provider stream; a fallback chain's stream tells who served and who was skipped."""
-    span: Span | None = None
     provider: ChatProvider | None = None
     """The provider (chain) called; the bot's chain unless over budget."""
     reservation: Reservation | None = None
@@ -46,24 +46,11 @@ class TurnRun:
     """What the model produced (``parts`` is what the customer was shown)."""
     groundedness: float | None = None
     policy: str | None = None
-    """Set when a policy answered instead of a model (e.g. ``no_answer``)."""
+    """Set when a policy answered instead of a model (e.g. ``no_answer``, ``extractive``)."""
+    answer_mode: str = "generative"
 
-    def __post_init__(self) -> None:
-        svc = self.turn.service
-        if self.provider is None:
-            self.provider = svc.provider
-        self.span = svc.tracing.tracer.start_span(
-            f"chat {svc.provider.model}",
-            attributes={
-                "gen_ai.operation.name": "chat",
-                "gen_ai.system": svc.provider.name,
-                "gen_ai.request.model": svc.provider.model,
-                "gen_ai.request.temperature": svc.bot.model.temperature,
-                "gen_ai.request.max_tokens": svc.bot.model.max_output_tokens,
-                "gen_ai.conversation.id": self.turn.conversation.id,
-                "frontdesk.config_version": svc.bot.version,
-            },
-        )
+    started_ns: int = field(default_factory=time.time_ns)
+    """Wall-clock start, for the span (which is named after what served, once known)."""
 
     def add_text(self, text: str) -> None:
         if self.ttft_ms is None:
@@ -99,10 +86,10 @@ class TurnRun:
 
     @property
     def _provider(self) -> ChatProvider:
-        return self.provider or self.turn.service.provider
+        return self.provider or self.deps.provider
 
     def cost(self) -> Decimal:
-        prices = self.turn.service.prices
+        prices = self.deps.prices
         if prices is None:
             return Decimal(0)
         return prices.cost_of(self.served_model, self.usage)
@@ -113,22 +100,23 @@ class TurnRun:
         if self.persisted:
             return
         self.persisted = True
-        turn, svc = self.turn, self.turn.service
+        req, deps = self.request, self.deps
         total_ms = (time.perf_counter() - self.started) * 1000
         cost = self.cost()
         record = TurnRecord(
             id=str(uuid.uuid4()),
-            conversation_id=turn.conversation.id,
-            user_message_id=turn.user_message.id,
-            assistant_message_id=turn.assistant_message_id,
+            conversation_id=req.conversation.id,
+            user_message_id=req.user_message.id,
+            assistant_message_id=req.assistant_message_id,
             status=status,
-            config_version=svc.bot.version,
+            config_version=deps.bot.version,
             provider=self.served_provider,
             model=self.served_model,
             params={
-                "temperature": svc.bot.model.temperature,
-                "max_output_tokens": svc.bot.model.max_output_tokens,
-                "chain": svc.provider.name,
+                "temperature": deps.bot.model.temperature,
+                "max_output_tokens": deps.bot.model.max_output_tokens,
+                "chain": self._provider.name,
+                "answer_mode": self.answer_mode,
                 "finish_reason": self.finish,
             },
             usage=self.usage,
@@ -144,18 +132,18 @@ class TurnRun:
         )
 
         async def save() -> None:
-            if self.reservation is not None and svc.admission is not None:
-                await svc.admission.settle(self.reservation, cost)
-            await svc.store.complete_turn(
-                assistant_message_id=turn.assistant_message_id,
+            if self.reservation is not None and deps.costs is not None:
+                await deps.costs.settle(self.reservation, cost)
+            await deps.store.complete_turn(
+                assistant_message_id=req.assistant_message_id,
                 content=self.content if content is None else content,
                 status=status,
                 error=error,
                 turn=record,
             )
             if self.citations:
-                await svc.store.merge_message_metadata(
-                    turn.assistant_message_id,
+                await deps.store.merge_message_metadata(
+                    req.assistant_message_id,
                     {"citations": [asdict(c) for c in self.citations]},
                 )
 
@@ -167,8 +155,8 @@ class TurnRun:
     def _observe(
         self, record: TurnRecord, status: MessageStatus, error: str | None, cost: Decimal
     ) -> None:
-        svc = self.turn.service
-        svc.metrics.observe_turn(
+        deps = self.deps
+        deps.metrics.observe_turn(
             status=status,
             provider=record.provider,
             model=record.model,
@@ -178,12 +166,18 @@ class TurnRun:
             cost_usd=float(cost),
         )
         for attempt in record.attempts:
-            svc.metrics.provider_attempts.labels(attempt["provider"], attempt["outcome"]).inc()
-        span = self.span
-        if span is None:
-            return
+            deps.metrics.provider_attempts.labels(attempt["provider"], attempt["outcome"]).inc()
+        span = deps.tracing.tracer.start_span(f"chat {record.model}", start_time=self.started_ns)
         span.set_attributes(
             {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": record.provider,
+                "gen_ai.request.model": self._provider.model,
+                "gen_ai.request.temperature": deps.bot.model.temperature,
+                "gen_ai.request.max_tokens": deps.bot.model.max_output_tokens,
+                "gen_ai.conversation.id": self.request.conversation.id,
+                "frontdesk.config_version": deps.bot.version,
+                "frontdesk.answer_mode": self.answer_mode,
                 "gen_ai.response.model": record.model,
                 "gen_ai.usage.input_tokens": record.usage.input_tokens,
                 "gen_ai.usage.output_tokens": record.usage.output_tokens,
@@ -194,16 +188,12 @@ class TurnRun:
                 "frontdesk.ttft_ms": record.ttft_ms or 0.0,
             }
         )
-        if svc.tracing.capture_content:
-            span.set_attribute("gen_ai.prompt", turn_text(self.turn))
+        if deps.tracing.capture_content:
+            span.set_attribute("gen_ai.prompt", self.request.user_message.content)
             span.set_attribute("gen_ai.completion", self.content)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error))
         span.end()
-
-
-def turn_text(turn: Turn) -> str:
-    return turn.user_message.content
 
 
 async def _uncancellable(coro: Coroutine[Any, Any, None]) -> None:

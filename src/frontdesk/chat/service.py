@@ -14,14 +14,18 @@ from datetime import date
 from typing import Any
 
 from frontdesk.chat.admission import Admission
+from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
+from frontdesk.chat.deps import AnswerMode, CostControl, TurnDeps, TurnRequest
 from frontdesk.chat.guarding import TurnGuard
+from frontdesk.chat.kinds import HeldTurn, ReplayTurn, Turn
 from frontdesk.chat.knowledge import KnowledgeBase
-from frontdesk.chat.turn import Turn
+from frontdesk.chat.turn import AnswerTurn
 from frontdesk.config import BotConfig, EndpointConfig
-from frontdesk.domain import ChatMessage, Conversation
+from frontdesk.domain import ChatMessage, Conversation, StoredMessage
 from frontdesk.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from frontdesk.escalation import EscalationService
+from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Subject
@@ -56,6 +60,70 @@ class ChatService:
     """The bot's documents; None = answer without retrieval."""
     escalation: EscalationService | None = None
     """Hands conversations to people; None = the bot always answers."""
+    composer: Composer | None = None
+    """Composes extractive answers from the retrieved passages."""
+    serving_dialect: str | None = None
+    """The dialect of the chain's first endpoint (``local``: the embedded model)."""
+
+    @property
+    def answer_mode(self) -> AnswerMode:
+        """``auto`` answers extractively when the embedded model would serve."""
+        mode = self.bot.answer.mode
+        if mode == "auto":
+            return "extractive" if self.serving_dialect == "local" else "generative"
+        return mode
+
+    def deps(self) -> TurnDeps:
+        """What a turn of this service needs (explicit: no pointer back to the service)."""
+        costs = None
+        if self.admission is not None:
+            costs = CostControl(
+                self.admission,
+                self.endpoints,
+                cheaper=self.cheaper,
+                cheaper_endpoints=self.cheaper_endpoints,
+                over_budget=self.bot.over_budget,
+            )
+        return TurnDeps(
+            store=self.store,
+            provider=self.provider,
+            bot=self.bot,
+            metrics=self.metrics,
+            tracing=self.tracing,
+            background=self.background,
+            today=self.today,
+            answer_mode=self.answer_mode,
+            prices=self.prices,
+            costs=costs,
+            guard=self.guard,
+            knowledge=self.knowledge,
+            composer=self.composer,
+            escalation=self.escalation,
+            summarize=self.summarize,
+            degraded_mode=self.degraded_mode,
+        )
+
+    def answer_turn(
+        self,
+        conversation: Conversation,
+        user_message: StoredMessage,
+        assistant_message_id: str,
+        *,
+        checked: InputResult | None = None,
+        history: Sequence[ChatMessage] | None = None,
+        deferred: bool = False,
+    ) -> AnswerTurn:
+        request = TurnRequest(
+            conversation=conversation,
+            user_message=user_message,
+            assistant_message_id=assistant_message_id,
+            subject=self.subject(conversation),
+            checked=checked,
+            protocol="openai" if history is not None else "native",
+            history=history,
+            deferred=deferred,
+        )
+        return AnswerTurn(self.deps(), request)
 
     def subject(self, conversation: Conversation) -> Subject:
         """Who a turn is accounted to: tenant, user (when known) and conversation."""
@@ -93,8 +161,12 @@ class ChatService:
         content: str,
         *,
         client_message_id: str | None = None,
-        history_override: Sequence[ChatMessage] | None = None,
+        history: Sequence[ChatMessage] | None = None,
     ) -> Turn:
+        """Validate, admit, guard and store the message; the turn streams the answer.
+
+        ``history`` is the conversation as an OpenAI-protocol client sent it (``/v1``).
+        """
         text = self.validate_text(content)
         conv = await self.get_conversation(conversation_id)
         if conv.status == "closed":
@@ -111,7 +183,7 @@ class ChatService:
         if not added.created:
             reply = await self.store.find_reply(user_msg.id)
             if reply is not None and reply.status in ("complete", "queued", "answering"):
-                return Turn(self, conv, user_msg, reply.id, replay=reply)
+                return ReplayTurn(self.store, conv, user_msg, reply)
             if reply is not None and reply.status == "pending":
                 raise Conflict(
                     f"message {client_message_id} is still being answered; retry shortly"
@@ -119,23 +191,16 @@ class ChatService:
         if self.escalation is not None and (checked is None or checked.action != "block"):
             decision = await self.escalation.on_user_message(conv, user_msg)
             if not decision.bot_answers:
-                return Turn(
-                    self,
+                return HeldTurn(
                     conv,
                     user_msg,
-                    decision.message_id or "",
-                    history_override=history_override,
-                    decision=decision,
+                    decision,
                     checked=checked,
+                    protocol="openai" if history is not None else "native",
                 )
         pending = await self.store.add_message(
             conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
         )
-        return Turn(
-            self,
-            conv,
-            user_msg,
-            pending.message.id,
-            history_override=history_override,
-            checked=checked,
+        return self.answer_turn(
+            conv, user_msg, pending.message.id, checked=checked, history=history
         )
