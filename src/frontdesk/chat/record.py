@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import Status, StatusCode
 
 from frontdesk.domain import Citation, MessageStatus, TurnRecord, Usage
+from frontdesk.events import AttemptEvent, CallReport
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Reservation
 
@@ -33,8 +34,10 @@ class TurnRun:
     prompt_tokens: int = 0
     ttft_ms: float | None = None
     persisted: bool = False
-    stream: object | None = None
-    """The provider stream; a fallback chain's stream tells who served and who was skipped."""
+    attempt_events: list[AttemptEvent] = field(default_factory=list)
+    """The provider's attempt events, in order (who failed, who was skipped, who served)."""
+    report: CallReport | None = None
+    """The provider's call report: who served, every attempt, usage."""
     provider: ChatProvider | None = None
     """The provider (chain) called; the bot's chain unless over budget."""
     reservation: Reservation | None = None
@@ -67,22 +70,28 @@ class TurnRun:
 
     @property
     def attempts(self) -> list[dict[str, Any]]:
-        attempts = getattr(self.stream, "attempts", None) or []
+        attempts = self.report.attempts if self.report is not None else self.attempt_events
         return [a.as_dict() for a in attempts]
 
     @property
     def served_provider(self) -> str:
         if self.policy is not None:
             return "policy"
-        served = getattr(self.stream, "served_by", None)
-        return str(served.provider) if served is not None else self._provider.name
+        served = self._served
+        return served.provider if served is not None else self._provider.name
 
     @property
     def served_model(self) -> str:
         if self.policy is not None:
             return self.policy
-        served = getattr(self.stream, "served_by", None)
-        return str(served.model) if served is not None else self._provider.model
+        served = self._served
+        return served.model if served is not None else self._provider.model
+
+    @property
+    def _served(self) -> AttemptEvent | CallReport | None:
+        if self.report is not None and self.report.served:
+            return self.report
+        return next((a for a in self.attempt_events if a.outcome == "served"), None)
 
     @property
     def _provider(self) -> ChatProvider:

@@ -28,6 +28,8 @@ from frontdesk.domain import ChatMessage, StoredMessage, Usage
 from frontdesk.errors import BudgetExceeded, FrontdeskError, ProviderError
 from frontdesk.escalation import AnswerSignals
 from frontdesk.events import (
+    AttemptEvent,
+    CallReport,
     Citations,
     Finish,
     Notice,
@@ -335,7 +337,6 @@ class AnswerTurn:
             )
         run.provider = provider
         stream = provider.stream(request)
-        run.stream = stream
         try:
             async for ev in stream:
                 if isinstance(ev, TextDelta):
@@ -353,6 +354,10 @@ class AnswerTurn:
                     run.usage = ev.usage
                 elif isinstance(ev, Finish):
                     run.finish = ev.reason
+                elif isinstance(ev, AttemptEvent):
+                    run.attempt_events.append(ev)
+                elif isinstance(ev, CallReport):
+                    run.report = ev
         finally:
             await stream.aclose()
 
