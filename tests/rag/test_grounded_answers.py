@@ -66,7 +66,7 @@ def test_refund_answer_cites_policy_and_link_opens_passage(
         stored = client.get(f"/api/conversations/{cid}").json()["messages"][1]
         assert stored["content"].endswith("[1]. Also see.")  # [9] pointed at no source
         assert stored["citations"][0]["url"] == cite["url"]
-        page = client.get(cite["url"].split("#")[0])
+        page = client.get(cite["url"].split("#")[0], params={"conversation": cid})
         assert page.status_code == 200
         assert "full refund within 14 days" in page.text
         anchor = cite["url"].split("#")[1]

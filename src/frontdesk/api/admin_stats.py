@@ -1,4 +1,5 @@
-"""Admin dashboard numbers: ``GET /api/admin/stats?days=N`` (admin role).
+"""Admin dashboard numbers: ``GET /api/admin/stats?days=N`` (admin role), for the
+caller's tenant only (:mod:`frontdesk.api.tenancy`).
 
 Portable SQLAlchemy Core only: rows are selected plainly and aggregated in
 Python (cost is exact text on SQLite, JSON syntax differs per database).
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from frontdesk import web
 from frontdesk.api.auth_deps import AdminDep
 from frontdesk.api.deps import ServicesDep
+from frontdesk.api.tenancy import tenant_of
 from frontdesk.errors import ConfigError
 from frontdesk.memory.schema import conversations, messages, tickets, turns
 
@@ -56,14 +58,17 @@ def _engine(services: Any) -> AsyncEngine:
     return engine
 
 
-async def compute_stats(engine: AsyncEngine, days: int, *, now: datetime) -> dict[str, Any]:
-    """The dashboard payload for the last ``days`` days (UTC, today included)."""
+async def compute_stats(
+    engine: AsyncEngine, days: int, *, now: datetime, tenant: str
+) -> dict[str, Any]:
+    """The dashboard payload of ``tenant`` for the last ``days`` days (UTC, today included)."""
     first = now.astimezone(UTC).date() - timedelta(days=days - 1)
     since = datetime(first.year, first.month, first.day, tzinfo=UTC)
     per_day = {first + timedelta(days=i): _Day() for i in range(days)}
     providers: Counter[str] = Counter()
     no_answer = 0
     up = down = 0
+    own = select(conversations.c.id).where(conversations.c.tenant_id == tenant)
     async with engine.connect() as conn:
         turn_rows = await conn.execute(
             select(
@@ -75,7 +80,7 @@ async def compute_stats(engine: AsyncEngine, days: int, *, now: datetime) -> dic
                 turns.c.output_tokens,
                 turns.c.cost,
                 turns.c.ttft_ms,
-            ).where(turns.c.created_at >= since)
+            ).where(turns.c.created_at >= since, turns.c.conversation_id.in_(own))
         )
         for row in turn_rows:
             day = per_day.get(row.created_at.astimezone(UTC).date())
@@ -92,7 +97,9 @@ async def compute_stats(engine: AsyncEngine, days: int, *, now: datetime) -> dic
             providers[row.provider] += 1
             no_answer += row.provider == "policy" and row.model == "no_answer"
         ticket_rows = await conn.execute(
-            select(tickets.c.created_at).where(tickets.c.created_at >= since)
+            select(tickets.c.created_at).where(
+                tickets.c.created_at >= since, tickets.c.tenant_id == tenant
+            )
         )
         for row in ticket_rows:
             day = per_day.get(row.created_at.astimezone(UTC).date())
@@ -100,7 +107,9 @@ async def compute_stats(engine: AsyncEngine, days: int, *, now: datetime) -> dic
                 day.escalations += 1
         rated = await conn.execute(
             select(messages.c.metadata).where(
-                messages.c.role == "assistant", messages.c.created_at >= since
+                messages.c.role == "assistant",
+                messages.c.created_at >= since,
+                messages.c.conversation_id.in_(own),
             )
         )
         for (meta,) in rated:
@@ -110,7 +119,7 @@ async def compute_stats(engine: AsyncEngine, days: int, *, now: datetime) -> dic
         conversation_count = await conn.scalar(
             select(func.count())
             .select_from(conversations)
-            .where(conversations.c.created_at >= since)
+            .where(conversations.c.created_at >= since, conversations.c.tenant_id == tenant)
         )
     return _payload(per_day, providers, no_answer, up, down, int(conversation_count or 0))
 
@@ -177,10 +186,13 @@ def _payload(
 
 @router.get("/stats")
 async def admin_stats(
-    services: ServicesDep, _admin: AdminDep, days: int = Query(14, ge=1, le=366)
+    services: ServicesDep, admin: AdminDep, days: int = Query(14, ge=1, le=366)
 ) -> dict[str, Any]:
-    """Per-day turns, failures, tokens, cost, escalations; totals; feedback; TTFT; providers."""
-    result: dict[str, Any] = await compute_stats(_engine(services), days, now=datetime.now(UTC))
+    """Per-day turns, failures, tokens, cost, escalations; totals; feedback; TTFT; providers
+    of the caller's tenant."""
+    result: dict[str, Any] = await compute_stats(
+        _engine(services), days, now=datetime.now(UTC), tenant=tenant_of(admin)
+    )
     result["range_days"] = days
     return result
 

@@ -1,5 +1,11 @@
 """The knowledge base over HTTP: the citation viewer (customers open cited passages)
-and the admin API (list, upload, delete documents)."""
+and the admin API (list, upload, delete documents).
+
+Access: an admin key sees its own tenant's documents only (another tenant's answer 404).
+An anonymous customer sees a document only through a citation of their conversation
+(``?conversation=<id>``), and then only the cited passages, unless the bot marks the
+collection ``knowledge.public``.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,19 @@ import re
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from frontdesk import web
-from frontdesk.api.auth_deps import require_role
+from frontdesk.api.auth_deps import authenticate, bearer_token, require_role
 from frontdesk.api.deps import ServicesDep
+from frontdesk.api.tenancy import tenant_of
 from frontdesk.auth.keys import Principal
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.errors import NotFound, PayloadTooLarge, ValidationFailed
 from frontdesk.knowledge.ingest import ingest_bytes
 from frontdesk.knowledge.types import SearchFilter, StoredChunk
+from frontdesk.memory.base import MemoryStore
 from frontdesk.services import Services
 
 viewer = APIRouter(tags=["knowledge"])
@@ -35,14 +43,77 @@ def _kb(services: Services) -> KnowledgeBase:
     return services.chat.knowledge
 
 
-@viewer.get("/kb/documents/{document_id}", response_class=HTMLResponse)
-async def view_document(document_id: str, services: ServicesDep) -> HTMLResponse:
-    """A cited document, section by section; the URL fragment marks the cited section."""
+def _tenant_kb(services: Services, principal: Principal) -> KnowledgeBase:
+    """The knowledge base if it belongs to the caller's tenant; 404 otherwise."""
     kb = _kb(services)
+    if tenant_of(principal) != kb.where.tenant:
+        raise NotFound("this tenant has no knowledge base")
+    return kb
+
+
+async def _is_tenant_admin(request: Request, kb: KnowledgeBase) -> bool:
+    if bearer_token(request) is None:
+        return False
+    principal = await authenticate(request)  # a wrong key is a 401, not a silent downgrade
+    return principal.role == "admin" and tenant_of(principal) == kb.where.tenant
+
+
+async def cited_passages(
+    store: MemoryStore, kb: KnowledgeBase, conversation_id: str, document_id: str
+) -> tuple[set[str], set[str]]:
+    """(chunk ids, anchors) of ``document_id`` cited by the assistant in the conversation."""
+    conversation = await store.get_conversation(conversation_id)
+    if conversation is None or conversation.tenant_id != kb.where.tenant:
+        return set(), set()
+    chunk_ids: set[str] = set()
+    anchors: set[str] = set()
+    for message in await store.list_messages(conversation_id):
+        if message.role != "assistant" or not message.metadata:
+            continue
+        cites = message.metadata.get("citations")
+        for cite in cites if isinstance(cites, list) else []:
+            if not isinstance(cite, dict) or cite.get("document_id") != document_id:
+                continue
+            chunk_ids.add(str(cite.get("chunk_id", "")))
+            _, _, anchor = str(cite.get("url", "")).partition("#")
+            if anchor:
+                anchors.add(anchor)
+    return chunk_ids, anchors
+
+
+@viewer.get("/kb/documents/{document_id}", response_class=HTMLResponse)
+async def view_document(
+    document_id: str,
+    request: Request,
+    services: ServicesDep,
+    conversation: Annotated[
+        str | None, Query(max_length=128, description="The conversation citing it")
+    ] = None,
+) -> HTMLResponse:
+    """A cited document, section by section; the URL fragment marks the cited section.
+
+    Customers see the passages cited to their conversation (the whole document in a public
+    collection); an admin key of the tenant sees the whole document.
+    """
+    kb = _kb(services)
+    missing = NotFound(f"document {document_id} not found")
+    is_admin = await _is_tenant_admin(request, kb)
     doc = await asyncio.to_thread(kb.store.get_document, kb.where, document_id)
     if doc is None:
-        raise NotFound(f"document {document_id} not found")
+        raise missing
+    whole = is_admin or kb.config.public
     chunks = await asyncio.to_thread(kb.store.document_chunks, kb.where, document_id)
+    if not whole:
+        cited_ids, anchors = (
+            await cited_passages(services.store, kb, conversation, document_id)
+            if conversation
+            else (set(), set())
+        )
+        chunks = [
+            c for c in chunks if c.id in cited_ids or (c.anchor or f"part-{c.ordinal}") in anchors
+        ]
+        if not chunks:
+            raise missing  # same answer as an unknown id: existence is not revealed
     return HTMLResponse(
         render_document(doc.title, doc.url, chunks),
         headers={
@@ -103,8 +174,8 @@ def _inline(text: str) -> str:
 
 
 @admin.get("")
-async def list_documents(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
-    kb = _kb(services)
+async def list_documents(services: ServicesDep, principal: AdminDep) -> dict[str, Any]:
+    kb = _tenant_kb(services, principal)
     docs = await asyncio.to_thread(kb.store.list_documents, kb.where)
     return {"documents": [asdict(d) for d in docs]}
 
@@ -112,12 +183,12 @@ async def list_documents(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
 @admin.post("", status_code=201)
 async def upload_document(
     services: ServicesDep,
-    _: AdminDep,
+    principal: AdminDep,
     file: Annotated[UploadFile, File(description="md, html, pdf, docx, txt or csv")],
     source: Annotated[str | None, Form(description="Stable name; default: the file name")] = None,
 ) -> dict[str, Any]:
     """Ingest one document (idempotent by content hash; a changed file replaces its chunks)."""
-    kb = _kb(services)
+    kb = _tenant_kb(services, principal)
     name = file.filename or "upload"
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
@@ -148,8 +219,8 @@ async def upload_document(
 
 
 @admin.delete("/{document_id}", status_code=204)
-async def delete_document(document_id: str, services: ServicesDep, _: AdminDep) -> None:
-    kb = _kb(services)
+async def delete_document(document_id: str, services: ServicesDep, principal: AdminDep) -> None:
+    kb = _tenant_kb(services, principal)
     removed = await asyncio.to_thread(kb.store.delete_documents, kb.where, [document_id])
     if not removed:
         raise NotFound(f"document {document_id} not found")

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import quote
 
 SectionKind = Literal["text", "qa"]
 
@@ -81,3 +82,12 @@ def tidy(text: str) -> str:
     """Collapse runs of spaces and blank lines; keep paragraph breaks."""
     lines = [_WS.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def citation_url(document_id: str, anchor: str, conversation_id: str) -> str:
+    """Where a customer opens a cited passage: the viewer checks that an assistant message
+    of ``conversation_id`` cites ``document_id`` and shows the cited passages."""
+    return (
+        f"/kb/documents/{quote(document_id, safe='')}"
+        f"?conversation={quote(conversation_id, safe='')}#{anchor}"
+    )

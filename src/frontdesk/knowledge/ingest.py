@@ -19,7 +19,7 @@ from frontdesk.knowledge.ingest_types import (
     ProgressCallback,
     SourceFile,
     chunk_id,
-    document_id,
+    new_document_id,
 )
 from frontdesk.knowledge.ingestor import Ingestor
 from frontdesk.knowledge.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, load_bytes
@@ -35,9 +35,9 @@ __all__ = [
     "SourceFile",
     "chunk_id",
     "discover",
-    "document_id",
     "ingest",
     "ingest_bytes",
+    "new_document_id",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,8 +67,10 @@ class SourceFile:
     source: str  # stable identity within the collection
 
 
-def document_id(tenant: str, collection: str, source: str) -> str:
-    return hashlib.sha256(f"{tenant}\x1f{collection}\x1f{source}".encode()).hexdigest()[:32]
+def new_document_id() -> str:
+    """A random document id (128 bits). Never derived from the tenant, collection or file
+    name: an id is not a secret to rely on, but it must not be guessable either."""
+    return secrets.token_hex(16)
 
 
 def chunk_id(doc_id: str, draft: ChunkDraft) -> str:

@@ -25,7 +25,7 @@ from frontdesk.knowledge.ingest_types import (
     ProgressCallback,
     SourceFile,
     chunk_id,
-    document_id,
+    new_document_id,
 )
 from frontdesk.knowledge.loaders import DEFAULT_MAX_BYTES, load_file
 from frontdesk.knowledge.stores.base import KnowledgeStore
@@ -89,10 +89,10 @@ class Ingestor:
 
     def _prepare_sync(self, document: LoadedDocument) -> _Prepared | None:
         """Chunk a document and find which chunk vectors can be reused; None if unchanged."""
-        doc_id = document_id(self.where.tenant, self.where.collection, document.source)
-        existing = self.store.get_document(self.where, doc_id)
+        existing = self.store.find_document(self.where, document.source)
         if existing is not None and existing.content_hash == document.content_hash:
             return None
+        doc_id = existing.id if existing is not None else new_document_id()
         drafts = chunk_document(document, self.counter, self.options)
         known = self.store.chunk_vectors(self.where, doc_id) if existing is not None else {}
         vectors = np.zeros((len(drafts), self.embedder.dimensions), dtype=np.float32)
@@ -156,14 +156,14 @@ class Ingestor:
         run = _Run(self, len(items), progress)
         seen: set[str] = set()
         for item in items:
-            seen.add(document_id(self.where.tenant, self.where.collection, item.source))
+            seen.add(item.source)
             await run.add(item)
         await run.flush()
         if prune:
             stale = [
                 d.id
                 for d in await asyncio.to_thread(self.store.list_documents, self.where)
-                if d.id not in seen
+                if d.source not in seen
             ]
             if stale:
                 run.summary.removed = await asyncio.to_thread(

@@ -77,6 +77,11 @@ class KnowledgeStore(VectorStore, LexicalIndex, Protocol):
 
     def get_document(self, where: SearchFilter, document_id: str) -> StoredDocument | None: ...
 
+    def find_document(self, where: SearchFilter, source: str) -> StoredDocument | None:
+        """The document ingested from ``source`` (ids are random: this is how re-ingesting
+        a file finds the document it already made)."""
+        ...
+
     def document_text(self, where: SearchFilter, document_id: str) -> str | None: ...
 
     def document_chunks(self, where: SearchFilter, document_id: str) -> list[StoredChunk]:

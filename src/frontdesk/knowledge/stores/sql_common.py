@@ -289,6 +289,14 @@ class SqlStoreBase:
         )
         return found[0] if found else None
 
+    def find_document(self, where: SearchFilter, source: str) -> StoredDocument | None:
+        cols = [c for c in kb_documents.c if c.name not in ("text", "ingested_at")]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(*cols).where(*scope(kb_documents, where), kb_documents.c.source == source)
+            ).first()
+        return None if row is None else _document_from_row(row)
+
     def document_text(self, where: SearchFilter, document_id: str) -> str | None:
         with self.engine.connect() as conn:
             text = conn.scalar(
