@@ -1,9 +1,11 @@
 """Groundedness without an LLM call.
 
-Each sentence of an answer is scored for support by the retrieved sources: lexical overlap
-of content words, plus (when an embedder is given) the best cosine similarity to a source
-sentence. Numbers and capitalised names in the sentence must appear in some source, or the
-sentence is unsupported whatever its score. The answer's score is the share of its scorable
+Each sentence of an answer (a claim) is scored for support by the retrieved sources: lexical
+overlap of content words, plus (when an embedder is given) the cosine similarity to its
+best-matching source sentence (``guard.alignment``). A claim under ``sentence_threshold``
+is ``unsupported``; a claim whose polarity, quantities (values with units), plan or product
+names, or conditions differ from every close source sentence (``guard.claims``) is
+unsupported too, with that ``reason``. The answer's score is the share of its scorable
 characters that are supported. Uncertainty markers and too-short answers are low confidence.
 """
 
@@ -14,7 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from frontdesk.guard.alignment import SourceIndex, build_index, segment, verify
+from frontdesk.guard.claims import clean, features
 from frontdesk.guard.injection_model import SyncEmbedder
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
@@ -165,6 +170,14 @@ class SentenceSupport:
     missing: tuple[str, ...]
     """numbers and names not found in any source (the values, from the bot's own answer)"""
     supported: bool
+    reason: str | None = None
+    """why unsupported: ``polarity``, ``quantity``, ``name``, ``condition`` (the claim
+    differs from its best-matching source sentence) or ``unsupported`` (no source sentence
+    is close enough); None when supported"""
+    detail: str = ""
+    """a short human-readable explanation of ``reason``"""
+    evidence: tuple[int, int, int] | None = None
+    """the best-matching source sentence: (source index, start, end), 0-based"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,25 +243,23 @@ class Grounder:
             reasons.append("too_short")
         if not sources:
             return GroundingReport(0.0, (), (*reasons, "no_sources"))
-        source_text = "\n".join(sources)
+        source_text = clean("\n".join(sources))
         source_words = content_words(source_text)
         source_lower = source_text.lower()
-        spans = [s for s in split_sentences(answer) if len(content_words(answer[s[0] : s[1]])) >= 2]
-        semantic = self._semantic(answer, spans, sources)
-        results = []
-        for i, (start, end) in enumerate(spans):
-            sentence = answer[start:end]
-            words = content_words(sentence)
-            lexical = len(words & source_words) / len(words)
-            missing = tuple(
-                token
-                for token in _NUMBER.findall(sentence) + _NAME.findall(sentence)
-                if token.lower() not in source_lower
+        spans = [s for s in segment(answer) if len(content_words(clean(answer[s[0] : s[1]]))) >= 2]
+        claims = [clean(answer[a:b]) for a, b in spans]
+        index, vectors = build_index(sources, self._embedder, extra_texts=claims)
+        results = [
+            self._support(
+                span,
+                claims[i],
+                index,
+                None if vectors is None else vectors[i],
+                source_words,
+                source_lower,
             )
-            sem = semantic[i] if semantic is not None else None
-            support = lexical if sem is None else 0.5 * lexical + 0.5 * sem
-            supported = support >= self._threshold and not missing
-            results.append(SentenceSupport(start, end, lexical, sem, missing, supported))
+            for i, span in enumerate(spans)
+        ]
         total = sum(s.end - s.start for s in results)
         good = sum(s.end - s.start for s in results if s.supported)
         score = good / total if total else 0.0
@@ -256,18 +267,34 @@ class Grounder:
             reasons.append("ungrounded")
         return GroundingReport(score, tuple(results), tuple(reasons))
 
-    def _semantic(
-        self, answer: str, spans: list[tuple[int, int]], sources: Sequence[str]
-    ) -> list[float] | None:
-        if self._embedder is None or not spans:
-            return None
-        source_sentences = [src[a:b] for src in sources for a, b in split_sentences(src)] or list(
-            sources
+    def _support(
+        self,
+        span: tuple[int, int],
+        sentence: str,
+        index: SourceIndex,
+        vector: npt.NDArray[np.float32] | None,
+        source_words: set[str],
+        source_lower: str,
+    ) -> SentenceSupport:
+        words = content_words(sentence)
+        lexical = len(words & source_words) / len(words)
+        check = verify(features(sentence, index.known_names), index, vector)
+        sem = check.semantic
+        support = lexical if sem is None else 0.5 * lexical + 0.5 * sem
+        missing = tuple(
+            token
+            for token in _NUMBER.findall(sentence) + _NAME.findall(sentence)
+            if token.lower() not in source_lower
         )
-        vectors = self._embedder.embed_sync([answer[a:b] for a, b in spans] + source_sentences)
-        answers, sources_v = vectors[: len(spans)], vectors[len(spans) :]
-        sims = answers @ sources_v.T
-        return [float(max(0.0, v)) for v in np.max(sims, axis=1)]
+        ev = check.evidence
+        evidence = None if ev is None else (ev.source, ev.start, ev.end)
+        if support < self._threshold or not check.candidates:
+            reason, detail = "unsupported", "no source sentence says this"
+        elif check.mismatch is not None:
+            reason, detail = check.mismatch.reason, check.mismatch.detail
+        else:
+            return SentenceSupport(*span, lexical, sem, missing, True, None, "", evidence)
+        return SentenceSupport(*span, lexical, sem, missing, False, reason, detail, evidence)
 
     def extractive_answer(self, question: str, sources: Sequence[str], *, limit: int = 2) -> str:
         """The best-matching source sentences, each with a ``[n]`` citation of its source."""

@@ -1,0 +1,239 @@
+"""Best-matching source sentences for a claim, by content-word overlap and the embedder.
+
+The sources are split into sentences (list items and table rows are their own
+sentences); each keeps the names of the sentences before it in its paragraph, so
+"It includes 5 active pipelines" is known to be about the Starter plan.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from frontdesk.guard.claims import (
+    Features,
+    Mismatch,
+    clean,
+    compare,
+    content_stems,
+    features,
+    names,
+)
+from frontdesk.guard.injection_model import SyncEmbedder
+
+_FALLBACK = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+#: a source sentence counts as a candidate when its alignment is within this of the best
+MARGIN = 0.08
+TOP_K = 3
+#: ... and covers nearly as many of the claim's words as the best one
+COVERAGE_MARGIN = 0.0
+LEXICAL_WEIGHT = 0.5
+#: a name in at least this share of the sources (and in two or more) is generic: the company
+GENERIC_SHARE = 0.6
+
+
+_ITEM = re.compile(r"^\s*(?:[-*•|#]|\d{1,2}[.)]\s|[A-Z]:\s)")
+
+
+def _blocks(text: str) -> list[tuple[int, str]]:
+    """Runs of lines to segment: a list item, table row or heading is a run of its own;
+    other lines are joined (hard-wrapped PDF text), the newline becoming a space."""
+    blocks: list[tuple[int, str]] = []
+    offset = 0
+    current: list[str] = []
+    start = 0
+    for line in text.splitlines(keepends=True):
+        if not line.strip() or _ITEM.match(line):
+            if current:
+                blocks.append((start, "".join(current)))
+                current = []
+            if line.strip():
+                blocks.append((offset, line))
+        else:
+            if not current:
+                start = offset
+            current.append(line)
+        offset += len(line)
+    if current:
+        blocks.append((start, "".join(current)))
+    return blocks
+
+
+def segment(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``; list items and table rows are their own sentences."""
+    spans: list[tuple[int, int]] = []
+    for offset, raw in _blocks(text):
+        body = raw.replace("\r", " ").replace("\n", " ")
+        if body.strip():
+            pieces = _split(body)
+            for a, b in pieces:
+                while a < b and body[a].isspace():
+                    a += 1
+                while b > a and body[b - 1].isspace():
+                    b -= 1
+                if b > a:
+                    spans.append((offset + a, offset + b))
+    return spans
+
+
+def _split(text: str) -> list[tuple[int, int]]:
+    """The library-based segmenter of ``frontdesk.text.sentences`` (never splits inside
+    numbers, e-mails, URLs) when it is installed, else a conservative regex."""
+    try:
+        module = importlib.import_module("frontdesk.text.sentences")
+    except ModuleNotFoundError:
+        return _fallback_split(text)
+    spans: list[tuple[int, int]] = module.split_sentences(text)
+    return spans
+
+
+def _fallback_split(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in _FALLBACK.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSentence:
+    source: int
+    """index of the source passage (0-based)"""
+    start: int
+    end: int
+    features: Features
+    context_names: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceIndex:
+    sentences: tuple[SourceSentence, ...]
+    known_names: frozenset[str]
+    all_names: frozenset[str]
+    generic_names: frozenset[str]
+    vectors: npt.NDArray[np.float32] | None
+
+
+def known_names(sources: Sequence[str]) -> frozenset[str]:
+    """Names seen mid-sentence in the sources (so "Growth costs ..." is a name at the start)."""
+    return frozenset(n for src in sources for n in names(clean(src)))
+
+
+def build_index(
+    sources: Sequence[str], embedder: SyncEmbedder | None, *, extra_texts: Sequence[str] = ()
+) -> tuple[SourceIndex, npt.NDArray[np.float32] | None]:
+    """The sentence index of ``sources``; with an embedder, also embeds ``extra_texts``
+    (the claims) in the same batch and returns their vectors."""
+    known = known_names(sources)
+    sentences: list[SourceSentence] = []
+    per_source: list[set[str]] = []
+    for i, src in enumerate(sources):
+        found: set[str] = set()
+        previous: frozenset[str] = frozenset()
+        inherited: frozenset[str] = frozenset()
+        breaks = [m.start() for m in _PARAGRAPH.finditer(src)]
+        paragraph = 0
+        for a, b in segment(src):
+            if src[a:b].rstrip().endswith("?"):
+                continue  # a question (an FAQ's) asserts nothing
+            here = sum(end < a for end in breaks)
+            if here != paragraph:  # a new paragraph: "It" no longer refers to the last name
+                paragraph, previous, inherited = here, frozenset(), frozenset()
+            feats = features(src[a:b], known, inherited)
+            sentences.append(SourceSentence(i, a, b, feats, feats.names | previous | inherited))
+            found |= feats.names
+            if feats.names:
+                inherited = feats.names
+            previous = feats.names
+        per_source.append(found)
+    all_names = frozenset(n for s in per_source for n in s)
+    need = max(2, math.ceil(GENERIC_SHARE * len(sources)))
+    generic = frozenset(n for n in all_names if sum(n in s for s in per_source) >= need)
+    vectors = claims_v = None
+    if embedder is not None and sentences:
+        # only sentences sharing a word with some claim can be its best match: embed those
+        wanted = frozenset().union(*(content_stems(t) for t in extra_texts))
+        rows = [j for j, s in enumerate(sentences) if s.features.stems & wanted]
+        batch = embedder.embed_sync([*extra_texts, *(sentences[j].features.text for j in rows)])
+        claims_v = batch[: len(extra_texts)]
+        vectors = np.zeros((len(sentences), batch.shape[1]), dtype=np.float32)
+        vectors[rows] = batch[len(extra_texts) :]
+    index = SourceIndex(tuple(sentences), known, all_names, generic, vectors)
+    return index, claims_v
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    sentence: SourceSentence
+    score: float
+    lexical: float
+    semantic: float | None
+
+
+def align(
+    claim: Features, index: SourceIndex, vector: npt.NDArray[np.float32] | None
+) -> list[Alignment]:
+    """The best-matching source sentences, best first: at most :data:`TOP_K`, each within
+    :data:`MARGIN` of the best."""
+    if not index.sentences or not claim.stems:
+        return []
+    sims = index.vectors @ vector if vector is not None and index.vectors is not None else None
+    scored = []
+    for j, sentence in enumerate(index.sentences):
+        lexical = len(claim.stems & sentence.features.stems) / len(claim.stems)
+        if sims is None:
+            scored.append(Alignment(sentence, lexical, lexical, None))
+            continue
+        sem = max(0.0, float(sims[j]))
+        score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * sem
+        scored.append(Alignment(sentence, score, lexical, sem))
+    scored.sort(key=lambda a: -a.score)
+    top = scored[0]
+    return [top] + [
+        a
+        for a in scored[1:TOP_K]
+        if a.score >= top.score - MARGIN and a.lexical >= top.lexical - COVERAGE_MARGIN
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A claim checked against its best-matching source sentences."""
+
+    mismatch: Mismatch | None
+    """None when some candidate agrees on polarity, quantities, names and conditions"""
+    evidence: SourceSentence | None
+    """the agreeing sentence, else the best-matching one"""
+    semantic: float | None
+    """embedder similarity of the best-matching sentence"""
+    candidates: int
+
+
+def verify(
+    claim: Features, index: SourceIndex, vector: npt.NDArray[np.float32] | None
+) -> Verification:
+    candidates = align(claim, index, vector)
+    if not candidates:
+        return Verification(None, None, 0.0 if vector is not None else None, 0)
+    semantic = candidates[0].semantic
+    first: Mismatch | None = None
+    for candidate in candidates:
+        mismatch = compare(
+            claim,
+            candidate.sentence.features,
+            context_names=candidate.sentence.context_names,
+            source_names=index.all_names,
+            generic_names=index.generic_names,
+        )
+        if mismatch is None:
+            return Verification(None, candidate.sentence, semantic, len(candidates))
+        first = first or mismatch
+    return Verification(first, candidates[0].sentence, semantic, len(candidates))

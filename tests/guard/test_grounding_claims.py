@@ -1,0 +1,202 @@
+"""Claim-level groundedness: the features of a claim, and contradictions Grounder.score catches."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.guard.alignment import segment
+from frontdesk.guard.claims import conditions, features, names, polarity, quantities
+from frontdesk.guard.grounding import Grounder
+from frontdesk.knowledge.embedding import LocalEmbedder
+
+REFUND = (
+    "Annual plans can be cancelled for a **full refund within 14 days of purchase**. After 14 "
+    "days, cancelling an annual plan gives a **prorated refund** for the whole months remaining "
+    "in the term, minus any discount you received for paying annually.\n\n"
+    "Monthly plans are not refunded for partial months. When you cancel a monthly plan, it "
+    "stays active until the end of the current billing period and is not renewed.\n\n"
+    "Charges for rows synced above your plan's allowance are not refundable, except when the "
+    "overage was caused by a fault in Northwind Data."
+)
+OVERAGE = (
+    "If you sync more rows than your plan includes, additional rows are billed at $1.50 per "
+    "million on Starter and $1.00 per million on Growth. Pipelines are never stopped for going "
+    "over; you receive an email at 80% and 100% of your monthly allowance."
+)
+PLANS = (
+    "The Starter plan costs $49 per month, or $490 per year when billed annually (two months "
+    "free). It includes 5 active pipelines, 10 million rows synced per month, hourly schedules "
+    "at the fastest, and 7 days of run history."
+)
+REQUEST = (
+    "Refunds go back to the original payment method within 5-10 business days. Invoices paid "
+    "by bank transfer are refunded by bank transfer."
+)
+SOURCES = [REFUND, OVERAGE, PLANS, REQUEST]
+
+
+# --- features ------------------------------------------------------------------------
+
+
+def _values(text: str) -> list[tuple[float, float, str, str | None]]:
+    return [(q.low, q.high, q.kind, q.per) for q in quantities(text)]
+
+
+def test_prices_are_values_with_currency_and_rate() -> None:
+    assert _values("$1.50 per million") == [(1.5, 1.5, "money:usd", "million")]
+    assert _values("$2,990 per year") == [(2990.0, 2990.0, "money:usd", "year")]
+    assert _values("$49 a month") == [(49.0, 49.0, "money:usd", "month")]
+    assert _values("9 EUR") == [(9.0, 9.0, "money:eur", None)]
+    one, other = quantities("$1.50 per million and $1.00 per million")
+    assert not one.same_value(other)
+    assert not quantities("$49 per month")[0].same_value(quantities("$49 per year")[0])
+
+
+def test_durations_compare_by_length_whatever_the_unit_word() -> None:
+    two_weeks, fourteen_days = quantities("two weeks")[0], quantities("14 days")[0]
+    assert two_weeks.same_value(fourteen_days)
+    assert not quantities("14 days")[0].same_value(quantities("30 days")[0])
+    assert not quantities("14 days")[0].same_value(quantities("14 weeks")[0])
+    assert _values("a 14-day free trial") == [(14 * 86400.0, 14 * 86400.0, "duration", None)]
+    assert _values("a one-hour response target")[0][:3] == (3600.0, 3600.0, "duration")
+
+
+def test_ranges_lists_percentages_and_magnitudes() -> None:
+    assert _values("within 5-10 business days") == [(5 * 86400.0, 10 * 86400.0, "duration", None)]
+    assert _values("5 to 10 days")[0][:2] == (5 * 86400.0, 10 * 86400.0)
+    five = quantities("5 business days")[0]
+    assert not five.same_value(quantities("5-10 business days")[0])
+    assert [q.low for q in quantities("after 3, 5 and 7 days")] == [
+        3 * 86400.0,
+        5 * 86400.0,
+        7 * 86400.0,
+    ]
+    assert _values("a 99.9% uptime SLA") == [(99.9, 99.9, "percent", None)]
+    assert _values("10 million rows")[0][0] == 10_000_000
+    assert _values("09:00-18:00 CET") == [(540.0, 1080.0, "clock", None)]
+
+
+def test_codes_and_bare_word_numbers_are_not_quantities() -> None:
+    assert quantities("error NW-422 on API v2 with 2FA from 34.90.12.8") == []
+    assert quantities("Sign in with one of your recovery codes.") == []
+    assert _values("ten recovery codes")[0][0] == 10
+
+
+def test_polarity_marks_what_is_negated() -> None:
+    pol = polarity("Monthly plans are not refunded for partial months.")
+    assert pol.has_negation and "refund" in pol.heads
+    assert "plan" in pol.positive and "plan" not in pol.negated
+    assert "refund" in polarity("Overage charges are non-refundable.").heads
+    assert "refund" in polarity("No, you cannot get a refund on your annual plan.").heads
+    assert not polarity("No. Northwind Data is a cloud service.").has_negation  # answer particle
+    assert polarity("You don't need a credit card.").negated >= {"credit", "card"}
+    assert not polarity("Annual plans can be cancelled for a full refund.").has_negation
+
+
+def test_names_plans_products_roles_and_acronyms() -> None:
+    known = frozenset({"Growth", "Starter"})
+    assert names("Extra rows cost $1.00 per million on Starter.") == {"Starter"}
+    assert "Growth" in names("Growth costs $299 a month.", known)
+    assert "Annual" not in names("Annual plans can be cancelled.", known)
+    assert {"Microsoft", "Dynamics"} <= names("We support Microsoft Dynamics 365.")
+    assert "BigQuery" in names("BigQuery is a destination.")
+    assert "role:owner" in names("Only the workspace owner can change the plan.")
+    assert "role:admin" not in names("Owners and billing admins see invoices.")
+
+
+def test_conditions_are_canonical_cues() -> None:
+    assert set(conditions("a full refund within 14 days of purchase")) == {"within"}
+    assert set(conditions("in the first 14 days")) == {"within"}
+    assert set(conditions("not refundable, except when it was our fault")) == {"except"}
+    assert set(conditions("unless you ask")) == {"except"}
+    assert set(conditions("at least every 90 days")) == {"at_least"}
+    assert set(conditions("The link can be used only once.")) == set()
+
+
+def test_quantities_are_bound_to_the_plan_of_their_clause() -> None:
+    feats = features(
+        "additional rows are billed at $1.50 per million on Starter and $1.00 per million on Growth"
+    )
+    assert feats.bound == (frozenset({"Starter"}), frozenset({"Growth"}))
+    inherited = features("It includes 5 active pipelines.", inherited=frozenset({"Starter"}))
+    assert inherited.bound == (frozenset({"Starter"}),)
+
+
+def test_segment_keeps_numbers_and_joins_wrapped_lines() -> None:
+    text = (
+        "Rows cost $1.50 per million on Starter.\nA 99.9% SLA applies to\nEnterprise plans.\n"
+        "- Item one\n- Item two"
+    )
+    parts = [text[a:b] for a, b in segment(text)]
+    assert parts[0] == "Rows cost $1.50 per million on Starter."
+    assert parts[1] == "A 99.9% SLA applies to\nEnterprise plans."
+    assert parts[2:] == ["- Item one", "- Item two"]
+
+
+# --- Grounder.score end to end -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grounder(embedder: LocalEmbedder) -> Grounder:
+    return Grounder(embedder=embedder)
+
+
+def _verdict(grounder: Grounder, answer: str) -> list[tuple[bool, str | None]]:
+    return [(s.supported, s.reason) for s in grounder.score(answer, SOURCES).sentences]
+
+
+def test_the_refund_contradiction_is_flagged(grounder: Grounder) -> None:
+    report = grounder.score("No, you cannot get a refund on your annual plan. [1]", SOURCES)
+    (sentence,) = report.sentences
+    assert not sentence.supported
+    assert sentence.reason == "polarity"
+    assert report.score == 0.0
+    assert sentence.evidence is not None and sentence.evidence[0] == 0  # the refund policy
+
+
+def test_a_faithful_paraphrase_passes(grounder: Grounder) -> None:
+    answer = (
+        "Yes: if you cancel an annual plan within 14 days of buying it, you get your money "
+        "back in full [1]. Refunds are paid back to your original payment method within 5-10 "
+        "business days [4]."
+    )
+    assert _verdict(grounder, answer) == [(True, None), (True, None)]
+
+
+def test_a_plan_swapped_price_is_flagged(grounder: Grounder) -> None:
+    assert _verdict(grounder, "Extra rows are billed at $1.00 per million on Starter. [2]") == [
+        (False, "quantity")
+    ]
+    assert _verdict(grounder, "Extra rows are billed at $1.00 per million on Growth. [2]") == [
+        (True, None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("Refunds go back to the original payment method within 5-10 weeks.", "quantity"),
+        ("Annual plans can be cancelled for a full refund within 30 days of purchase.", "quantity"),
+        ("The Starter plan costs $49 per year.", "quantity"),
+        ("Charges for rows above your allowance are refundable.", "polarity"),
+        ("Monthly plans are refunded for partial months.", "polarity"),
+        ("Annual plans can be cancelled for a full refund after 14 days of purchase.", "condition"),
+        ("Annual plans can be cancelled for a full refund.", "condition"),
+        ("The Growth plan includes 5 active pipelines and 10 million rows per month.", "name"),
+        ("Additional rows are billed at $1.50 per million on Zorblax Pro.", "name"),
+    ],
+)
+def test_contradictions_are_flagged_with_their_reason(
+    grounder: Grounder, answer: str, reason: str
+) -> None:
+    assert _verdict(grounder, answer) == [(False, reason)]
+
+
+def test_faithful_rewordings_of_numbers_and_plans_pass(grounder: Grounder) -> None:
+    for answer in (
+        "Starter is $49 a month, or $490 a year if you pay annually.",
+        "Starter includes 5 active pipelines and 10 million rows a month.",
+        "We don't refund monthly plans for a partial month.",
+        "Pipelines are not stopped when you go over your allowance.",
+    ):
+        assert _verdict(grounder, answer) == [(True, None)], answer
