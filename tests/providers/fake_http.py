@@ -92,7 +92,7 @@ class FakeHTTPServer:
             request = await _read_request(reader)
             if request is not None:
                 self.requests.append(request)
-                await _write_reply(writer, self._handler(request))
+                await _write_reply(reader, writer, self._handler(request))
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away: nothing to answer
         finally:
@@ -117,9 +117,22 @@ async def _read_request(reader: asyncio.StreamReader) -> Request | None:
     return Request(method, url.path, parse_qs(url.query), headers, body)
 
 
-async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
+async def _sleep_unless_hung_up(reader: asyncio.StreamReader, seconds: float) -> None:
+    """Wait ``seconds``, but stop at once when the client closes the connection
+    (so a test can see that a timed-out call really cancelled its request)."""
+    try:
+        data = await asyncio.wait_for(reader.read(1), seconds)
+    except TimeoutError:
+        return
+    if not data:
+        raise ConnectionResetError("the client closed the connection")
+
+
+async def _write_reply(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: Reply
+) -> None:
     if reply.first_delay:
-        await asyncio.sleep(reply.first_delay)
+        await _sleep_unless_hung_up(reader, reply.first_delay)
     reason = _REASONS.get(reply.status, "Status")
     head = [f"HTTP/1.1 {reply.status} {reason}", "Connection: close"]
     head += [f"{k}: {v}" for k, v in reply.headers.items()]

@@ -10,7 +10,7 @@ from frontdesk.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from frontdesk.events import AttemptEvent, TextDelta, UsageReport
+from frontdesk.events import AttemptEvent, CallReport, TextDelta, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.breaker import Breakered, CircuitBreaker
 from frontdesk.providers.fallback import Attempt, Fallback, FallbackStream
@@ -152,3 +152,75 @@ async def test_closing_early_closes_the_serving_stream() -> None:
     await stream.aclose()
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
+
+
+async def test_the_chain_describes_itself_in_attempt_events_and_one_report() -> None:
+    chain = Fallback(
+        [
+            scripted("tiny", Step("never"), context=4),
+            scripted("a", down("a")),
+            scripted("b", Step("from b")),
+        ]
+    )
+    events = [e async for e in chain.stream(REQUEST)]
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == [
+        "AttemptEvent",
+        "AttemptEvent",
+        "AttemptEvent",
+        "TextDelta",
+        "TextDelta",
+        "UsageReport",
+        "Finish",
+        "CallReport",
+    ]  # the inner providers' own reports are folded in, not passed on
+    skipped, failed, served = events[:3]
+    assert isinstance(skipped, AttemptEvent) and isinstance(failed, AttemptEvent)
+    assert (skipped.provider, skipped.outcome, skipped.error_code) == (
+        "tiny",
+        "skipped",
+        "context_too_long",
+    )
+    assert (failed.provider, failed.outcome, failed.status) == ("a", "failed", 503)
+    assert isinstance(served, AttemptEvent)
+    assert (served.provider, served.outcome) == ("b", "served")
+    report = events[-1]
+    assert isinstance(report, CallReport)
+    assert (report.provider, report.model) == ("b", "b-m")
+    assert [(a.provider, a.outcome) for a in report.attempts] == [
+        ("tiny", "skipped"),
+        ("a", "failed"),
+        ("b", "served"),
+    ]
+    usage = events[5]
+    assert isinstance(usage, UsageReport)
+    assert report.usage == usage.usage == report.attempts[-1].usage
+    assert report.ttft_ms is not None and 0 <= report.ttft_ms <= report.duration_ms
+    assert report.cost is None  # priced by Metered, not by the chain
+
+
+async def test_every_failure_is_announced_before_all_providers_failed() -> None:
+    stream = Fallback([scripted("a", down("a")), scripted("b", down("b"))]).stream(REQUEST)
+    seen: list[AttemptEvent] = []
+    with pytest.raises(AllProvidersFailed):
+        await collect_attempts(stream, seen)
+    assert [(a.provider, a.outcome) for a in seen] == [("a", "failed"), ("b", "failed")]
+
+
+async def collect_attempts(stream: FallbackStream, seen: list[AttemptEvent]) -> None:
+    async for event in stream:
+        assert isinstance(event, AttemptEvent)
+        seen.append(event)
+
+
+async def test_an_empty_answer_is_served_and_reported() -> None:
+    events = [e async for e in Fallback([scripted("a", Step(""))]).stream(REQUEST)]
+    assert [type(e).__name__ for e in events] == [
+        "UsageReport",
+        "Finish",
+        "AttemptEvent",
+        "CallReport",
+    ]
+    report = events[-1]
+    assert isinstance(report, CallReport)
+    assert report.provider == "a" and report.ttft_ms is None  # no token, no time to it

@@ -11,9 +11,9 @@ from typing import Any
 import jinja2
 import pytest
 
-from frontdesk.domain import ChatMessage, Usage
+from frontdesk.domain import ChatMessage
 from frontdesk.errors import ConfigError, ContextTooLong, ProviderUnavailable
-from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import Finish, ProviderEvent, TextDelta
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.chatml import render_chatml
 from frontdesk.providers.local import LocalProvider
@@ -25,6 +25,7 @@ from frontdesk.providers.local_model import (
 )
 from frontdesk.providers.stops import StopScanner
 from frontdesk.settings import Settings
+from tests.providers.streams import without_report
 
 QUESTION = [ChatMessage("user", "How do I reset my password?")]
 CONVERSATIONS = [
@@ -57,32 +58,10 @@ def llama(model: LocalModel) -> Any:
 
 
 async def collect(provider: ChatProvider, request: ChatRequest) -> list[ProviderEvent]:
-    return [event async for event in provider.stream(request)]
+    return without_report([event async for event in provider.stream(request)])
 
 
 # --- with the real model ---------------------------------------------------
-
-
-@pytest.mark.local_model
-async def test_short_generation_streams_deltas_and_real_usage(
-    provider: LocalProvider, model: LocalModel
-) -> None:
-    events = await collect(provider, ChatRequest(QUESTION, temperature=0, max_output_tokens=8))
-    deltas = [e for e in events if isinstance(e, TextDelta)]
-    assert deltas
-    assert "".join(d.text for d in deltas).strip()
-    assert isinstance(events[-2], UsageReport)
-    assert isinstance(events[-1], Finish)
-    last = model.stats.last
-    assert last is not None
-    assert events[-1].reason == last.reason
-    prompt = len(
-        llama(model).tokenize(render_chatml(QUESTION).encode(), add_bos=True, special=True)
-    )
-    assert events[-2].usage == Usage(prompt, last.completion_tokens)
-    assert 1 <= last.completion_tokens <= 8
-    assert isinstance(provider, ChatProvider)
-    assert provider.capabilities.context_length == 512
 
 
 @pytest.mark.local_model
@@ -111,26 +90,6 @@ def test_customer_text_cannot_forge_chat_markers(model: LocalModel) -> None:
     # Only the template's own three markers (system default, user, assistant) plus
     # their ends are special; the customer's copy is plain text.
     assert model.tokenize_prompt(forged).count(im_start[0]) == 3
-
-
-@pytest.mark.local_model
-async def test_closing_the_stream_cancels_generation(
-    provider: LocalProvider, model: LocalModel
-) -> None:
-    request = ChatRequest(
-        [ChatMessage("user", "Write a very long story about a lighthouse keeper.")],
-        temperature=0,
-        max_output_tokens=300,
-    )
-    stream = provider.stream(request)
-    first = await anext(stream)
-    assert isinstance(first, TextDelta)
-    await stream.aclose()
-    await asyncio.wrap_future(model.idle())
-    last = model.stats.last
-    assert last is not None
-    assert last.reason == "cancelled"
-    assert last.completion_tokens < 300
 
 
 @pytest.mark.local_model

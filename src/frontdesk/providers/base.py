@@ -72,15 +72,3 @@ class ChatProvider(Protocol):
 
     async def aclose(self) -> None: ...
 
-
-class ApproxTokenCounter:
-    """A pre-check estimate (~4 characters per token). Never used as the exact count."""
-
-    def __init__(self, per_message_overhead: int = 4) -> None:
-        self._overhead = per_message_overhead
-
-    def count(self, text: str) -> int:
-        return (len(text) + 3) // 4
-
-    def count_messages(self, messages: Sequence[ChatMessage]) -> int:
-        return sum(self.count(m.content) + self._overhead for m in messages) + 2

@@ -1,14 +1,13 @@
-"""Build a bot's provider chain from configuration:
-``Fallback([harden(endpoint) for endpoint in chain])``."""
+"""Build a bot's hardened providers from configuration: ``harden(endpoint)`` per
+endpoint, shared by the bot's chains (``Fallback([...])``, built in ``wiring``) and
+the gateway."""
 
 from __future__ import annotations
 
 from frontdesk.config import BotConfig, EndpointConfig
-from frontdesk.errors import ConfigError
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import BreakerBoard, CircuitBreaker
 from frontdesk.providers.factory import SharedModels, available_chain, build_provider
-from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.limits import Buckets
 from frontdesk.providers.resilience import Resilience, harden
 from frontdesk.providers.retry import RetryPolicy
@@ -73,16 +72,3 @@ def build_hardened(
         for ep in endpoints
     }
 
-
-def build_chain(
-    settings: Settings,
-    endpoints: list[EndpointConfig],
-    *,
-    shared: SharedModels,
-    board: BreakerBoard,
-    buckets: Buckets | None,
-) -> ChatProvider:
-    if not endpoints:
-        raise ConfigError("no usable endpoint in model.chain (add a 'local' endpoint)")
-    hardened = build_hardened(settings, endpoints, shared=shared, board=board, buckets=buckets)
-    return Fallback([hardened[ep.name] for ep in endpoints])

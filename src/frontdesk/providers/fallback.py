@@ -114,9 +114,10 @@ class FallbackStream(AsyncGenerator[ProviderEvent, None]):
             self._chain.on_attempt(attempt)
         return attempt.event()
 
-    def _serve(self, provider: ChatProvider, started: float) -> AttemptEvent:
+    def _serve(self, provider: ChatProvider, started: float, *, text: bool) -> AttemptEvent:
         now = time.perf_counter()
-        self._ttft_ms = (now - self._started) * 1000
+        if text:
+            self._ttft_ms = (now - self._started) * 1000
         attempt = Attempt(provider.name, provider.model, "served")
         attempt.duration_ms = (now - started) * 1000
         self.served_by = attempt
@@ -153,7 +154,7 @@ class FallbackStream(AsyncGenerator[ProviderEvent, None]):
                     if isinstance(event, UsageReport):
                         usage = event.usage
                     if attempt is None and isinstance(event, TextDelta):
-                        yield self._serve(provider, started)
+                        yield self._serve(provider, started, text=True)
                         attempt = self.served_by
                     yield event
             except ProviderError as exc:
@@ -170,7 +171,7 @@ class FallbackStream(AsyncGenerator[ProviderEvent, None]):
                 yield failed
                 continue
             if attempt is None:  # finished without any text: an empty answer is an answer
-                yield self._serve(provider, started)
+                yield self._serve(provider, started, text=False)
                 attempt = self.served_by
             assert attempt is not None
             _finish(attempt, started, usage)

@@ -289,5 +289,6 @@ def _make_client(
     options: dict[str, Any] = {"api_version": api_version, "timeout": int(read * 1000)}
     if base_url is not None:
         options["base_url"] = base_url
-    client: Client = genai.Client(api_key=api_key, http_options=options)
+    # the SDK refuses an empty key at construction; ``check()`` reports it instead
+    client: Client = genai.Client(api_key=api_key or "unset", http_options=options)
     return client

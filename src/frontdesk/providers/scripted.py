@@ -56,6 +56,8 @@ class ScriptedProvider:
     model_name: str = "scripted-1"
     context_length: int = 4096
     requests: list[ChatRequest] = field(default_factory=list)
+    check_error: ProviderError | None = None
+    """Raised by :meth:`check` (an endpoint that is not ready)."""
     _cursor: int = 0
 
     @classmethod
@@ -124,7 +126,8 @@ class ScriptedProvider:
         return Usage(self.tokens.count_messages(request.messages), emitted)
 
     async def check(self) -> None:
-        return None
+        if self.check_error is not None:
+            raise self.check_error
 
     async def aclose(self) -> None:
         return None
