@@ -90,3 +90,26 @@ def test_tolerance_from_the_baseline_file_and_bad_inputs(tmp_path: Path) -> None
     (tmp_path / "x.json").write_text("{}", encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", "compare", str(tmp_path / "x.json"), str(new)])
     assert result.exit_code == 2 and "not a summary" in result.output
+
+
+def test_baseline_recorder_keeps_the_subset_and_the_old_tolerance(tmp_path: Path) -> None:
+    from frontdesk.evaluation.baseline import DEFAULT_TOLERANCE, record
+
+    run = _out(tmp_path, "run", GOOD, HONEST)
+    cases = tmp_path / "set.jsonl"
+    cases.write_text(
+        "\n".join(json.dumps(c.model_dump()) for c in (REFUND, BTC)) + "\n", encoding="utf-8"
+    )
+    (tmp_path / "set.subsets.json").write_text(json.dumps({"gate": ["btc"]}), encoding="utf-8")
+    baseline = tmp_path / "baseline.json"
+    first = record(run, baseline, subset="gate", case_set=cases)
+    assert first["overall"]["cases"] == 1 and first["subset"] == "gate"
+    assert first["cases_correct"] == {"btc": True} and first["tolerance"] == DEFAULT_TOLERANCE
+    data = json.loads(baseline.read_text(encoding="utf-8"))
+    data["tolerance"] = {"default": 0.0}
+    baseline.write_text(json.dumps(data), encoding="utf-8")
+    again = record(run, baseline)
+    assert again["overall"]["cases"] == 2 and again["tolerance"] == {"default": 0.0}
+    (tmp_path / "set.subsets.json").write_text(json.dumps({"gate": ["zz"]}), encoding="utf-8")
+    with pytest.raises(CaseFileError, match="unknown cases"):
+        record(run, baseline, subset="gate", case_set=cases)
