@@ -6,11 +6,14 @@ Secrets are ``SecretStr`` and never serialise.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -22,6 +25,36 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from frontdesk.errors import ConfigError
 
 DEV_ADMIN_TOKEN = "dev-admin-token"
+
+
+class AbuseSettings(BaseModel):
+    """Limits on anonymous traffic, per client address and per browser session (0 = off).
+
+    Environment: ``FRONTDESK_ABUSE__<FIELD>``, e.g. ``FRONTDESK_ABUSE__MESSAGES_PER_ADDRESS=30``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conversations_per_address: int = Field(60, ge=0, description="New conversations an hour")
+    conversations_per_session: int = Field(20, ge=0, description="New conversations an hour")
+    messages_per_address: int = Field(60, ge=0, description="Messages a minute")
+    messages_per_session: int = Field(20, ge=0, description="Messages a minute")
+    escalations_per_address: int = Field(10, ge=0, description="Hand-offs to a person an hour")
+    escalations_per_session: int = Field(3, ge=0, description="Hand-offs to a person an hour")
+    live_streams_per_address: int = Field(20, ge=0, description="Open live event streams")
+    live_streams_per_conversation: int = Field(3, ge=0, description="Open live event streams")
+    anonymous_daily_tokens_per_session: int = Field(
+        50_000, ge=0, description="Model tokens (prompt + answer) a day, anonymous callers"
+    )
+    anonymous_daily_tokens_per_address: int = Field(200_000, ge=0)
+    anonymous_daily_usd_per_session: Decimal = Field(Decimal("0.05"), ge=0)
+    anonymous_daily_usd_per_address: Decimal = Field(Decimal("0.50"), ge=0)
+    v1_max_history_messages: int = Field(
+        50, ge=1, description="Messages one /v1/chat/completions request may carry"
+    )
+    v1_max_history_tokens: int = Field(
+        16_000, ge=1, description="Tokens of the messages of one /v1/chat/completions request"
+    )
 
 
 class Settings(BaseSettings):
@@ -50,6 +83,20 @@ class Settings(BaseSettings):
     bot_config: Path = Field(Path("config/bot.yaml"), description="Path of the bot YAML file")
 
     max_message_chars: int = Field(5000, ge=1, description="Longest accepted user message")
+    upload_max_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1,
+        description="Largest document upload; refused with HTTP 413 while the body streams in",
+    )
+    parse_timeout_seconds: float = Field(
+        60.0, gt=0, description="Wall-clock limit to parse one uploaded or ingested file"
+    )
+    parse_memory_mb: int = Field(
+        1024, ge=256, description="Address-space limit of the document parser process"
+    )
+    parse_max_expanded_mb: int = Field(
+        100, ge=1, description="Largest total uncompressed size of a DOCX (zip) archive"
+    )
     heartbeat_seconds: float = Field(15.0, gt=0, description="SSE keep-alive comment interval")
     widget_origins: list[str] = Field(
         default_factory=list,
@@ -74,6 +121,11 @@ class Settings(BaseSettings):
         "(a revoked key stops working within this time)",
     )
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
+    session_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key of browser session tokens (default: derived from the admin token)",
+    )
+    abuse: AbuseSettings = Field(default_factory=AbuseSettings)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

@@ -103,7 +103,9 @@ async def build_services(
     else:
         chain = provider
     prices = load_price_table()
-    admission = Admission.for_bot(bot, buckets=buckets, ledger=ledger, prices=prices)
+    admission = Admission.for_bot(
+        bot, buckets=buckets, ledger=ledger, prices=prices, abuse=settings.abuse
+    )
     gateway = None
     if gateway_endpoints:
         gateway = Gateway(
@@ -141,6 +143,7 @@ async def build_services(
     )
     escalation.start()  # the outbox drain loop
     chat = ChatService(
+    escalation.service.gate = admission.admit_escalation  # escalations per address/session
         store=store,
         escalation=escalation.service,
         knowledge=knowledge,

@@ -53,9 +53,9 @@ def test_fresh_sqlite_to_head_and_again(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'fd.db'}"
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == migrate.head_revision() == "0003"
+    assert migrate.current_revision(url) == migrate.head_revision() == "0004"
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == "0003"
+    assert migrate.current_revision(url) == "0004"
 
 
 async def test_sqlite_schema_matches_metadata(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.api.auth_deps import AgentDep, EscalationDep
@@ -51,6 +51,8 @@ def ticket_out(ticket: Ticket, queue: QueueInfo | None = None) -> dict[str, Any]
         "handed_back_at": _iso(ticket.handed_back_at),
         "closed_at": _iso(ticket.closed_at),
         "wait_seconds": max(0, round((end - ticket.created_at).total_seconds())),
+        "priority": ticket.priority,
+        "merged": ticket.merged,
         **(queue.as_json() if queue is not None else {}),
     }
 
@@ -95,13 +97,35 @@ def transcript_out(t: Transcript) -> dict[str, Any]:
 
 
 @router.get("/queue")
-async def queue(principal: AgentDep, escalation: EscalationDep) -> dict[str, Any]:
-    """Open tickets, oldest first: waiting ones with their place, then claimed ones."""
+async def queue(
+    principal: AgentDep,
+    escalation: EscalationDep,
+    offset: int = Query(0, ge=0, description="Skip this many tickets (paging)"),
+    limit: int = Query(50, ge=1, le=200, description="Tickets per page"),
+) -> dict[str, Any]:
+    """Open tickets of the key's tenant: waiting ones by priority then wait, then claimed ones.
+
+    Pages by ``offset``/``limit`` with the totals, so every open ticket can be reached.
+    """
     handoff = escalation.handoff
-    tickets = await handoff.queue(principal)
-    items = [ticket_out(t, await handoff.queue_info(t)) for t in tickets]
-    waiting = sum(1 for t in tickets if t.status == "waiting")
-    return {"tickets": items, "waiting": waiting, "claimed": len(tickets) - waiting}
+    page = await handoff.queue(principal, offset=offset, limit=limit)
+    items = []
+    for i, ticket in enumerate(page.tickets):
+        info = None
+        if ticket.status == "waiting":
+            # waiting tickets come first, in queue order: the place is the row number
+            info = await handoff.queue_info(ticket, position=offset + i + 1)
+        items.append(ticket_out(ticket, info))
+    after = offset + len(page.tickets)
+    return {
+        "tickets": items,
+        "waiting": page.waiting,
+        "claimed": page.claimed,
+        "total": page.total,
+        "offset": offset,
+        "limit": limit,
+        "next_offset": after if after < page.total else None,
+    }
 
 
 @router.get("/tickets/{ticket_id}")

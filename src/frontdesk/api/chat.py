@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from frontdesk.api.deps import ServicesDep
+from frontdesk.api.deps import ClientDep, ServicesDep, with_requester
 from frontdesk.api.schemas import (
     AnswerOut,
     BotInfo,
@@ -18,6 +19,8 @@ from frontdesk.api.schemas import (
     MessageOut,
     SendMessage,
 )
+from frontdesk.api.session import set_session_cookie, tokens_for
+from frontdesk.api.spend import AnonymousSpend, reserve_anonymous
 from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.chat.kinds import Turn, outcome_of
@@ -60,12 +63,33 @@ async def message_feedback(message_id: str, body: Feedback, services: ServicesDe
     services.metrics.feedback.labels("up" if body.rating > 0 else "down").inc()
 
 
-@router.post("/conversations", status_code=201, response_model=ConversationOut)
+class CreatedConversation(ConversationOut):
+    session: str | None = None
+    """The browser session token (also set as an HttpOnly cookie): send it back as the
+    ``X-Frontdesk-Session`` header where cookies do not reach (widget iframe, API clients).
+    None when the request already carried a valid session."""
+
+
+@router.post("/conversations", status_code=201, response_model=CreatedConversation)
 async def create_conversation(
-    services: ServicesDep, body: CreateConversation | None = None
-) -> ConversationOut:
-    conv = await services.chat.start_conversation(body.metadata if body else None)
-    return ConversationOut.of(conv, [], greeting=services.bot.greeting)
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    client: ClientDep,
+    body: CreateConversation | None = None,
+) -> CreatedConversation:
+    token = None
+    if client.session is None and client.anonymous:
+        sid, token = tokens_for(request).issue()
+        client = replace(client, session=sid)
+        set_session_cookie(response, request, token)
+    if services.chat.admission is not None:
+        await services.chat.admission.admit_client("conversation", client)
+    conv = await services.chat.start_conversation(
+        with_requester(body.metadata if body else None, client)
+    )
+    out = ConversationOut.of(conv, [], greeting=services.bot.greeting)
+    return CreatedConversation(**out.model_dump(), session=token)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
@@ -81,21 +105,32 @@ async def get_conversation(conversation_id: str, services: ServicesDep) -> Conve
     responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
 )
 async def send_message(
-    conversation_id: str, body: SendMessage, request: Request, services: ServicesDep
+    conversation_id: str,
+    body: SendMessage,
+    request: Request,
+    services: ServicesDep,
+    client: ClientDep,
 ) -> EventStreamResponse | JSONResponse:
-    turn = await services.chat.prepare_turn(
-        conversation_id, body.content, client_message_id=body.client_message_id
-    )
+    if services.chat.admission is not None:
+        await services.chat.admission.admit_client("message", client)
+    spend = await reserve_anonymous(services, client, len(body.content))
+    try:
+        turn = await services.chat.prepare_turn(
+            conversation_id, body.content, client_message_id=body.client_message_id
+        )
+    except BaseException:
+        await spend.settle(None, 0.0, produced=False)
+        raise
     wants_json = not body.stream or request.headers.get("accept", "").startswith("application/json")
     if wants_json:
-        return await _answer_json(turn, services)
+        return await _answer_json(turn, services, spend)
     return EventStreamResponse(
-        with_heartbeats(_frames(turn), services.settings.heartbeat_seconds),
+        with_heartbeats(_frames(turn, spend), services.settings.heartbeat_seconds),
     )
 
 
-async def _frames(turn: Turn) -> AsyncIterator[str]:
-    events = turn.events()
+async def _frames(turn: Turn, spend: AnonymousSpend) -> AsyncIterator[str]:
+    events = spend.watch(turn.events())
     try:
         async for ev in events:
             frame = native_frame(ev)
@@ -105,8 +140,13 @@ async def _frames(turn: Turn) -> AsyncIterator[str]:
         await events.aclose()
 
 
-async def _answer_json(turn: Turn, services: Services) -> JSONResponse:
-    outcome = await outcome_of(turn)
+async def _answer_json(turn: Turn, services: Services, spend: AnonymousSpend) -> JSONResponse:
+    try:
+        outcome = await outcome_of(turn)
+    except BaseException:
+        await spend.settle(None, 0.0, produced=True)
+        raise
+    await spend.settle(outcome.usage, outcome.cost_usd, produced=bool(outcome.content))
     stored = await services.store.get_message(outcome.message_id) if outcome.message_id else None
     error = outcome.error
     out = AnswerOut(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from frontdesk.api.auth_deps import authenticate, bearer_token
+from frontdesk.api.session import request_session, session_secret
+from frontdesk.chat.admission import Client
+from frontdesk.escalation.priority import REQUESTER_FIELD, Requester, address_key
 from frontdesk.services import Services
 
 
@@ -16,3 +20,39 @@ async def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def request_address(request: Request) -> str:
+    """The client address of a request, as a key (the raw IP is not kept)."""
+    peer = request.client.host if request.client is not None else "unknown"
+    return address_key(peer, session_secret(request.app.state.services.settings))
+
+
+async def get_client(request: Request) -> Client:
+    """Who sends this request: client address, signed browser session, API key identity.
+
+    A request with ``Authorization: Bearer <key>`` must carry a valid key (401 otherwise);
+    without one the caller is anonymous, limited per address and per session.
+    """
+    services: Services = request.app.state.services
+    identity = None
+    if bearer_token(request) is not None:
+        identity = (await authenticate(request)).key_id
+    return Client(
+        tenant=services.chat.tenant_id,
+        address=request_address(request),
+        session=request_session(request),
+        identity=identity,
+    )
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+
+
+def with_requester(metadata: dict[str, Any] | None, client: Client) -> dict[str, Any]:
+    """The conversation's metadata with the server's record of who opened it.
+
+    Whatever a client put under that field is overwritten: it is not theirs to choose.
+    """
+    requester = Requester(session=client.session, address=client.address, identity=client.identity)
+    return {**(metadata or {}), REQUESTER_FIELD: requester.as_json()}

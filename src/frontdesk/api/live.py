@@ -22,22 +22,31 @@
 Comments (``: ping``) keep the connection alive; the stream ends after a
 ``status`` of ``closed``. The conversation id is the capability (anonymous,
 like the chat endpoints).
+
+Open streams are capped per client address and per conversation (429 beyond,
+``FRONTDESK_ABUSE__LIVE_STREAMS_PER_*``). A waiting customer's stream listens to
+the tenant's queue channel and recomputes its own place (one indexed count) when
+the queue changes, so a queue change costs one publish, not one per ticket.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from frontdesk.api.auth_deps import EscalationDep
-from frontdesk.api.deps import ServicesDep
+from frontdesk.api.deps import ServicesDep, request_address
 from frontdesk.api.sse import sse_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
+from frontdesk.chat.admission import StreamSlot, StreamSlots
+from frontdesk.domain import Conversation
 from frontdesk.errors import NotFound
 from frontdesk.escalation.build import Escalation
 from frontdesk.escalation.handoff import message_json
-from frontdesk.escalation.live import conversation_channel
+from frontdesk.escalation.live import conversation_channel, queue_channel
 
 router = APIRouter(prefix="/api", tags=["live"])
 
@@ -49,6 +58,7 @@ router = APIRouter(prefix="/api", tags=["live"])
 )
 async def conversation_events(
     conversation_id: str,
+    request: Request,
     services: ServicesDep,
     escalation: EscalationDep,
     after_seq: int | None = Query(None, ge=0, description="Replay agent messages after this seq"),
@@ -56,20 +66,39 @@ async def conversation_events(
     conversation = await services.store.get_conversation(conversation_id)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
-    frames = _frames(escalation, conversation_id, after_seq)
+    admission = services.chat.admission
+    slots = admission.streams if admission is not None else StreamSlots(0, 0)
+    slot = slots.acquire(request_address(request), conversation_id)  # 429 when full
+    frames = _held(slot, _frames(escalation, conversation, after_seq))
+    # released when the stream ends, or when a stream that never started is collected
+    weakref.finalize(frames, slot.release)
     return EventStreamResponse(with_heartbeats(frames, services.settings.heartbeat_seconds))
 
 
+async def _held(slot: StreamSlot, frames: AsyncGenerator[str, None]) -> AsyncIterator[str]:
+    try:
+        async for frame in frames:
+            yield frame
+    finally:
+        await frames.aclose()
+        slot.release()
+
+
 async def _frames(
-    escalation: Escalation, conversation_id: str, after_seq: int | None
-) -> AsyncIterator[str]:
+    escalation: Escalation, conversation: Conversation, after_seq: int | None
+) -> AsyncGenerator[str, None]:
     handoff = escalation.handoff
-    async with escalation.bus.subscribe(conversation_channel(conversation_id)) as events:
+    conversation_id = conversation.id
+    channels = (conversation_channel(conversation_id), queue_channel(conversation.tenant_id))
+    async with escalation.bus.subscribe(*channels) as events:
         # subscribed first: nothing published from here on is missed
-        conversation = await handoff.store.get_conversation(conversation_id)
-        if conversation is None:
+        current = await handoff.store.get_conversation(conversation_id)
+        if current is None:
             return
-        yield sse_frame("status", await handoff.status_json(conversation))
+        conversation = current
+        status = await handoff.status_json(conversation)
+        place = status.get("queue_position")
+        yield sse_frame("status", status)
         if after_seq is not None:
             for message in await handoff.store.list_messages(conversation_id, after_seq=after_seq):
                 if message.role == "agent":
@@ -77,6 +106,23 @@ async def _frames(
         if conversation.status == "closed":
             return
         async for event in events:
+            if event.name == "queue" and "ticket_id" not in event.data:
+                # the tenant's queue changed: tell this customer their place if it moved
+                update = await _place(escalation, conversation_id)
+                if update is not None and update["queue_position"] != place:
+                    place = update["queue_position"]
+                    yield sse_frame("queue", update)
+                continue
             yield sse_frame(event.name, event.data)
-            if event.name == "status" and event.data.get("status") == "closed":
-                return
+            if event.name == "status":
+                place = event.data.get("queue_position", place)
+                if event.data.get("status") == "closed":
+                    return
+
+
+async def _place(escalation: Escalation, conversation_id: str) -> dict[str, Any] | None:
+    ticket = await escalation.handoff.tickets.open_for_conversation(conversation_id)
+    if ticket is None or ticket.status != "waiting":
+        return None
+    info = await escalation.handoff.queue_info(ticket)
+    return {"ticket_id": ticket.id, **info.as_json()}

@@ -25,6 +25,7 @@ from frontdesk.config import BotConfig, EndpointConfig
 from frontdesk.domain import ChatMessage, Conversation, StoredMessage
 from frontdesk.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from frontdesk.escalation import EscalationService
+from frontdesk.escalation.priority import Requester
 from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
@@ -126,11 +127,16 @@ class ChatService:
         return AnswerTurn(self.deps(), request)
 
     def subject(self, conversation: Conversation) -> Subject:
-        """Who a turn is accounted to: tenant, user (when known) and conversation."""
-        user = conversation.metadata.get("user_id")
+        """Who a turn is accounted to: tenant, user and conversation.
+
+        The user is the authenticated identity (the API key) that opened the
+        conversation, as the server recorded it; never a client-chosen field such
+        as ``metadata.user_id``. Anonymous conversations have no user (they are
+        limited per client address and browser session instead).
+        """
         return Subject(
             tenant=conversation.tenant_id,
-            user=str(user) if user else None,
+            user=Requester.of(conversation.metadata).identity,
             conversation=conversation.id,
         )
 

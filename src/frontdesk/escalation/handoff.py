@@ -23,7 +23,7 @@ from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.escalation import payloads
 from frontdesk.escalation.estimate import QueueInfo, estimate_wait
 from frontdesk.escalation.live import LiveBus, LiveEvent, conversation_channel, queue_channel
-from frontdesk.escalation.tickets import NewTicket, Note, Ticket, TicketStatus, TicketStore
+from frontdesk.escalation.tickets import NewTicket, Note, QueuePage, Ticket, TicketStore
 from frontdesk.memory.base import MemoryStore
 
 MAX_AGENT_MESSAGE_CHARS = 5000
@@ -94,21 +94,22 @@ class Handoff:
 
     # --- queue ----------------------------------------------------------
 
-    async def queue_info(self, ticket: Ticket) -> QueueInfo:
+    async def queue_info(self, ticket: Ticket, *, position: int | None = None) -> QueueInfo:
         if ticket.status != "waiting":
             return QueueInfo(0, None, 0)
-        position = await self.tickets.waiting_ahead(ticket) + 1
+        if position is None:
+            position = await self.tickets.waiting_ahead(ticket) + 1
         samples = await self.tickets.recent_claim_seconds(
             ticket.tenant_id, within=self.estimate_window, limit=self.estimate_samples
         )
         elapsed = (self.tickets.clock() - ticket.created_at).total_seconds()
         return QueueInfo(position, estimate_wait(position, samples, elapsed), len(samples))
 
-    async def queue(self, principal: Principal, *, include_claimed: bool = True) -> list[Ticket]:
-        statuses: tuple[TicketStatus, ...] = (
-            ("waiting", "claimed") if include_claimed else ("waiting",)
+    async def queue(self, principal: Principal, *, offset: int = 0, limit: int = 50) -> QueuePage:
+        """One page of the principal's tenant's open tickets (waiting by priority, then claimed)."""
+        return await self.tickets.queue_page(
+            tenant_id=principal.tenant_id, offset=offset, limit=limit
         )
-        return await self.tickets.list_tickets(tenant_id=principal.tenant_id, statuses=statuses)
 
     # --- agent actions --------------------------------------------------
 
@@ -235,16 +236,13 @@ class Handoff:
         )
 
     async def publish_queue(self, tenant_id: str) -> None:
-        """Tell every waiting customer of the tenant their new place, and the agents."""
-        waiting = await self.tickets.list_tickets(tenant_id=tenant_id, statuses=("waiting",))
-        for ticket in waiting:
-            info = await self.queue_info(ticket)
-            await self.bus.publish(
-                conversation_channel(ticket.conversation_id),
-                LiveEvent("queue", {"ticket_id": ticket.id, **info.as_json()}),
-            )
+        """One event on the tenant's queue channel (not one per waiting ticket: O(1) per change).
+
+        Each waiting customer's live stream listens there and recomputes its own place.
+        """
+        page = await self.tickets.queue_page(tenant_id=tenant_id, offset=0, limit=0)
         await self.bus.publish(
-            queue_channel(tenant_id), LiveEvent("queue", {"waiting": len(waiting)})
+            queue_channel(tenant_id), LiveEvent("queue", {"waiting": page.waiting})
         )
 
     async def _owned(self, ticket_id: str, principal: Principal, verb: str) -> Ticket:

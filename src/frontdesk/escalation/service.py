@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,6 +14,7 @@ from frontdesk.escalation.estimate import QueueInfo, describe_wait
 from frontdesk.escalation.handoff import Handoff, message_json
 from frontdesk.escalation.live import LiveEvent, conversation_channel
 from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
+from frontdesk.escalation.priority import Requester, has_content, ticket_priority
 from frontdesk.escalation.tickets import NewTicket, Ticket
 from frontdesk.events import Escalated, Notice, TextDelta, TurnDone, TurnEvent, TurnStarted
 
@@ -87,6 +88,8 @@ class EscalationService:
     handoff: Handoff
     contacts: Mapping[str, Contact]
     config: PolicyConfig = field(default_factory=PolicyConfig)
+    gate: Callable[[str, Requester], Awaitable[None]] | None = None
+    """Admission of an escalation (tenant, requester): raises RateLimited when over a limit."""
 
     async def on_user_message(self, conversation: Conversation, message: StoredMessage) -> Decision:
         """Call after the user's message is stored and before the bot answers it."""
@@ -106,7 +109,9 @@ class EscalationService:
         trigger = policy.detect_on_message(message.content, previous, self.config, topics)
         if trigger is None:
             return ANSWER
-        return await self.escalate(current, trigger, reply_to=message.id)
+        return await self.escalate(
+            current, trigger, reply_to=message.id, user_texts=[*previous, message.content]
+        )
 
     async def after_answer(
         self, conversation: Conversation, signals: AnswerSignals
@@ -132,10 +137,35 @@ class EscalationService:
         return await self.escalate(current, trigger)
 
     async def escalate(
-        self, conversation: Conversation, trigger: Trigger, *, reply_to: str | None = None
+        self,
+        conversation: Conversation,
+        trigger: Trigger,
+        *,
+        reply_to: str | None = None,
+        user_texts: Sequence[str] | None = None,
     ) -> Decision:
-        """Open a ticket (or find the open one) and tell the customer, storing the notice."""
+        """Open a ticket (or find the open one) and tell the customer, storing the notice.
+
+        A requester (API key identity, browser session, else client address) with an
+        open ticket in another conversation gets no second ticket: the escalation
+        merges into the open one and the customer is told where they stand.
+        """
         route = policy.route(trigger.topic, self.contacts)
+        requester = Requester.of(conversation.metadata)
+        if self.gate is not None:
+            await self.gate(conversation.tenant_id, requester)
+        # after an answer (user_texts None) the customer asked real questions the bot failed
+        content = True if user_texts is None else has_content(user_texts)
+        repeat = (
+            requester.address is not None
+            and await self.handoff.tickets.open_from_address(
+                conversation.tenant_id, requester.address
+            )
+            > 0
+        )
+        priority = ticket_priority(
+            requester, topic=route.topic or trigger.topic, content=content, repeat=repeat
+        )
         new = NewTicket(
             tenant_id=conversation.tenant_id,
             conversation_id=conversation.id,
@@ -144,9 +174,14 @@ class EscalationService:
             topic=route.topic,
             team=route.team,
             team_email=route.email,
+            priority=priority,
+            requester_key=requester.key,
+            address_key=requester.address,
         )
         ticket, _ = await self.handoff.open_ticket(conversation, new)
         queue = await self.handoff.queue_info(ticket)
+        if ticket.conversation_id != conversation.id:
+            return await self._merged(conversation, ticket, queue, reply_to)
         who = ticket.team or "a member of our support team"
         notice = f"I'm connecting you with {who}. {describe_wait(queue)}"
         stored = await self.handoff.store.add_message(
@@ -163,6 +198,25 @@ class EscalationService:
             ticket=ticket,
             trigger=trigger,
             queue=queue,
+        )
+
+    async def _merged(
+        self, conversation: Conversation, ticket: Ticket, queue: QueueInfo, reply_to: str | None
+    ) -> Decision:
+        """This requester already waits in another chat: one ticket, not two."""
+        notice = (
+            "You already have a request open with our team in another chat; "
+            f"a person will answer you there. {describe_wait(queue)}"
+        )
+        stored = await self.handoff.store.add_message(
+            conversation.id,
+            role="assistant",
+            content=notice,
+            reply_to=reply_to,
+            metadata={"kind": "handoff_merged", "ticket_id": ticket.id},
+        )
+        return Decision(
+            "waiting", notice=notice, message_id=stored.message.id, ticket=ticket, queue=queue
         )
 
     async def _held(self, conversation: Conversation, message: StoredMessage) -> Decision:

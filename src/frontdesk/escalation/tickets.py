@@ -54,6 +54,13 @@ class Ticket:
     claimed_at: datetime | None
     handed_back_at: datetime | None
     closed_at: datetime | None
+    priority: int = 0
+    """Higher is served first (see :mod:`frontdesk.escalation.priority`)."""
+    requester_key: str | None = None
+    """Who asked (a browser session, else a client address): their repeats merge here."""
+    address_key: str | None = None
+    merged: int = 0
+    """Later escalations of the same requester merged into this ticket."""
 
     @property
     def is_open(self) -> bool:
@@ -78,6 +85,27 @@ class NewTicket:
     topic: str | None = None
     team: str | None = None
     team_email: str | None = None
+    priority: int = 0
+    requester_key: str | None = None
+    address_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """One page of the agent queue: waiting tickets first (priority, then wait), then claimed."""
+
+    tickets: list[Ticket]
+    offset: int
+    waiting: int
+    claimed: int
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.claimed
+
+
+def _queue_order() -> list[Any]:
+    return [tickets.c.priority.desc(), tickets.c.created_at, tickets.c.id]
 
 
 def _ticket(row: Mapping[Any, Any]) -> Ticket:
@@ -103,11 +131,24 @@ class TicketStore:
 
         ``outbox(ticket_id)`` gives the (sink, payload) deliveries stored in the
         same transaction. A conversation with an open ticket keeps it:
-        returns ``(that ticket, False)``.
+        returns ``(that ticket, False)``. So does a requester (``new.requester_key``)
+        with an open ticket in another conversation: the escalation merges into it
+        (its ``merged`` count goes up; this conversation stays with the bot).
         """
         now = self._clock()
         ticket_id = str(uuid.uuid4())
         async with self._writer.begin() as conn:
+            if new.requester_key is not None:
+                same = await self._open_for_requester(conn, new.tenant_id, new.requester_key)
+                if same is not None and same.conversation_id != new.conversation_id:
+                    await conn.execute(
+                        update(tickets)
+                        .where(tickets.c.id == same.id)
+                        .values(merged=tickets.c.merged + 1)
+                    )
+                    merged = await self._get(conn, same.id)
+                    assert merged is not None
+                    return merged, False
             moved = await conn.execute(
                 update(conversations)
                 .where(conversations.c.id == new.conversation_id)
@@ -136,6 +177,10 @@ class TicketStore:
                 "claimed_at": None,
                 "handed_back_at": None,
                 "closed_at": None,
+                "priority": new.priority,
+                "requester_key": new.requester_key,
+                "address_key": new.address_key,
+                "merged": 0,
             }
             await conn.execute(insert(tickets).values(values))
             for sink, payload in outbox(ticket_id):
@@ -201,10 +246,48 @@ class TicketStore:
     async def list_tickets(
         self, *, tenant_id: str | None, statuses: Sequence[TicketStatus], limit: int = 200
     ) -> list[Ticket]:
+        """Tickets in queue order (priority, then oldest first), at most ``limit``."""
         query = (
             select(tickets)
             .where(tickets.c.status.in_(list(statuses)))
-            .order_by(tickets.c.created_at, tickets.c.id)
+            .order_by(*_queue_order())
+            .limit(limit)
+        )
+        if tenant_id is not None:
+            query = query.where(tickets.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            return [_ticket(r) for r in (await conn.execute(query)).mappings()]
+
+    async def queue_page(self, *, tenant_id: str | None, offset: int, limit: int) -> QueuePage:
+        """Open tickets, waiting ones first in queue order, then claimed ones; with totals.
+
+        Paging by offset reaches every open ticket: none is hidden behind a fixed cap.
+        """
+        waiting = await self._count(tenant_id, "waiting")
+        claimed = await self._count(tenant_id, "claimed")
+        rows: list[Ticket] = []
+        if offset < waiting:
+            rows = await self._slice(tenant_id, "waiting", offset, limit)
+        if len(rows) < limit:
+            skip = max(0, offset - waiting)
+            rows += await self._slice(tenant_id, "claimed", skip, limit - len(rows))
+        return QueuePage(rows, offset, waiting, claimed)
+
+    async def _count(self, tenant_id: str | None, status: TicketStatus) -> int:
+        query = select(func.count()).select_from(tickets).where(tickets.c.status == status)
+        if tenant_id is not None:
+            query = query.where(tickets.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def _slice(
+        self, tenant_id: str | None, status: TicketStatus, offset: int, limit: int
+    ) -> list[Ticket]:
+        query = (
+            select(tickets)
+            .where(tickets.c.status == status)
+            .order_by(*_queue_order())
+            .offset(offset)
             .limit(limit)
         )
         if tenant_id is not None:
@@ -213,16 +296,38 @@ class TicketStore:
             return [_ticket(r) for r in (await conn.execute(query)).mappings()]
 
     async def waiting_ahead(self, ticket: Ticket) -> int:
-        """How many waiting tickets of the tenant were opened before ``ticket``."""
+        """How many waiting tickets of the tenant are served before ``ticket``.
+
+        Queue order is priority (higher first), then opening time, then id; the
+        count is a range scan of the ``(tenant_id, status, priority, created_at, id)``
+        index.
+        """
+        c = tickets.c
+        ahead = (c.priority > ticket.priority) | (
+            (c.priority == ticket.priority)
+            & (
+                (c.created_at < ticket.created_at)
+                | ((c.created_at == ticket.created_at) & (c.id < ticket.id))
+            )
+        )
         query = (
             select(func.count())
             .select_from(tickets)
-            .where(tickets.c.tenant_id == ticket.tenant_id)
-            .where(tickets.c.status == "waiting")
-            .where(
-                (tickets.c.created_at < ticket.created_at)
-                | ((tickets.c.created_at == ticket.created_at) & (tickets.c.id < ticket.id))
-            )
+            .where(c.tenant_id == ticket.tenant_id)
+            .where(c.status == "waiting")
+            .where(ahead)
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def open_from_address(self, tenant_id: str, address_key: str) -> int:
+        """Open tickets of the tenant opened from one client address."""
+        query = (
+            select(func.count())
+            .select_from(tickets)
+            .where(tickets.c.tenant_id == tenant_id)
+            .where(tickets.c.address_key == address_key)
+            .where(tickets.c.status.in_(list(OPEN)))
         )
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
@@ -308,6 +413,21 @@ class TicketStore:
             .where(tickets.c.conversation_id == conversation_id)
             .where(tickets.c.status.in_(list(OPEN)))
             .order_by(tickets.c.created_at.desc())
+            .limit(1)
+        )
+        row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _ticket(row)
+
+    @staticmethod
+    async def _open_for_requester(
+        conn: AsyncConnection, tenant_id: str, requester_key: str
+    ) -> Ticket | None:
+        query = (
+            select(tickets)
+            .where(tickets.c.tenant_id == tenant_id)
+            .where(tickets.c.requester_key == requester_key)
+            .where(tickets.c.status.in_(list(OPEN)))
+            .order_by(tickets.c.created_at)
             .limit(1)
         )
         row = (await conn.execute(query)).mappings().first()

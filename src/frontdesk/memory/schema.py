@@ -144,8 +144,15 @@ tickets = Table(
     Column("claimed_at", UtcDateTime, nullable=True),
     Column("handed_back_at", UtcDateTime, nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("requester_key", String(80), nullable=True),
+    Column("address_key", String(80), nullable=True),
+    Column("merged", Integer, nullable=False, server_default="0"),
     Index(None, "tenant_id", "status", "created_at"),
     Index(None, "conversation_id", "created_at"),
+    Index("ix_tickets_queue", "tenant_id", "status", "priority", "created_at", "id"),
+    Index("ix_tickets_requester", "tenant_id", "requester_key", "status"),
+    Index("ix_tickets_address", "tenant_id", "address_key", "status"),
 )
 
 ticket_notes = Table(
