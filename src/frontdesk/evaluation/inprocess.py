@@ -11,25 +11,33 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frontdesk.config import BotConfig
 from frontdesk.errors import FrontdeskError
 from frontdesk.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from frontdesk.knowledge.stores.base import KnowledgeStore
+
 
 @dataclass(frozen=True)
 class LocalServer:
+    """The served bot, and one knowledge store opened before the server started.
+
+    Opening a SQLite knowledge store rewrites its FTS5 configuration, which makes searches
+    on the server's connections fail ("SQL logic error"), so the run opens exactly one.
+    """
+
     base_url: str
     database_url: str
     tenant: str
     collection: str
+    knowledge: KnowledgeStore
 
     async def details(self, conversation_id: str, message_id: str) -> dict[str, Any]:
         """The scored turn's record (retrieved passages, verdicts, groundedness, cost, ttft)."""
-        from frontdesk.knowledge.stores.factory import open_store
         from frontdesk.knowledge.types import SearchFilter
         from frontdesk.memory.sql import SqlMemoryStore
 
@@ -43,12 +51,9 @@ class LocalServer:
             return {}
 
         def passages() -> list[dict[str, str]]:
-            kb = open_store(self.database_url)
-            try:
-                where = SearchFilter(tenant=self.tenant, collection=self.collection)
-                found = {c.id: c for c in kb.get_chunks(where, record.retrieved_chunk_ids)}
-            finally:
-                kb.close()
+            where = SearchFilter(tenant=self.tenant, collection=self.collection)
+            chunks = self.knowledge.get_chunks(where, record.retrieved_chunk_ids)
+            found = {c.id: c for c in chunks}
             return [
                 {"id": cid, "title": found[cid].title, "section": found[cid].section,
                  "source": found[cid].source, "text": found[cid].text}
@@ -107,9 +112,7 @@ def local_server(
     bot: BotConfig, knowledge: Sequence[Path], *, bot_config: Path, startup_timeout: float = 120
 ) -> Iterator[LocalServer]:
     """Serve ``bot`` with ``knowledge`` ingested in a fresh temporary home."""
-    import uvicorn
-
-    from frontdesk.app import create_app
+    from frontdesk.knowledge.stores.factory import open_store
     from frontdesk.memory.migrate import upgrade
 
     missing = [str(p) for p in knowledge if not p.exists()]
@@ -126,31 +129,38 @@ def local_server(
         upgrade(url)
         if knowledge:
             asyncio.run(_ingest(settings, knowledge, bot))
-        port = _free_port()
-        config = uvicorn.Config(
-            create_app(settings, bot=bot), host="127.0.0.1", port=port,
-            log_config=None, access_log=False, lifespan="on",
-        )  # fmt: skip
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="frontdesk-eval", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + startup_timeout
+        kb = open_store(url)
+        try:
+            with _serve(settings, bot, startup_timeout) as base_url:
+                yield LocalServer(base_url, url, "default", bot.knowledge.collection, kb)
+        finally:
+            kb.close()
+
+
+@contextmanager
+def _serve(settings: Settings, bot: BotConfig, startup_timeout: float) -> Iterator[str]:
+    """Run the app with uvicorn in a thread on a free loopback port; yield its base URL."""
+    import uvicorn
+
+    from frontdesk.app import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, bot=bot), host="127.0.0.1", port=port,
+        log_config=None, access_log=False, lifespan="on",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="frontdesk-eval", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    try:
         while not server.started:
             if not thread.is_alive():
                 raise FrontdeskError("the evaluation server stopped during start-up")
             if time.monotonic() > deadline:
-                server.should_exit = True
                 raise FrontdeskError("the evaluation server did not start")
             time.sleep(0.05)
-        try:
-            yield LocalServer(f"http://127.0.0.1:{port}", url, "default", bot.knowledge.collection)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-
-
-def cost_of(details: dict[str, Any]) -> Decimal:
-    try:
-        return Decimal(str(details.get("cost_usd", "0")))
-    except ArithmeticError:
-        return Decimal(0)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
