@@ -1,0 +1,95 @@
+"""The OpenAI wire format (api/openai_wire.py), read by the official ``openai`` client."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
+
+from frontdesk.api.openai_wire import ChunkEncoder, completion_body, error_body, sse_data
+from frontdesk.auth.cli import create_key
+from frontdesk.domain import Usage
+from frontdesk.settings import Settings
+from tests.apphelpers import Running
+from tests.gateway.test_gateway_mode import _bot
+from tests.providers.fake_openai import API_KEY, FakeOpenAI, stream_reply
+from tests.threaded import threaded
+
+TRICKY = 'Grüße aus Köln — 東京 🙂\n"quoted" \\ back\r\nand a tab\t.'
+
+
+def _frames(body: str) -> list[str]:
+    assert body.endswith("\n\n")
+    return [f.removeprefix("data: ") for f in body[:-2].split("\n\n")]
+
+
+def test_chunks_are_utf8_json_the_openai_types_accept() -> None:
+    enc = ChunkEncoder("chatcmpl-1", "gpt-4o-mini", created=1700000000)
+    wire = enc.role() + enc.text(TRICKY) + enc.finish("cancelled") + enc.usage(Usage(5, 7))
+    assert "東京 🙂" in wire and "\\u" not in wire  # UTF-8, not \\u escapes
+    frames = _frames(wire)
+    assert all("\n" not in f and "\r" not in f for f in frames)  # one line per frame
+    chunks = [ChatCompletionChunk.model_validate_json(f) for f in frames]
+    assert {(c.id, c.model, c.created) for c in chunks} == {
+        ("chatcmpl-1", "gpt-4o-mini", 1700000000)
+    }
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[1].choices[0].delta.content == TRICKY
+    assert chunks[2].choices[0].finish_reason == "stop"  # ours → OpenAI's
+    assert chunks[3].choices == []
+    assert chunks[3].usage is not None
+    assert (chunks[3].usage.prompt_tokens, chunks[3].usage.total_tokens) == (5, 12)
+    assert enc.done == "data: [DONE]\n\n"
+
+
+def test_completion_and_error_bodies() -> None:
+    body = completion_body("chatcmpl-2", "m", TRICKY, "length", Usage(1, 2), created=1)
+    parsed = ChatCompletion.model_validate(body)
+    assert parsed.choices[0].message.content == TRICKY
+    assert parsed.choices[0].finish_reason == "length"
+    error = json.loads(sse_data(error_body("down", "provider_unavailable"))[6:])
+    assert error == {
+        "error": {
+            "message": "down",
+            "type": "server_error",
+            "param": None,
+            "code": "provider_unavailable",
+        }
+    }
+
+
+def test_the_gateway_speaks_utf8_to_the_openai_client(
+    migrated: Settings, running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_VENDOR_KEY", API_KEY)
+    key = create_key(migrated.resolved_database_url, role="client", name="svc").token
+    with threaded(FakeOpenAI()) as fake, running(None, bot=_bot(fake.base_url)) as http:
+        base = str(http.base_url).rstrip("/") + "/v1"
+        client = openai.OpenAI(base_url=base, api_key=key, max_retries=0)
+        messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+        fake.push(stream_reply(TRICKY))
+        stream = client.chat.completions.create(
+            model="primary",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = list(stream)
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == TRICKY
+        assert chunks[-1].usage is not None and chunks[-1].choices == []
+        fake.push(stream_reply(TRICKY))
+        done = client.chat.completions.create(model="primary", messages=messages)
+        assert done.choices[0].message.content == TRICKY
+        fake.push(stream_reply(TRICKY))
+        raw = httpx.post(
+            base + "/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "primary", "messages": messages, "stream": True},
+            timeout=10,
+        )
+        assert raw.headers["content-type"].startswith("text/event-stream")
+        assert "Köln".encode() in raw.content  # the pieces are UTF-8 on the wire
+        assert b"\\u00f6" not in raw.content
