@@ -15,26 +15,28 @@ import re
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from frontdesk import web
 from frontdesk.api.auth_deps import authenticate, bearer_token, require_role
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.tenancy import tenant_of
+from frontdesk.api.uploads import read_upload
 from frontdesk.auth.keys import Principal
 from frontdesk.chat.knowledge import KnowledgeBase
-from frontdesk.errors import NotFound, PayloadTooLarge, ValidationFailed
+from frontdesk.errors import ClientError, NotFound, ValidationFailed
 from frontdesk.knowledge.ingest import ingest_bytes
+from frontdesk.knowledge.loaders.limits import MIB, ParseLimits
 from frontdesk.knowledge.types import SearchFilter, StoredChunk
 from frontdesk.memory.base import MemoryStore
 from frontdesk.services import Services
+from frontdesk.settings import Settings
 
 viewer = APIRouter(tags=["knowledge"])
 admin = APIRouter(prefix="/api/admin/documents", tags=["admin"])
 
 AdminDep = Annotated[Principal, Depends(require_role("admin"))]
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _kb(services: Services) -> KnowledgeBase:
@@ -180,30 +182,83 @@ async def list_documents(services: ServicesDep, principal: AdminDep) -> dict[str
     return {"documents": [asdict(d) for d in docs]}
 
 
-@admin.post("", status_code=201)
-async def upload_document(
-    services: ServicesDep,
-    principal: AdminDep,
-    file: Annotated[UploadFile, File(description="md, html, pdf, docx, txt or csv")],
-    source: Annotated[str | None, Form(description="Stable name; default: the file name")] = None,
-) -> dict[str, Any]:
-    """Ingest one document (idempotent by content hash; a changed file replaces its chunks)."""
-    kb = _tenant_kb(services, principal)
-    name = file.filename or "upload"
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(
-            f"the file is larger than {MAX_UPLOAD_BYTES} bytes", limit=MAX_UPLOAD_BYTES
-        )
-    summary = await ingest_bytes(
-        data,
-        name,
-        store=kb.store,
-        embedder=kb.retriever.embedder,
-        collection=kb.where.collection,
-        tenant=kb.where.tenant,
-        source=source or name,
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "md, html, pdf, docx, txt or csv",
+                        },
+                        "source": {
+                            "type": "string",
+                            "description": "Stable name; default: the file name",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    return ParseLimits(
+        timeout_seconds=settings.parse_timeout_seconds,
+        memory_bytes=settings.parse_memory_mb * MIB,
+        max_expanded_bytes=settings.parse_max_expanded_mb * MIB,
     )
+
+
+async def _until_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+@admin.post("", status_code=201, openapi_extra=UPLOAD_BODY)
+async def upload_document(
+    request: Request, services: ServicesDep, principal: AdminDep
+) -> dict[str, Any]:
+    """Ingest one document (idempotent by content hash; a changed file replaces its chunks).
+
+    The body is read as it streams in (HTTP 413 past ``FRONTDESK_UPLOAD_MAX_BYTES``); the
+    file is parsed in a worker process with time, memory and decompressed-size limits
+    (HTTP 422 over a limit or for any unreadable file), killed if the client leaves."""
+    kb = _tenant_kb(services, principal)
+    upload = await read_upload(
+        request, file_field="file", max_bytes=services.settings.upload_max_bytes
+    )
+    name = upload.filename or "upload"
+    source = upload.fields.get("source") or name
+    work = asyncio.ensure_future(
+        ingest_bytes(
+            bytes(upload.data),
+            name,
+            store=kb.store,
+            embedder=kb.retriever.embedder,
+            collection=kb.where.collection,
+            tenant=kb.where.tenant,
+            source=source,
+            limits=parse_limits(services.settings),
+        )
+    )
+    del upload
+    gone = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not work.done():
+            work.cancel()  # the client left (or we were cancelled): kill the parser
+    if work.cancelled():
+        raise ClientError("the client disconnected before the upload was ingested")
+    summary = work.result()
     problems = [*summary.skipped, *summary.failed]
     if problems:
         p = problems[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import glob
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,9 @@ from frontdesk.knowledge.ingest_types import (
     new_document_id,
 )
 from frontdesk.knowledge.ingestor import Ingestor
-from frontdesk.knowledge.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, load_bytes
+from frontdesk.knowledge.loaders import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES
+from frontdesk.knowledge.loaders.limits import ParseLimits
+from frontdesk.knowledge.sandbox import ParserWorker
 from frontdesk.knowledge.stores.base import KnowledgeStore
 
 __all__ = [
@@ -85,10 +86,20 @@ async def ingest(
     options: ChunkingOptions | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: ProgressCallback | None = None,
+    limits: ParseLimits | None = None,
 ) -> IngestSummary:
-    """Ingest files, folders and globs into ``tenant``/``collection`` (what the CLI calls)."""
+    """Ingest files, folders and globs into ``tenant``/``collection`` (what the CLI calls).
+
+    Files are parsed in one worker process for the batch, under ``limits`` (time, memory,
+    decompressed size); a file over a limit is skipped and the worker replaced."""
     ingestor = Ingestor(
-        store, embedder, collection=collection, tenant=tenant, options=options, max_bytes=max_bytes
+        store,
+        embedder,
+        collection=collection,
+        tenant=tenant,
+        options=options,
+        max_bytes=max_bytes,
+        limits=limits,
     )
     files = discover(paths)
     if prune and not files:
@@ -108,13 +119,16 @@ async def ingest_bytes(
     collection: str = "default",
     tenant: str = "default",
     source: str | None = None,
+    limits: ParseLimits | None = None,
 ) -> IngestSummary:
-    """Ingest one uploaded file (what the admin upload endpoint calls)."""
-    ingestor = Ingestor(store, embedder, collection=collection, tenant=tenant)
+    """Ingest one uploaded file (what the admin upload endpoint calls), parsed in a worker
+    process under ``limits``; cancelling the call kills the parse."""
+    ingestor = Ingestor(store, embedder, collection=collection, tenant=tenant, limits=limits)
     await ingestor.prepare()
     summary = IngestSummary()
     try:
-        document = await asyncio.to_thread(load_bytes, data, name, source or name)
+        async with ParserWorker(ingestor.limits) as parser:
+            document = await parser.parse(data, name, source or name)
     except DocumentSkipped as skip:
         summary.skipped.append(Problem(source or name, skip.reason.value, skip.detail))
         return summary

@@ -27,7 +27,9 @@ from frontdesk.knowledge.ingest_types import (
     chunk_id,
     new_document_id,
 )
-from frontdesk.knowledge.loaders import DEFAULT_MAX_BYTES, load_file
+from frontdesk.knowledge.loaders import DEFAULT_MAX_BYTES, read_file
+from frontdesk.knowledge.loaders.limits import ParseLimits
+from frontdesk.knowledge.sandbox import ParserWorker
 from frontdesk.knowledge.stores.base import KnowledgeStore
 from frontdesk.knowledge.types import SearchFilter, StoredChunk, StoredDocument, Vector
 
@@ -64,6 +66,7 @@ class Ingestor:
         options: ChunkingOptions | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         batch_chunks: int = 128,
+        limits: ParseLimits | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -72,6 +75,8 @@ class Ingestor:
         self.max_bytes = max_bytes
         self.batch_chunks = batch_chunks
         self.counter = _counter(embedder)
+        self.limits = limits or ParseLimits()
+        """Files are parsed in a worker process under these limits (one per run)."""
 
     async def prepare(self, *, reembed: bool = False) -> None:
         """Create tables; register the embedder (``reembed`` drops the collection first)."""
@@ -153,11 +158,12 @@ class Ingestor:
         prune: bool = False,
         progress: ProgressCallback | None = None,
     ) -> IngestSummary:
-        run = _Run(self, len(items), progress)
         seen: set[str] = set()
-        for item in items:
-            seen.add(item.source)
-            await run.add(item)
+        async with ParserWorker(self.limits) as parser:
+            run = _Run(self, len(items), progress, parser)
+            for item in items:
+                seen.add(item.source)
+                await run.add(item)
         await run.flush()
         if prune:
             stale = [
@@ -178,8 +184,15 @@ class Ingestor:
 class _Run:
     """One ingest run: collects changed documents and embeds their new chunks in batches."""
 
-    def __init__(self, ingestor: Ingestor, total: int, progress: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        total: int,
+        progress: ProgressCallback | None,
+        parser: ParserWorker,
+    ) -> None:
         self.ingestor = ingestor
+        self.parser = parser
         self.total = total
         self.progress = progress
         self.summary = IngestSummary()
@@ -200,9 +213,8 @@ class _Run:
         ing = self.ingestor
         try:
             if isinstance(item, SourceFile):
-                document = await asyncio.to_thread(
-                    load_file, item.path, source=item.source, max_bytes=ing.max_bytes
-                )
+                data = await asyncio.to_thread(read_file, item.path, max_bytes=ing.max_bytes)
+                document = await self.parser.parse(data, item.path.name, item.source)
             else:
                 document = item
             prepared = await asyncio.to_thread(ing._prepare_sync, document)

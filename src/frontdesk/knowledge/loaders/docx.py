@@ -19,6 +19,7 @@ from frontdesk.knowledge.documents import (
     slugify,
     tidy,
 )
+from frontdesk.knowledge.loaders.limits import ParseLimits, check_zip
 
 
 def _heading_level(paragraph: Paragraph) -> int | None:
@@ -32,9 +33,10 @@ def _heading_level(paragraph: Paragraph) -> int | None:
     return None
 
 
-def _open(data: bytes) -> Any:
+def _open(data: bytes, limits: ParseLimits) -> Any:
     if not data.startswith(b"PK"):
         raise DocumentSkipped(SkipReason.CORRUPT, "not a DOCX (not a zip archive)")
+    check_zip(data, limits)
     try:
         return docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -43,8 +45,10 @@ def _open(data: bytes) -> Any:
         raise DocumentSkipped(SkipReason.CORRUPT, f"unreadable DOCX: {exc}") from exc
 
 
-def load_docx(data: bytes, source: str, stem: str) -> LoadedDocument:
-    document = _open(data)
+def load_docx(
+    data: bytes, source: str, stem: str, limits: ParseLimits | None = None
+) -> LoadedDocument:
+    document = _open(data, limits or ParseLimits())
     title = (document.core_properties.title or "").strip()
     sections: list[Section] = []
     path: list[tuple[int, str]] = []
