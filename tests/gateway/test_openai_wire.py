@@ -15,7 +15,7 @@ from frontdesk.domain import Usage
 from frontdesk.settings import Settings
 from tests.apphelpers import Running
 from tests.gateway.test_gateway_mode import _bot
-from tests.providers.fake_openai import API_KEY, FakeOpenAI, stream_reply
+from tests.providers.fake_openai import API_KEY, FakeOpenAI, error_reply, stream_reply
 from tests.threaded import threaded
 
 TRICKY = 'Grüße aus Köln — 東京 🙂\n"quoted" \\ back\r\nand a tab\t.'
@@ -93,3 +93,26 @@ def test_the_gateway_speaks_utf8_to_the_openai_client(
         assert raw.headers["content-type"].startswith("text/event-stream")
         assert "Köln".encode() in raw.content  # the pieces are UTF-8 on the wire
         assert b"\\u00f6" not in raw.content
+
+
+def test_an_outage_of_the_whole_chain_is_an_http_error_not_an_in_band_one(
+    migrated: Settings, running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain announces each failed attempt as an event before giving up: the
+    gateway must still answer with an HTTP error status, not a 200 stream."""
+    monkeypatch.setenv("FAKE_VENDOR_KEY", API_KEY)
+    key = create_key(migrated.resolved_database_url, role="client", name="svc").token
+    bot = _bot("http://placeholder")
+    with threaded(FakeOpenAI()) as fake:
+        vendor = {"base_url": fake.base_url, "dialect": "openai", "api_key_env": "FAKE_VENDOR_KEY"}
+        both = [ep.model_copy(update=vendor) for ep in bot.endpoints]  # two vendor endpoints
+        with running(None, bot=bot.model_copy(update={"endpoints": both})) as http:
+            base = str(http.base_url).rstrip("/") + "/v1"
+            client = openai.OpenAI(base_url=base, api_key=key, max_retries=0)
+            fake.push(*[error_reply(503, "down") for _ in range(4)])
+            with pytest.raises(openai.APIStatusError) as info:
+                client.chat.completions.create(
+                    model="primary", messages=[{"role": "user", "content": "hi"}], stream=True
+                )
+    assert info.value.status_code >= 500
+    assert "all_providers_failed" in info.value.response.text
