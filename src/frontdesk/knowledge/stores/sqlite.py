@@ -35,9 +35,11 @@ _FTS_DDL = [
     "VALUES ('delete', old.pk, old.title, old.section, old.text); "
     "INSERT INTO kb_chunks_fts(rowid, title, section, text) "
     "VALUES (new.pk, new.title, new.section, new.text); END",
-    # BM25 with title and section weighted up, as the table's default ``rank``.
-    "INSERT INTO kb_chunks_fts(kb_chunks_fts, rank) VALUES ('rank', 'bm25(2.0, 1.5, 1.0)')",
 ]
+# BM25 with title and section weighted up, as the table's default ``rank``. Written only when
+# missing: rewriting the FTS config invalidates statements that other connections (a server
+# process while ``frontdesk ingest`` opens the store) are running ("SQL logic error").
+_FTS_RANK = "bm25(2.0, 1.5, 1.0)"
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -152,6 +154,13 @@ class SqliteKnowledgeStore(SqlStoreBase):
     def _create_extras(self, conn: Connection) -> None:
         for ddl in _FTS_DDL:
             conn.exec_driver_sql(ddl)
+        current = conn.exec_driver_sql(
+            "SELECT v FROM kb_chunks_fts_config WHERE k = 'rank'"
+        ).scalar()
+        if current != _FTS_RANK:
+            conn.exec_driver_sql(
+                "INSERT INTO kb_chunks_fts(kb_chunks_fts, rank) VALUES ('rank', ?)", (_FTS_RANK,)
+            )
 
     def _invalidate(self, tenant: str, collection: str) -> None:
         with self._lock:
