@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from frontdesk.answer.extractive import ExtractiveComposer
+from frontdesk.answer.units import spacy_segmenter
 from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
@@ -141,9 +143,9 @@ async def build_services(
         sinks=opts.sinks,
         key_cache_seconds=settings.api_key_cache_seconds,
     )
+    escalation.service.gate = admission.admit_escalation  # escalations per address/session
     escalation.start()  # the outbox drain loop
     chat = ChatService(
-    escalation.service.gate = admission.admit_escalation  # escalations per address/session
         store=store,
         escalation=escalation.service,
         knowledge=knowledge,
@@ -161,6 +163,7 @@ async def build_services(
         metrics=metrics,
         tracing=tracing,
         serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
+        composer=await _composer(bot, embedder),
     )
     log.info("services ready", extra={"provider": chain.name, "model": chain.model})
     return Services(
@@ -187,6 +190,14 @@ async def _embedder(bot: BotConfig) -> LocalEmbedder | None:
         guard.enabled and (guard.input.injection_classifier or guard.output.on_ungrounded != "off")
     )
     return await asyncio.to_thread(LocalEmbedder.load) if needs else None
+
+
+async def _composer(bot: BotConfig, embedder: LocalEmbedder | None) -> ExtractiveComposer | None:
+    """Extractive answers need the documents' embedder and a sentence segmenter."""
+    if not bot.knowledge.enabled or embedder is None or bot.answer.mode == "generative":
+        return None
+    segment = await asyncio.to_thread(spacy_segmenter)
+    return ExtractiveComposer(embedder, segment)
 
 
 async def _guard(bot: BotConfig, embedder: LocalEmbedder | None) -> TurnGuard | None:

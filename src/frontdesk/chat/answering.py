@@ -99,21 +99,24 @@ def missing_names(
 
     ``known`` are names the bot itself goes by (its name and company), never "missing".
     """
-    haystack = "\n".join(f"{s.title}\n{s.section}\n{s.text}" for s in sources).lower()
+    haystack = "\n".join(f"{s.title}\n{s.section}\n{s.text}" for s in sources)
     known_lower = {k.lower() for k in known}
     out: list[str] = []
     for match in _NAME.finditer(question):
-        name = match.group(1).strip()
-        words = [w for w in name.split() if w not in _SHOUTED_STARTERS]
+        words = [w for w in match.group(1).split() if w not in _SHOUTED_STARTERS]
         if not words:
             continue
         name = " ".join(words)
-        if name.lower() in known_lower or any(k in name.lower() for k in known_lower if k):
+        if any(k in name.lower() for k in known_lower if k):
             continue
-        if not all(w.lower() in haystack for w in words if not w.isdigit()):
+        # a capitalised word the sources never write (case-sensitive: "Plus" in "Enterprise
+        # Plus" is not "plus" in "plus tax")
+        if any(
+            not re.search(rf"(?<!\w){re.escape(w)}(?!\w)", haystack)
+            for w in words
+            if not w.isdigit()
+        ):
             out.append(name)
-        elif len(words) > 1 and name.lower() not in haystack:
-            out.append(name)  # "Enterprise Plus": each word is there, the name is not
     return out
 
 

@@ -1,0 +1,1 @@
+"""Answer composition: extractive answers quoted from the retrieved passages."""

@@ -1,0 +1,274 @@
+"""Extractive answers: quote the units of the retrieved passages that answer the question.
+
+Each unit (sentence, list item, procedure, table row, FAQ answer — see :mod:`units`) is
+scored against the question by the embedder (cosine of the question and the unit with its
+section), content-word overlap with light stemming, and whether it carries the kind of content
+the question expects (an amount, a duration, steps, a contact, a condition). The best unit is
+quoted verbatim with its ``[n]`` citation, with a second one when it scores nearly as well and
+says something else (two-part questions, a condition and its exception). Below a calibrated
+score nothing answers: the result says so (``answered=False``) and carries the closest unit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from frontdesk.answer.question import AnswerType, answer_type, type_match
+from frontdesk.answer.units import Segmenter, Unit, units_of
+from frontdesk.chat.prompt import Source
+from frontdesk.guard.injection_model import SyncEmbedder
+
+_WORD = re.compile(r"[A-Za-z0-9$%][\w$%.'-]*[\w%]|[A-Za-z0-9]")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "so",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "i",
+        "me",
+        "my",
+        "they",
+        "them",
+        "their",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "not",
+        "no",
+        "yes",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "some",
+        "each",
+        "more",
+        "most",
+        "other",
+        "such",
+        "only",
+        "own",
+        "same",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "about",
+        "into",
+        "over",
+        "up",
+        "out",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "help",
+        "let",
+        "know",
+        "get",
+        "need",
+        "want",
+        "like",
+        "am",
+        "any",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedAnswer:
+    text: str
+    """Quoted units, each followed by its ``[n]`` citation."""
+    answered: bool
+    confidence: float
+    units: tuple[Unit, ...]
+    expected: AnswerType
+
+
+@dataclass(frozen=True, slots=True)
+class ComposerOptions:
+    answer_threshold: float = 0.42
+    """Below this best-unit score the passages don't answer the question."""
+    second_ratio: float = 0.9
+    """A second unit is quoted when it scores at least this share of the best one."""
+    semantic_weight: float = 0.55
+    lexical_weight: float = 0.35
+    type_weight: float = 0.15
+    cache_size: int = 4096
+
+
+class ExtractiveComposer:
+    """Implements :class:`frontdesk.chat.answering.Composer`."""
+
+    def __init__(
+        self,
+        embedder: SyncEmbedder,
+        segment: Segmenter,
+        options: ComposerOptions | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._segment = segment
+        self._opt = options or ComposerOptions()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def compose(
+        self, question: str, sources: Sequence[Source], *, history_hint: str | None = None
+    ) -> ComposedAnswer:
+        expected = answer_type(question)
+        units = [
+            u for s in sources for u in units_of(s.index, s.title, s.section, s.text, self._segment)
+        ]
+        if not units:
+            return ComposedAnswer("", False, 0.0, (), expected)
+        scores = self._scores(question, history_hint, units, expected)
+        order = sorted(range(len(units)), key=lambda i: -scores[i])
+        best = order[0]
+        chosen = [best]
+        for i in order[1:4]:
+            if scores[i] < self._opt.second_ratio * scores[best]:
+                break
+            if not self._redundant(units[i], [units[c] for c in chosen]):
+                chosen.append(i)
+                break
+        picked = tuple(sorted((units[i] for i in chosen), key=lambda u: (u.source, u.position)))
+        confidence = float(scores[best])
+        return ComposedAnswer(
+            render(picked), confidence >= self._opt.answer_threshold, confidence, picked, expected
+        )
+
+    def _scores(
+        self, question: str, previous: str | None, units: list[Unit], expected: AnswerType
+    ) -> np.ndarray:
+        query = f"{previous} {question}" if previous else question
+        vectors = self._embed([query] + [f"{u.context}: {u.text}" for u in units])
+        semantic = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
+        q_words = content_words(question)
+        p_words = content_words(previous) - q_words if previous else set()
+        weight = len(q_words) + 0.5 * len(p_words)
+        opt = self._opt
+        out = np.zeros(len(units), dtype=np.float32)
+        for i, unit in enumerate(units):
+            words = content_words(unit.text) | content_words(unit.context)
+            lexical = (
+                (len(q_words & words) + 0.5 * len(p_words & words)) / weight if weight else 0.0
+            )
+            typed = type_match(expected, unit.text, unit.kind)
+            out[i] = (
+                opt.semantic_weight * semantic[i]
+                + opt.lexical_weight * lexical
+                + opt.type_weight * typed
+            )
+        return out
+
+    def _redundant(self, unit: Unit, chosen: list[Unit]) -> bool:
+        words = content_words(unit.text)
+        for other in chosen:
+            theirs = content_words(other.text)
+            if words and len(words & theirs) / len(words) > 0.7:
+                return True
+        return False
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """One embedder call for the texts not cached (unit texts recur across turns)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self._embedder.embed_sync(missing), strict=True):
+                self._vectors[text] = vector
+                if len(self._vectors) > self._opt.cache_size:
+                    self._vectors.popitem(last=False)
+        rows = []
+        for text in texts:
+            self._vectors.move_to_end(text)
+            rows.append(self._vectors[text])
+        return np.stack(rows)
+
+
+def render(units: Sequence[Unit]) -> str:
+    parts = []
+    for unit in units:
+        if unit.kind == "steps":
+            parts.append(f"{unit.text} [{unit.source}]")
+        elif unit.kind in ("item", "row"):
+            parts.append(f"- {unit.text} [{unit.source}]")
+        else:
+            parts.append(f"{unit.text} [{unit.source}]")
+    joined = ""
+    for i, part in enumerate(parts):
+        if i == 0:
+            joined = part
+        elif "\n" in part or "\n" in parts[i - 1] or part.startswith("- "):
+            joined += "\n\n" + part
+        else:
+            joined += " " + part
+    return joined
+
+
+def content_words(text: str | None) -> set[str]:
+    if not text:
+        return set()
+    return {_stem(w.lower().strip(".")) for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ly", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
