@@ -19,11 +19,13 @@ import sys
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from frontdesk.errors import ConfigError
 from frontdesk.knowledge.documents import DocumentSkipped, LoadedDocument, Section, SkipReason
 from frontdesk.knowledge.loaders.limits import ParseLimits
 
 _LENGTH = struct.Struct(">Q")
 MAX_REPLY_BYTES = 1024 * 1024 * 1024
+STARTUP_SECONDS = 60.0
 
 
 class ParserWorker:
@@ -99,6 +101,14 @@ class ParserWorker:
             limit=1024 * 1024,
         )
         self.started += 1
+        try:  # start-up (imports) is not charged to the first file's deadline
+            ready = await asyncio.wait_for(_read_frame(self._proc), STARTUP_SECONDS)
+        except (TimeoutError, asyncio.IncompleteReadError) as exc:
+            await self._kill()
+            raise ConfigError(f"the document parser process did not start: {exc!r}") from exc
+        if not ready.get("ready"):
+            await self._kill()
+            raise ConfigError(f"the document parser process did not start: {ready}")
         return self._proc
 
     async def _kill(self) -> int | None:
@@ -120,11 +130,16 @@ class ParserWorker:
         proc.stdin.write(_LENGTH.pack(len(header)) + header)
         proc.stdin.write(data)
         await proc.stdin.drain()
-        (length,) = _LENGTH.unpack(await proc.stdout.readexactly(_LENGTH.size))
-        if length > MAX_REPLY_BYTES:
-            raise BrokenPipeError("oversized reply from the parser")
-        reply: dict[str, Any] = json.loads(await proc.stdout.readexactly(length))
-        return reply
+        return await _read_frame(proc)
+
+
+async def _read_frame(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    assert proc.stdout is not None
+    (length,) = _LENGTH.unpack(await proc.stdout.readexactly(_LENGTH.size))
+    if length > MAX_REPLY_BYTES:
+        raise BrokenPipeError("oversized reply from the parser")
+    reply: dict[str, Any] = json.loads(await proc.stdout.readexactly(length))
+    return reply
 
 
 def _encode(document: LoadedDocument) -> dict[str, Any]:
@@ -202,6 +217,9 @@ def worker_main(argv: list[str]) -> int:
     limits = ParseLimits(**json.loads(argv[0]))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    ready = json.dumps({"ready": True}).encode()
+    stdout.write(_LENGTH.pack(len(ready)) + ready)
+    stdout.flush()
     while True:
         raw = _read_exact(stdin, _LENGTH.size)
         if raw is None:
