@@ -1,0 +1,1 @@
+"""Text utilities shared by the answer composer and the groundedness check."""
