@@ -71,4 +71,3 @@ def build_hardened(
         )
         for ep in endpoints
     }
-

@@ -1,33 +1,26 @@
-"""The OpenAI chat-completions dialect on the official ``openai`` SDK.
+"""The OpenAI chat-completions dialect, on a thin ``httpx`` client
+(:mod:`frontdesk.providers.openai_http`; the SDK's per-request transforms and
+per-chunk pydantic parsing were the measured cost of the gateway path).
 
 One class serves OpenAI itself and every server speaking the same API (vLLM,
 Ollama, llama.cpp server, LiteLLM, Azure OpenAI's ``/openai/v1/`` endpoint):
-the endpoint's ``base_url`` and key are configuration. The SDK's own retries
-are off (``max_retries=0``) because our retry wrapper owns that policy. Every
-SDK exception is translated here, once, into :mod:`frontdesk.errors`.
+the endpoint's ``base_url`` and key are configuration. There are no client-side
+retries (our retry wrapper owns that policy); every failure arrives here already
+translated into :mod:`frontdesk.errors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import Any
 
-import openai
-from openai import AsyncOpenAI
-
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
-from frontdesk.errors import (
-    ContentFiltered,
-    ProviderError,
-    ProviderProtocolError,
-    ProviderTimeout,
-    ProviderUnavailable,
-)
+from frontdesk.errors import ProviderProtocolError
 from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest, TokenCounter
-from frontdesk.providers.errors_map import error_from_status
+from frontdesk.providers.openai_http import OpenAIHTTP
 from frontdesk.providers.report import reported
 from frontdesk.providers.tokens import counter_for
 
@@ -70,17 +63,6 @@ def is_reasoning_model(model: str) -> bool:
     return any(name == p or name.startswith(p + "-") for p in _REASONING_PREFIXES)
 
 
-def _error_message(body: object, fallback: str) -> str:
-    """``code: message`` from an OpenAI error body, so markers like
-    ``context_length_exceeded`` survive into our error."""
-    error = body.get("error", body) if isinstance(body, Mapping) else None
-    if isinstance(error, Mapping):
-        message = str(error.get("message") or fallback)
-        code = error.get("code") or error.get("type")
-        return f"{code}: {message}" if code else message
-    return fallback
-
-
 class OpenAIChatProvider:
     """Streams chat completions from one OpenAI-dialect endpoint."""
 
@@ -93,11 +75,11 @@ class OpenAIChatProvider:
         tokens: TokenCounter | None = None,
     ) -> None:
         self._endpoint = endpoint
-        self._client = AsyncOpenAI(
+        self._client = OpenAIHTTP(
+            provider=endpoint.name,
             api_key=api_key,
             base_url=base_url if base_url is not None else endpoint.base_url,
             timeout=endpoint.timeout_seconds,
-            max_retries=0,
         )
         self._tokens = tokens or counter_for("openai", endpoint.model)
         context = endpoint.context_length or known_context_length(endpoint.model)
@@ -119,7 +101,7 @@ class OpenAIChatProvider:
     def tokens(self) -> TokenCounter:
         return self._tokens
 
-    def _params(self, request: ChatRequest) -> dict[str, Any]:
+    def _params(self, request: ChatRequest) -> tuple[dict[str, Any], dict[str, str]]:
         params: dict[str, Any] = {
             "model": self._endpoint.model,
             "messages": _wire_messages(request.messages),
@@ -133,37 +115,20 @@ class OpenAIChatProvider:
             params["temperature"] = request.temperature
         if request.stop:
             params["stop"] = list(request.stop)
+        headers = {}
         if request.idempotency_key:
-            params["extra_headers"] = {"Idempotency-Key": request.idempotency_key}
-        return params
+            headers["Idempotency-Key"] = request.idempotency_key
+        return params, headers
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         return reported(self.name, self.model, self._call(request))
 
     async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
-        try:
-            upstream = await self._client.chat.completions.create(**self._params(request))
-        except openai.OpenAIError as exc:
-            raise self._translate(exc) from exc
-        try:
-            content_type = upstream.response.headers.get("content-type", "")
-            if not content_type.startswith("text/event-stream"):
-                raise ProviderProtocolError(
-                    f"expected an event stream, got content-type {content_type!r}",
-                    provider=self.name,
-                    status=upstream.response.status_code,
-                )
-            async with aclosing(self._events(upstream)) as events:
-                async for event in events:
-                    yield event
-        finally:
-            await upstream.close()
-
-    async def _events(self, upstream: AsyncIterator[Any]) -> AsyncGenerator[ProviderEvent, None]:
+        params, headers = self._params(request)
         finish: str | None = None
         usage: Usage | None = None
-        try:
-            async for chunk in upstream:
+        async with aclosing(self._client.stream_chat(params, headers)) as chunks:
+            async for chunk in chunks:
                 for event in self._parse_chunk(chunk):
                     if isinstance(event, Finish):
                         finish = event.reason
@@ -171,79 +136,54 @@ class OpenAIChatProvider:
                         usage = event.usage
                     else:
                         yield event
-        except openai.OpenAIError as exc:
-            raise self._translate(exc) from exc
-        except ValueError as exc:  # json.JSONDecodeError from a malformed data line
-            raise ProviderProtocolError(
-                f"malformed stream chunk: {exc}", provider=self.name
-            ) from exc
         if finish is None:
             raise ProviderProtocolError("stream ended without a finish reason", provider=self.name)
         if usage is not None:
             yield UsageReport(usage)
         yield Finish(finish)
 
-    def _parse_chunk(self, chunk: Any) -> list[ProviderEvent]:
+    def _parse_chunk(self, chunk: dict[str, Any]) -> list[ProviderEvent]:
         """Events from one ``chat.completion.chunk``; anything off-shape is a protocol error."""
         try:
-            return list(_chunk_events(chunk))
+            return _chunk_events(chunk)
         except (AttributeError, TypeError, KeyError, ValueError) as exc:
             raise ProviderProtocolError(
-                f"malformed stream chunk: {exc}", provider=self.name
+                f"malformed stream chunk: {exc!r}", provider=self.name
             ) from exc
-
-    def _translate(self, exc: openai.OpenAIError) -> ProviderError:
-        provider = self.name
-        if isinstance(exc, openai.APITimeoutError):
-            return ProviderTimeout(f"request timed out: {exc}", provider=provider)
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc
-            return ProviderUnavailable(f"connection failed: {cause!r}", provider=provider)
-        if isinstance(exc, openai.APIStatusError):
-            message = _error_message(exc.body, exc.message)
-            if exc.status_code == 400 and "content_filter" in message:
-                return ContentFiltered(message, provider=provider, status=400)
-            return error_from_status(
-                exc.status_code, message, provider=provider, headers=exc.response.headers
-            )
-        if isinstance(exc, openai.APIError):  # an error event inside the stream
-            return ProviderUnavailable(_error_message(exc.body, exc.message), provider=provider)
-        return ProviderError(f"openai client error: {exc}", provider=provider)
 
     async def check(self) -> None:
         """List models with a short timeout; raises a ProviderError when unusable."""
-        try:
-            await self._client.with_options(timeout=CHECK_TIMEOUT_SECONDS).models.list()
-        except openai.OpenAIError as exc:
-            raise self._translate(exc) from exc
+        await self._client.get("/models", deadline_seconds=CHECK_TIMEOUT_SECONDS)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._client.aclose()
 
 
 def _wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
-def _chunk_events(chunk: Any) -> list[ProviderEvent]:
+def _chunk_events(chunk: dict[str, Any]) -> list[ProviderEvent]:
     events: list[ProviderEvent] = []
-    choices = chunk.choices
+    choices = chunk.get("choices")
     if not isinstance(choices, list):
         raise TypeError(f"choices is {type(choices).__name__}, not a list")
     for choice in choices:
-        if choice.index != 0:
+        if choice.get("index", 0) != 0:
             continue
-        content = choice.delta.content if choice.delta is not None else None
+        delta = choice.get("delta")
+        content = delta.get("content") if delta is not None else None
         if content is not None and not isinstance(content, str):
             raise TypeError(f"delta content is {type(content).__name__}")
         if content:
             events.append(TextDelta(content))
-        if choice.finish_reason is not None:
-            events.append(Finish(_FINISH_REASONS.get(str(choice.finish_reason), "stop")))
-    usage = getattr(chunk, "usage", None)
+        reason = choice.get("finish_reason")
+        if reason is not None:
+            events.append(Finish(_FINISH_REASONS.get(str(reason), "stop")))
+    usage = chunk.get("usage")
     if usage is not None:
-        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0)
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
         events.append(
-            UsageReport(Usage(int(usage.prompt_tokens), int(usage.completion_tokens), cached or 0))
+            UsageReport(Usage(int(usage["prompt_tokens"]), int(usage["completion_tokens"]), cached))
         )
     return events
