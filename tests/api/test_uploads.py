@@ -26,7 +26,12 @@ from frontdesk.config import KnowledgeConfig
 from frontdesk.providers.scripted import ScriptedProvider
 from frontdesk.settings import Settings
 from tests.conftest import make_bot
-from tests.knowledge.pdfs import page_tree_bomb, self_referencing_info_pdf, text_pdf
+from tests.knowledge.pdfs import (
+    content_stream_bomb,
+    page_tree_bomb,
+    self_referencing_info_pdf,
+    text_pdf,
+)
 from tests.servers import serve
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -137,8 +142,8 @@ def test_the_size_limit_is_enforced_while_the_body_streams_in(migrated: Settings
         assert status == 413
 
 
-def test_client_leaving_kills_the_parse(migrated: Settings, tmp_path: Path) -> None:
-    slow = page_tree_bomb(honest_count=False)
+def test_client_leaving_kills_the_parse(migrated: Settings) -> None:
+    slow = content_stream_bomb()  # 31 kB; ~17 s of pypdf before its token limit trips
     with app_client(migrated, parse_timeout_seconds=60) as client:
         host, port = _address(client)
         boundary = "b0undary"
@@ -164,8 +169,9 @@ def test_client_leaving_kills_the_parse(migrated: Settings, tmp_path: Path) -> N
         while not _sandbox_children() and time.monotonic() < deadline:
             time.sleep(0.02)
         assert _sandbox_children(), "the parser worker never started"
+        time.sleep(3)  # past the worker's start-up: it is parsing now
         sock.close()  # the client leaves mid-parse
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + 1.5
         while _sandbox_children() and time.monotonic() < deadline:
             time.sleep(0.02)
         assert _sandbox_children() == [], "the parser kept running after the client left"

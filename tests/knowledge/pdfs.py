@@ -60,3 +60,25 @@ def page_tree_bomb(levels: int = 9, fan_out: int = 10, honest_count: bool = True
         objects.append(b"<< /Type /Pages /Kids [%s] /Count %d%s >>" % (kids, count, parent))
     objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] >>" % (leaf - 1))
     return build_pdf(objects, b"/Root 1 0 R")
+
+
+def content_stream_bomb(operators: int = 3_000_000) -> bytes:
+    """One page whose Flate-compressed content stream holds millions of text operators:
+    small on disk, many seconds of pure-Python parsing in pypdf."""
+    import zlib
+
+    raw = b"BT /F1 12 Tf 72 720 Td " + b"(a) Tj " * operators + b"ET"
+    stream = zlib.compress(raw, 9)
+    return build_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+            + stream
+            + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ],
+        b"/Root 1 0 R",
+    )

@@ -106,6 +106,9 @@ class ParserWorker:
         except (TimeoutError, asyncio.IncompleteReadError) as exc:
             await self._kill()
             raise ConfigError(f"the document parser process did not start: {exc!r}") from exc
+        except BaseException:  # cancelled while starting: do not leave it running
+            await self._kill()
+            raise
         if not ready.get("ready"):
             await self._kill()
             raise ConfigError(f"the document parser process did not start: {ready}")
