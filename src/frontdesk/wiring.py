@@ -133,7 +133,7 @@ async def build_services(
         bus = RedisBus.from_url(settings.redis_url)
     embedder = await _embedder(bot)
     knowledge = await _knowledge(settings, bot, embedder)
-    guard = await _guard(bot, embedder)
+    guard = await _guard(bot, embedder, knowledge)
     escalation = build_escalation(
         engine,
         store,
@@ -200,10 +200,17 @@ async def _composer(bot: BotConfig, embedder: LocalEmbedder | None) -> Extractiv
     return ExtractiveComposer(embedder, segment)
 
 
-async def _guard(bot: BotConfig, embedder: LocalEmbedder | None) -> TurnGuard | None:
+async def _guard(
+    bot: BotConfig, embedder: LocalEmbedder | None, knowledge: KnowledgeBase | None
+) -> TurnGuard | None:
     if not bot.guard.enabled:
         return None
-    services = await asyncio.to_thread(GuardServices.load, bot.guard, embedder=embedder)
+    services = await asyncio.to_thread(
+        GuardServices.load,
+        bot.guard,
+        embedder=embedder,
+        known_term=knowledge.knows_term if knowledge is not None else None,
+    )
     return TurnGuard(GuardPipeline(bot.guard, services), bot.name)
 
 

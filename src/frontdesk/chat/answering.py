@@ -49,6 +49,8 @@ class ExtractiveReply:
 
 # capitalised words not at a sentence start, or tokens with digits ("Dynamics 365", "Bitcoin")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w+-]*(?:\s+(?:[A-Z][\w+-]*|\d+))*)")
+_PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
+"""Redacted PII (``[PERSON]``): never a name to report as missing."""
 _SHOUTED_STARTERS = frozenset(
     [
         "I",
@@ -102,7 +104,7 @@ def missing_names(
     haystack = "\n".join(f"{s.title}\n{s.section}\n{s.text}" for s in sources)
     known_lower = {k.lower() for k in known}
     out: list[str] = []
-    for match in _NAME.finditer(question):
+    for match in _NAME.finditer(_PLACEHOLDER.sub(" ", question)):
         words = [w for w in match.group(1).split() if w not in _SHOUTED_STARTERS]
         if not words:
             continue

@@ -56,9 +56,11 @@ class KnowledgeBase:
         self.retriever = retriever
         self.config = config
         self.ready = False
+        self._terms: dict[str, bool] = {}
         """True once the collection holds documents (checked at start-up and after uploads)."""
 
     async def refresh(self) -> bool:
+        self._terms.clear()
         self.ready = self.config.enabled and await self.has_documents()
         return self.ready
 
@@ -69,6 +71,19 @@ class KnowledgeBase:
     @property
     def where(self) -> SearchFilter:
         return self.retriever.where
+
+    def knows_term(self, word: str) -> bool:
+        """Whether the documents use ``word`` (a plan or product name, not a person's)."""
+        if not word.strip() or not self.ready:
+            return False
+        key = word.lower()
+        known = self._terms.get(key)
+        if known is None:
+            known = bool(self.store.search_lexical(word, self.where, 1))
+            if len(self._terms) >= 10_000:
+                self._terms.clear()
+            self._terms[key] = known
+        return known
 
     async def has_documents(self) -> bool:
         return await asyncio.to_thread(self.store.count, self.where) > 0

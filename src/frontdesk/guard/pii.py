@@ -7,7 +7,7 @@ raw values are returned separately by :meth:`PiiCheck.scan` (for the output guar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from frontdesk.guard.base import Finding, GuardContext, Verdict, allow
@@ -76,7 +76,10 @@ class PiiCheck:
         kinds: Iterable[str] | None = None,
         block_kinds: Iterable[str] = (),
         name: str = "pii",
+        known_term: Callable[[str], bool] | None = None,
     ) -> None:
+        """``known_term`` tells whether a word is the company's own vocabulary (a plan or
+        product name in its documents): a "name" made only of such words is not a person."""
         names = list(PATTERN_DETECTORS) if detectors is None else list(detectors)
         unknown = set(names) - set(PATTERN_DETECTORS)
         if unknown:
@@ -86,6 +89,7 @@ class PiiCheck:
         self._kinds = None if kinds is None else frozenset(kinds)
         self._block_kinds = frozenset(block_kinds)
         self._name = name
+        self._known_term = known_term
 
     @property
     def name(self) -> str:
@@ -96,10 +100,18 @@ class PiiCheck:
         for detector in self._detectors:
             found += detector(text)
         if self._ner is not None:
-            found += self._ner.find(text)
+            found += [s for s in self._ner.find(text) if not self._is_known(text[s.start : s.end])]
         if self._kinds is not None:
             found = [s for s in found if s.kind in self._kinds]
         return resolve_overlaps(found)
+
+    def _is_known(self, span_text: str) -> bool:
+        words = [w for w in span_text.split() if w.strip(".,")]
+        return (
+            self._known_term is not None
+            and bool(words)
+            and all(self._known_term(w.strip(".,")) for w in words)
+        )
 
     def scan(self, text: str) -> PiiScan:
         spans = self.spans(text)

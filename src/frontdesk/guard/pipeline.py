@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,9 +38,17 @@ class GuardServices:
     ner: NerEngine | None = None
     embedder: SyncEmbedder | None = None
     classifier: LogisticModel | None = None
+    known_term: Callable[[str], bool] | None = None
+    """Whether a word belongs to the company's documents (plan and product names)."""
 
     @classmethod
-    def load(cls, config: GuardConfig, *, embedder: SyncEmbedder | None = None) -> GuardServices:
+    def load(
+        cls,
+        config: GuardConfig,
+        *,
+        embedder: SyncEmbedder | None = None,
+        known_term: Callable[[str], bool] | None = None,
+    ) -> GuardServices:
         """Load what ``config`` needs: spaCy (~0.5 s) and the classifier weights.
 
         ``embedder`` is the app's shared embedder (the MiniLM one the classifier was
@@ -49,7 +58,7 @@ class GuardServices:
         classifier = None
         if embedder is not None and config.input.injection_classifier:
             classifier = LogisticModel.load()
-        return cls(ner=ner, embedder=embedder, classifier=classifier)
+        return cls(ner=ner, embedder=embedder, classifier=classifier, known_term=known_term)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,11 @@ class GuardPipeline:
         cfg = config.input
         for name in cfg.checks:
             if name == "pii":
-                self._pii = PiiCheck(ner=services.ner, block_kinds=cfg.pii_block_kinds)
+                self._pii = PiiCheck(
+                    ner=services.ner,
+                    block_kinds=cfg.pii_block_kinds,
+                    known_term=services.known_term,
+                )
                 self._checks.append(self._pii)
             elif name == "length":
                 self._checks.append(LengthCheck(max_chars=cfg.max_chars))
