@@ -81,6 +81,19 @@ def groundedness_of(verdicts: Sequence[dict[str, Any]]) -> str | None:
     return None
 
 
+def _trusted_caller_limits() -> Any:
+    """The evaluation is one trusted caller sending many conversations from 127.0.0.1:
+    the per-address and per-session abuse limits (and anonymous budgets) are off."""
+    from frontdesk.settings import AbuseSettings
+
+    off = {
+        name: 0
+        for name in AbuseSettings.model_fields
+        if name.endswith(("_per_address", "_per_session", "_per_conversation"))
+    }
+    return AbuseSettings(**off)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -124,6 +137,7 @@ def local_server(
             database_url=f"sqlite:///{Path(home, 'frontdesk.db')}",
             bot_config=bot_config,
             redis_url=None,
+            abuse=_trusted_caller_limits(),
         )
         url = settings.resolved_database_url
         upgrade(url)
