@@ -188,6 +188,15 @@ class ExtractiveComposer:
             if not self._redundant(units[i], [units[c] for c in chosen]):
                 chosen.append(i)
                 break
+        parts = question_parts(question)
+        if len(parts) > 1 and len(chosen) < 2:  # a two-part question: an answer for each part
+            for part in parts:
+                part_scores = self._scores(part, history_hint, units, answer_type(part))
+                top = int(np.argmax(part_scores))
+                if top not in chosen and not self._redundant(
+                    units[top], [units[c] for c in chosen]
+                ):
+                    chosen.append(top)
         picked = tuple(sorted((units[i] for i in chosen), key=lambda u: (u.source, u.position)))
         confidence = float(scores[best])
         return ComposedAnswer(
@@ -239,6 +248,19 @@ class ExtractiveComposer:
             self._vectors.move_to_end(text)
             rows.append(self._vectors[text])
         return np.stack(rows)
+
+
+_PART_SPLIT = re.compile(
+    r"\?\s+(?=\S)|,?\s+and\s+(?=(?:do|does|did|is|are|can|could|how|what|which|will|when|"
+    r"where|who|should|would)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The sub-questions of a two-part question ("Is there a trial, and do I need a card?")."""
+    parts = [p.strip(" ,?") for p in _PART_SPLIT.split(question)]
+    return [p for p in parts if len(p.split()) >= 3]
 
 
 def render(units: Sequence[Unit]) -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 AnswerType = Literal["amount", "duration", "yes_no", "steps", "contact", "condition", "other"]
 
 _AMOUNT_Q = re.compile(
-    r"\b(how much|price|pricing|cost|costs|fee|fees|charge[sd]?|billed|pay|paid|\$|dollars?|"
+    r"\b(how much|price|pricing|cost|costs|fee|fees|\$|dollars?|"
     r"euros?|discount|how many|limit|limits|quota|allowance|maximum|minimum|percent)\b",
     re.IGNORECASE,
 )
@@ -49,6 +49,8 @@ _CONDITION = re.compile(
 
 
 def answer_type(question: str) -> AnswerType:
+    if re.search(r"\bhow (long|soon|quickly|often)\b", question, re.IGNORECASE):
+        return "duration"
     if _STEPS_Q.search(question) and not _AMOUNT_Q.search(question):
         return "steps"
     if _AMOUNT_Q.search(question):
