@@ -92,3 +92,18 @@ def test_runner_scores_real_streams_and_export_finds_them(
 def test_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(EvalRunError, match="cannot reach"):
         _play(f"http://127.0.0.1:{free_port()}")
+
+
+def test_a_refused_conversation_is_that_case_s_error_not_the_run_s(
+    running: Running, migrated: Settings
+) -> None:
+    from frontdesk.settings import AbuseSettings
+
+    limits = AbuseSettings(conversations_per_address=1)
+    with running(ScriptedProvider(responder=_answer), abuse=limits) as client:
+        runs = _play(str(client.base_url))
+    results = [result_of(r) for r in runs]
+    assert len(results) == len(CASES)
+    refused = [r for r in results if r.score.error and "429" in r.score.error]
+    assert len(refused) == len(CASES) - 1
+    assert all(not r.score.correct for r in refused)

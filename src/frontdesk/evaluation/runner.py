@@ -71,7 +71,8 @@ async def play_case(
     try:
         resp = await client.post("/api/conversations", json={"metadata": {"eval_case": case.id}})
         if resp.status_code != 201:
-            raise EvalRunError(f"POST /api/conversations answered {resp.status_code}: {resp.text}")
+            run.failure = f"POST /api/conversations answered {resp.status_code}: {resp.text[:300]}"
+            return run
         run.conversation_id = str(resp.json()["id"])
         for text in case.turns:
             run.turns.append(await send_turn(client, run.conversation_id, text))
