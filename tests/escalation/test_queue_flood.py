@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -106,11 +107,13 @@ async def test_a_second_address_repeat_ranks_below_a_first_request(kit: Kit) -> 
     assert page.tickets[2].priority == REPEAT
 
 
-async def _bulk_tickets(kit: Kit, count: int) -> list[tuple[int, object, str]]:
+async def _bulk_tickets(kit: Kit, count: int) -> list[tuple[int, datetime, str]]:
     """``count`` waiting tickets (random priorities, random times) inserted directly."""
     rng = random.Random(9)
     base = kit.clock()
-    conv_rows, ticket_rows, order = [], [], []
+    conv_rows: list[dict[str, Any]] = []
+    ticket_rows: list[dict[str, Any]] = []
+    order: list[tuple[int, datetime, str]] = []
     for i in range(count):
         cid, tid = str(uuid.uuid4()), str(uuid.uuid4())
         created = base + timedelta(seconds=rng.randrange(0, 3600))
@@ -146,7 +149,7 @@ async def _bulk_tickets(kit: Kit, count: int) -> list[tuple[int, object, str]]:
         await conn.execute(insert(conversations), conv_rows)
         await conn.execute(insert(tickets), ticket_rows)
     order.sort()
-    return order  # type: ignore[return-value]
+    return order
 
 
 async def test_ten_thousand_open_tickets_page_completely_and_places_are_exact(kit: Kit) -> None:

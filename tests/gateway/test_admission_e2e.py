@@ -19,7 +19,7 @@ from frontdesk.config import (
 )
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.providers.scripted import ScriptedProvider
-from frontdesk.settings import Settings
+from frontdesk.settings import AbuseSettings, Settings
 from tests.apphelpers import Running, new_conversation, parse_sse, send, text_of
 from tests.providers.fake_openai import API_KEY, FakeOpenAI, stream_reply
 from tests.servers import serve
@@ -116,7 +116,9 @@ def test_concurrent_turns_never_spend_past_the_budget(
                 ]
             }
         )
-        app = create_app(migrated, bot=bot)
+        # 40 turns at once from one browser session: over the per-session message limit
+        unlimited = AbuseSettings(messages_per_session=0, messages_per_address=0)
+        app = create_app(migrated.model_copy(update={"abuse": unlimited}), bot=bot)
         with serve(app) as url:
 
             async def one(client: httpx.AsyncClient) -> str:

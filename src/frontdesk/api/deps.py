@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from frontdesk.api.auth_deps import authenticate, bearer_token
 from frontdesk.api.session import request_session, session_secret
 from frontdesk.chat.admission import Client
+from frontdesk.errors import Unauthorized
 from frontdesk.escalation.priority import REQUESTER_FIELD, Requester, address_key
 from frontdesk.services import Services
 
@@ -31,13 +32,17 @@ def request_address(request: Request) -> str:
 async def get_client(request: Request) -> Client:
     """Who sends this request: client address, signed browser session, API key identity.
 
-    A request with ``Authorization: Bearer <key>`` must carry a valid key (401 otherwise);
-    without one the caller is anonymous, limited per address and per session.
+    A valid ``Authorization: Bearer <key>`` makes the caller that key's identity. Without
+    one, or with a key that is not valid (OpenAI clients always send some key), the caller
+    is anonymous: limited per address and per session, never trusted with an identity.
     """
     services: Services = request.app.state.services
     identity = None
     if bearer_token(request) is not None:
-        identity = (await authenticate(request)).key_id
+        try:
+            identity = (await authenticate(request)).key_id
+        except Unauthorized:
+            identity = None  # anonymous: the strictest limits apply
     return Client(
         tenant=services.chat.tenant_id,
         address=request_address(request),

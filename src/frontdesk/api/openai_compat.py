@@ -20,9 +20,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from frontdesk.api.deps import ServicesDep
+from frontdesk.api.deps import ClientDep, ServicesDep, with_requester
+from frontdesk.api.spend import AnonymousSpend, reserve_anonymous
 from frontdesk.api.sse import with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
+from frontdesk.api.v1_history import check_size, check_tokens, guard_history
 from frontdesk.chat.kinds import Turn
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import NotFound, ValidationFailed
@@ -97,6 +99,7 @@ async def chat_completions(
     body: OAIChatRequest,
     request: Request,
     services: ServicesDep,
+    client: ClientDep,
     conversation_id: str | None = Header(None, alias=CONVERSATION_HEADER),
 ) -> EventStreamResponse | JSONResponse:
     if services.gateway is not None and services.gateway.has(body.model):
@@ -113,26 +116,47 @@ async def chat_completions(
         for m in body.messages[:-1]
         if m.role in ("user", "assistant") and _text_of(m)
     ]
-    override = None
-    if conversation_id is None:
-        conv = await services.chat.start_conversation({"channel": "openai-compatible"})
-        conversation_id = conv.id
-        override = history
-    turn = await services.chat.prepare_turn(
-        conversation_id, _text_of(last), history=override
+    abuse = services.settings.abuse
+    sized = [*history, ChatMessage("user", _text_of(last))]
+    check_size(
+        sized, max_messages=abuse.v1_max_history_messages, max_tokens=abuse.v1_max_history_tokens
     )
+    await check_tokens(sized, services.provider.tokens, max_tokens=abuse.v1_max_history_tokens)
+    admission = services.chat.admission
+    override = None
+    refused = None
+    if conversation_id is None:
+        if admission is not None:
+            await admission.admit_client("conversation", client)
+        # every message the client sends is guarded, not only the last one
+        checked = await guard_history(history, services.chat.guard)
+        override, refused = checked.messages, checked.refused
+        conv = await services.chat.start_conversation(
+            with_requester({"channel": "openai-compatible"}, client)
+        )
+        conversation_id = conv.id
+    if admission is not None:
+        await admission.admit_client("message", client)
+    spend = await reserve_anonymous(services, client, len(_text_of(last)))
+    try:
+        turn = await services.chat.prepare_turn(
+            conversation_id, _text_of(last), history=override, history_checked=refused
+        )
+    except BaseException:
+        await spend.settle(None, 0.0, produced=False)
+        raise
     headers = {CONVERSATION_HEADER: conversation_id}
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return EventStreamResponse(
             with_heartbeats(
-                _chunks(turn, completion_id, body.model, include_usage),
+                _chunks(turn, completion_id, body.model, include_usage, spend),
                 services.settings.heartbeat_seconds,
             ),
             headers=headers,
         )
-    return await _completion(turn, completion_id, body.model, headers)
+    return await _completion(turn, completion_id, body.model, headers, spend)
 
 
 def _usage(done: TurnDone | None) -> dict[str, int]:
@@ -151,12 +175,12 @@ def _finish(reason: str) -> str:
 
 
 async def _completion(
-    turn: Turn, completion_id: str, model: str, headers: dict[str, str]
+    turn: Turn, completion_id: str, model: str, headers: dict[str, str], spend: AnonymousSpend
 ) -> JSONResponse:
     parts: list[str] = []
     done: TurnDone | None = None
     error: TurnError | None = None
-    events = turn.events()
+    events = spend.watch(turn.events())
     try:
         async for ev in events:
             if isinstance(ev, TextDelta):
@@ -166,7 +190,7 @@ async def _completion(
             elif isinstance(ev, TurnError):
                 error = ev
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
     if error is not None:
         status = 503 if error.retryable else 502
         body = {
@@ -203,7 +227,7 @@ def _data(payload: dict[str, Any]) -> str:
 
 
 async def _chunks(
-    turn: Turn, completion_id: str, model: str, include_usage: bool
+    turn: Turn, completion_id: str, model: str, include_usage: bool, spend: AnonymousSpend
 ) -> AsyncIterator[str]:
     created = int(time.time())
 
@@ -217,7 +241,7 @@ async def _chunks(
         }
 
     yield _data(chunk({"role": "assistant", "content": ""}, None))
-    events = turn.events()
+    events = spend.watch(turn.events())
     try:
         async for ev in events:
             if isinstance(ev, TextDelta):
@@ -248,5 +272,5 @@ async def _chunks(
                 )
                 return
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
     yield "data: [DONE]\n\n"

@@ -9,7 +9,7 @@ streams the answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -168,10 +168,13 @@ class ChatService:
         *,
         client_message_id: str | None = None,
         history: Sequence[ChatMessage] | None = None,
+        history_checked: InputResult | None = None,
     ) -> Turn:
         """Validate, admit, guard and store the message; the turn streams the answer.
 
-        ``history`` is the conversation as an OpenAI-protocol client sent it (``/v1``).
+        ``history`` is the conversation as an OpenAI-protocol client sent it (``/v1``),
+        already guarded; ``history_checked`` is the guard's verdict on one of those
+        messages that blocks: the turn is then refused as if this message were blocked.
         """
         text = self.validate_text(content)
         conv = await self.get_conversation(conversation_id)
@@ -180,6 +183,11 @@ class ChatService:
         if self.admission is not None:
             await self.admission.admit(self.subject(conv))
         checked = await self.guard.check_input(text) if self.guard is not None else None
+        if history_checked is not None and (
+            checked is None or checked.action not in ("block", "escalate")
+        ):
+            # an injection earlier in a /v1 history refuses the turn like one in the message
+            checked = replace(history_checked, text=checked.text if checked else text)
         if checked is not None:
             text = checked.text  # PII and secrets redacted before storage or any provider
         added = await self.store.add_message(

@@ -11,15 +11,44 @@ export class ApiError extends Error {
   }
 }
 
+// The server-signed browser session (limits and the anonymous allowance are kept per
+// session): set as an HttpOnly cookie, and also returned by POST /api/conversations so
+// it can be sent as a header where the cookie does not reach (the widget's iframe on a
+// customer's site, where browsers withhold SameSite cookies).
+const SESSION_HEADER = "X-Frontdesk-Session";
+const SESSION_KEY = "frontdesk.session";
+
+function storedSession() {
+  try {
+    return window.localStorage.getItem(SESSION_KEY);
+  } catch {
+    return null; // storage blocked (private mode, sandboxed iframe): the cookie still works
+  }
+}
+
+function storeSession(token) {
+  try {
+    window.localStorage.setItem(SESSION_KEY, token);
+  } catch {
+    // storage blocked: keep it for this page only
+  }
+}
+
 const NETWORK_MESSAGE = "Can't reach the support service. Check your connection and try again.";
 
 export class Api {
   constructor(base = "") {
     this.base = base.replace(/\/+$/, "");
+    this.session = storedSession();
   }
 
   async createConversation() {
-    return this.json("POST", "/api/conversations", {});
+    const created = await this.json("POST", "/api/conversations", {});
+    if (created && typeof created.session === "string" && created.session) {
+      this.session = created.session;
+      storeSession(created.session);
+    }
+    return created;
   }
 
   async getConversation(id) {
@@ -59,6 +88,7 @@ export class Api {
 
   async request(method, path, body, signal, headers = {}) {
     const init = { method, headers: { Accept: "application/json", ...headers }, signal };
+    if (this.session) init.headers[SESSION_HEADER] = this.session;
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";

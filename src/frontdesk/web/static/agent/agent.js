@@ -2,6 +2,7 @@
 
 const KEY_STORAGE = "frontdesk:agent-key";
 const QUEUE_REFRESH_MS = 3000;
+const QUEUE_PAGE = 50; // the queue pages: every open ticket is reachable, none hidden
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,6 +14,7 @@ const state = {
   detail: null, // last transcript payload
   live: null, // EventSource of the selected conversation
   timer: null,
+  offset: 0, // first ticket of the queue page shown
 };
 
 class ApiError extends Error {
@@ -92,13 +94,33 @@ function showQueueError(error) {
 // --- queue -----------------------------------------------------------------
 
 async function refreshQueue() {
-  const data = await api("/api/agent/queue");
+  let data = await api(`/api/agent/queue?offset=${state.offset}&limit=${QUEUE_PAGE}`);
+  if (data.tickets.length === 0 && state.offset > 0) {
+    // the queue shrank below this page: show its last page
+    state.offset = Math.max(0, Math.floor((data.total - 1) / QUEUE_PAGE) * QUEUE_PAGE);
+    data = await api(`/api/agent/queue?offset=${state.offset}&limit=${QUEUE_PAGE}`);
+  }
   $("ac-live-dot").classList.remove("is-off");
   state.tickets = data.tickets;
   $("ac-queue-count").textContent = `${data.waiting} waiting · ${data.claimed} with agents`;
   $("ac-queue-empty").hidden = data.tickets.length > 0;
   const list = $("ac-tickets");
   list.replaceChildren(...data.tickets.map(ticketItem));
+  renderPager(data);
+}
+
+function renderPager(data) {
+  const first = data.tickets.length ? data.offset + 1 : 0;
+  const last = data.offset + data.tickets.length;
+  $("ac-page-info").textContent = `${first}–${last} of ${data.total}`;
+  $("ac-page-prev").disabled = data.offset === 0;
+  $("ac-page-next").disabled = data.next_offset === null;
+  $("ac-pager").hidden = data.total <= QUEUE_PAGE;
+}
+
+async function turnPage(delta) {
+  state.offset = Math.max(0, state.offset + delta * QUEUE_PAGE);
+  await refreshQueue();
 }
 
 function ticketItem(t) {
@@ -112,6 +134,7 @@ function ticketItem(t) {
   const chips = el("div", "ac-chips");
   if (t.status === "waiting") chips.append(el("span", "ac-chip ac-chip--waiting", `#${t.queue_position} in queue`));
   else chips.append(el("span", "ac-chip ac-chip--claimed", `with ${t.claimed_by}`));
+  if (t.merged > 0) chips.append(el("span", "ac-chip", `+${t.merged} repeats`));
   if (t.team) chips.append(el("span", "ac-chip", t.team));
   else if (t.topic) chips.append(el("span", "ac-chip", t.topic));
   button.append(row, el("div", "ac-muted", t.detail), chips);
@@ -258,6 +281,8 @@ function init() {
     }
   });
   $("ac-logout").addEventListener("click", () => signOut(""));
+  $("ac-page-prev").addEventListener("click", () => turnPage(-1).catch(showQueueError));
+  $("ac-page-next").addEventListener("click", () => turnPage(1).catch(showQueueError));
   $("ac-claim").addEventListener("click", () => act("claim"));
   $("ac-handback").addEventListener("click", () => act("hand-back", {}));
   $("ac-close").addEventListener("click", () => {
