@@ -133,7 +133,8 @@ async def build_services(
         bus = RedisBus.from_url(settings.redis_url)
     embedder = await _embedder(bot)
     knowledge = await _knowledge(settings, bot, embedder)
-    guard = await _guard(bot, embedder, knowledge)
+    composer = await _composer(bot, embedder)
+    guard = await _guard(bot, embedder, knowledge, composer)
     escalation = build_escalation(
         engine,
         store,
@@ -163,7 +164,7 @@ async def build_services(
         metrics=metrics,
         tracing=tracing,
         serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
-        composer=await _composer(bot, embedder),
+        composer=composer,
     )
     log.info("services ready", extra={"provider": chain.name, "model": chain.model})
     return Services(
@@ -194,14 +195,17 @@ async def _embedder(bot: BotConfig) -> LocalEmbedder | None:
 
 async def _composer(bot: BotConfig, embedder: LocalEmbedder | None) -> ExtractiveComposer | None:
     """Extractive answers need the documents' embedder and a sentence segmenter."""
-    if not bot.knowledge.enabled or embedder is None or bot.answer.mode == "generative":
+    if not bot.knowledge.enabled or embedder is None:
         return None
     segment = await asyncio.to_thread(spacy_segmenter)
     return ExtractiveComposer(embedder, segment)
 
 
 async def _guard(
-    bot: BotConfig, embedder: LocalEmbedder | None, knowledge: KnowledgeBase | None
+    bot: BotConfig,
+    embedder: LocalEmbedder | None,
+    knowledge: KnowledgeBase | None,
+    composer: ExtractiveComposer | None,
 ) -> TurnGuard | None:
     if not bot.guard.enabled:
         return None
@@ -211,7 +215,7 @@ async def _guard(
         embedder=embedder,
         known_term=knowledge.knows_term if knowledge is not None else None,
     )
-    return TurnGuard(GuardPipeline(bot.guard, services), bot.name)
+    return TurnGuard(GuardPipeline(bot.guard, services), bot.name, composer=composer)
 
 
 async def _knowledge(

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from frontdesk.chat.answering import Composer
+from frontdesk.chat.prompt import Source
 from frontdesk.events import Notice, Retracted, TextDelta, TurnEvent
 from frontdesk.guard.base import GuardContext, StreamVerdict
 from frontdesk.guard.output import OutputGuard
@@ -83,6 +85,8 @@ class TurnGuard:
 
     pipeline: GuardPipeline
     bot_name: str
+    composer: Composer | None = None
+    """Composes the extractive replacement of an answer that fails the grounding check."""
 
     async def check_input(self, text: str) -> InputResult:
         return await self.pipeline.run_input(text, GuardContext(bot_name=self.bot_name))
@@ -107,7 +111,14 @@ class TurnGuard:
             sources=tuple(sources),
             question=question,
         )
-        return OutputCheck(self.pipeline.output_guard(context))
+        return OutputCheck(self.pipeline.output_guard(context, extract=self._extract))
+
+    def _extract(self, question: str, sources: Sequence[str]) -> str:
+        if self.composer is None:
+            return ""
+        numbered = [Source(i, "", "", text) for i, text in enumerate(sources, start=1)]
+        composed = self.composer.compose(question, numbered)
+        return composed.text if composed.answered else ""
 
 
 _FAQ_QUESTION = re.compile(r"(?:^|(?<=\s))Q:\s[^?\n]*\?\s*(?:\[\d+\]\s*)?")

@@ -16,6 +16,7 @@ answer and then groundedness against the sources.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from frontdesk.guard.base import Finding, GuardContext, PolicyRule, StreamVerdict, Verdict
@@ -70,10 +71,14 @@ class OutputGuard:
         options: OutputOptions | None = None,
         grounder: Grounder | None = None,
         pii_detectors: tuple[str, ...] = ("secrets", "email", "iban", "card", "ssn", "phone"),
+        extract: Callable[[str, Sequence[str]], str] | None = None,
     ) -> None:
+        """``extract`` composes the extractive replacement of an ungrounded answer (the
+        answer composer); without it the grounder's sentence picker is used."""
         self._ctx = context
         self._opt = options or OutputOptions()
         self._grounder = grounder
+        self._extract = extract
         self._detectors = [PATTERN_DETECTORS[name] for name in pii_detectors]
         self._rules = [
             (rule, [re.compile(p, re.IGNORECASE) for p in rule.patterns])
@@ -200,10 +205,13 @@ class OutputGuard:
                 action=tail.action, emit=tail.emit, verdict=verdict, grounding=report.score
             )
         mode = self._opt.on_ungrounded
-        if mode == "extractive" and self._grounder is not None and self._ctx.sources:
-            answer = self._grounder.extractive_answer(
-                self._ctx.question or self._raw, self._ctx.sources
-            )
+        if mode == "extractive" and self._ctx.sources and (self._extract or self._grounder):
+            question = self._ctx.question or self._raw
+            if self._extract is not None:
+                answer = self._extract(question, self._ctx.sources)
+            else:
+                assert self._grounder is not None
+                answer = self._grounder.extractive_answer(question, self._ctx.sources)
             if answer:
                 return StreamVerdict(
                     action="retract",

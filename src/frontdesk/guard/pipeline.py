@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -162,7 +162,12 @@ class GuardPipeline:
         """Run the input checks in a worker thread (they are CPU work)."""
         return await asyncio.to_thread(self.run_input_sync, text, context)
 
-    def output_guard(self, context: GuardContext) -> OutputGuard:
+    def output_guard(
+        self,
+        context: GuardContext,
+        *,
+        extract: Callable[[str, Sequence[str]], str] | None = None,
+    ) -> OutputGuard:
         """A fresh streaming guard for one answer; adds the configured phrases and rules."""
         out = self._config.output
         context = replace(
@@ -170,7 +175,7 @@ class GuardPipeline:
             blocked_phrases=(*context.blocked_phrases, *out.blocked_phrases),
             policy_rules=(*context.policy_rules, *self._rules),
         )
-        return OutputGuard(context, options=self._options, grounder=self._grounder)
+        return OutputGuard(context, options=self._options, grounder=self._grounder, extract=extract)
 
 
 def _to_rule(item: str | PolicyRuleConfig) -> str | PolicyRule:
