@@ -190,6 +190,17 @@ class KnowledgeStoreContract:
         assert (stored.content_hash, stored.chunk_count) == ("h2", 1)
         assert store.search_lexical("password", where, 5) == []
 
+    def test_find_document_by_source_is_scoped(self, store: KnowledgeStore) -> None:
+        store.ensure_collection("t1", "docs", EMBEDDER.model_id, EMBEDDER.dimensions)
+        doc = StoredDocument("7f3a", "t1", "docs", "docs/a.md", "A", "markdown", "h1")
+        chunks = [make_chunk("refund", document_id="7f3a")]
+        store.replace_document(doc, "text", chunks, vectors_for(chunks))
+        found = store.find_document(SearchFilter("t1", "docs"), "docs/a.md")
+        assert found is not None and (found.id, found.content_hash) == ("7f3a", "h1")
+        assert store.find_document(SearchFilter("t1", "docs"), "docs/b.md") is None
+        assert store.find_document(SearchFilter("t2", "docs"), "docs/a.md") is None
+        assert store.find_document(SearchFilter("t1", "other"), "docs/a.md") is None
+
     def test_replace_document_is_atomic(self, store: KnowledgeStore) -> None:
         store.ensure_collection("t1", "docs", EMBEDDER.model_id, EMBEDDER.dimensions)
         where = SearchFilter("t1", "docs")
