@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 UnitKind = Literal["sentence", "item", "steps", "row", "faq"]
@@ -21,6 +21,9 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _FAQ = re.compile(r"^\s*Q:\s*(?P<q>.+?)\s*\n\s*A:\s*(?P<a>.+)$", re.DOTALL)
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 MAX_STEPS = 10
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])([^*_\n]+?)(?<=[^\s*_])\1(?![\w*])")
+_BARE_YES_NO = re.compile(r"^(?:yes|no)[.!]\s+(?=[A-Z])", re.IGNORECASE)
 
 Segmenter = Callable[[str], list[str]]
 """Splits a paragraph into sentences."""
@@ -40,28 +43,30 @@ class Unit:
 
 
 def spacy_segmenter() -> Segmenter:
-    """The rule-based sentencizer on spaCy's English tokenizer (no model download)."""
-    import spacy
+    """spaCy's rule-based sentencizer (no model download) with the protections of
+    :mod:`frontdesk.text.sentences` (abbreviations, inline code, lower-case continuations)."""
+    from frontdesk.text.sentences import SentenceSplitter
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-
-    def split(text: str) -> list[str]:
-        return [s.text.strip() for s in nlp(text).sents if s.text.strip()]
-
-    return split
+    return SentenceSplitter.load()
 
 
 def units_of(source: int, title: str, section: str, text: str, segment: Segmenter) -> list[Unit]:
     context = f"{title} — {section}" if section else title
     faq = _FAQ.match(text.strip())
     if faq:
-        answer = " ".join(faq.group("a").split())
-        return [Unit(source, "faq", answer, f"{context} {faq.group('q')}", 0)]
+        # a bare "Yes."/"No." answers the FAQ's own question, not necessarily the one asked
+        answer = _BARE_YES_NO.sub("", " ".join(faq.group("a").split()))
+        return [Unit(source, "faq", tidy(answer), f"{context} {faq.group('q')}", 0)]
     out: list[Unit] = []
     for block in _blocks(text):
         out += _block_units(source, context, block, segment, len(out))
-    return out
+    return [replace(u, text=tidy(u.text)) for u in out]
+
+
+def tidy(text: str) -> str:
+    """Markdown emphasis dropped and runs of spaces collapsed (line breaks kept)."""
+    text = _EMPHASIS.sub(r"\2", _STRONG.sub(r"\2", text))
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
 
 
 def _blocks(text: str) -> Iterable[list[str]]:
