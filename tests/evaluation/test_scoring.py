@@ -147,3 +147,12 @@ def test_sse_decoder_builds_the_final_answer() -> None:
     assert seen.answer == "Full refund in 14 days." and seen.shown == "No refunds."
     assert seen.retractions == 1 and seen.flagged and seen.done["provider"] == "local"
     assert seen.ttft_ms is not None and seen.message_id == "m1"
+
+
+def test_a_handoff_notice_counts_as_escalated() -> None:
+    seen = TurnObservation()
+    seen.feed("notice", {"code": "handoff_waiting", "message": "saved for the agent"}, 1.0)
+    assert seen.escalated
+    other = TurnObservation()
+    other.feed("notice", {"code": "pii_redacted", "message": "masked"}, 1.0)
+    assert not other.escalated

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+HANDOFF_NOTICES = frozenset({"handoff_escalated", "handoff_waiting", "handoff_with_agent"})
+
 
 @dataclass
 class SeenCitation:
@@ -60,7 +62,13 @@ class TurnObservation:
             if self.answer and self.ttft_ms is None:
                 self.ttft_ms = at_ms
         elif event == "notice":
-            self.notices.append(str(data.get("code", "")))
+            code = str(data.get("code", ""))
+            self.notices.append(code)
+            if code in HANDOFF_NOTICES:
+                # merged into the customer's open ticket, or saved for the agent: a person
+                # has the conversation even without a new ``escalated`` event
+                self.escalated = True
+                self.escalation_reason = self.escalation_reason or code
         elif event == "citations":
             self.citations = [
                 SeenCitation(

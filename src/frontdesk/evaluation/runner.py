@@ -67,6 +67,7 @@ async def send_turn(client: httpx.AsyncClient, conversation_id: str, text: str) 
 async def play_case(
     client: httpx.AsyncClient, case: EvalCase, enrich: Enricher | None = None
 ) -> CaseRun:
+    """Play one case as its own customer: ``client`` carries that customer's cookies only."""
     run = CaseRun(case)
     try:
         resp = await client.post("/api/conversations", json={"metadata": {"eval_case": case.id}})
@@ -97,22 +98,22 @@ async def run_cases(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     limit = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency * 2 + 2)
-    async with httpx.AsyncClient(
-        base_url=base_url, timeout=httpx.Timeout(request_seconds), limits=limits
-    ) as client:
+    timeout = httpx.Timeout(request_seconds)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as probe:
         try:
-            ready = await client.get("/api/bot")
+            ready = await probe.get("/api/bot")
         except httpx.HTTPError as exc:
             raise EvalRunError(f"cannot reach {base_url}: {exc}") from exc
-        if ready.status_code != 200:
-            raise EvalRunError(f"{base_url}/api/bot answered {ready.status_code}: not a Frontdesk")
+    if ready.status_code != 200:
+        raise EvalRunError(f"{base_url}/api/bot answered {ready.status_code}: not a Frontdesk")
 
-        async def one(case: EvalCase) -> CaseRun:
-            async with limit:
-                run = await play_case(client, case, enrich)
-            if on_done is not None:
-                on_done(case.id)
-            return run
+    async def one(case: EvalCase) -> CaseRun:
+        # a client (cookie jar) per case: every case is its own customer with its own
+        # browser session, as on the real web chat (one jar would make them one requester)
+        async with limit, httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
+            run = await play_case(client, case, enrich)
+        if on_done is not None:
+            on_done(case.id)
+        return run
 
-        return list(await asyncio.gather(*(one(c) for c in cases)))
+    return list(await asyncio.gather(*(one(c) for c in cases)))
