@@ -1,6 +1,6 @@
 """Run the benchmarks one after the other with the settings used for BENCHMARKS.md.
 
-    .venv/bin/python -m benchmarks [gateway] [ingest] [retrieval] [guard]
+    .venv/bin/python -m benchmarks [gateway] [ingest] [retrieval] [guard] [groundedness]
 
 With no names, all of them run (about 10 minutes on 2 CPUs). Each is a plain script;
 see its ``--help`` for the knobs.
@@ -18,6 +18,7 @@ RUNS: dict[str, list[str]] = {
     "ingest": ["bench_ingest.py", "--copies", "8"],
     "retrieval": ["bench_retrieval.py", "--sizes", "10000", "100000", "--queries", "300"],
     "guard": ["bench_guard.py", "--quick"],
+    "groundedness": ["groundedness.py"],
 }
 
 

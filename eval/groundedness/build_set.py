@@ -198,7 +198,7 @@ _CHANGES = (
 
 def change_condition(s: str) -> str | None:
     for cue, other in _CHANGES:
-        m = re.search(rf"\b{cue}\b", s, re.IGNORECASE)
+        m = re.search(rf"(?<![\w-]){cue}\b", s, re.IGNORECASE)
         if m:
             new = other.capitalize() if s[m.start()].isupper() else other
             return s[: m.start()] + new + s[m.end() :]

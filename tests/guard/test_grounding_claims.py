@@ -130,7 +130,7 @@ def test_segment_keeps_numbers_and_joins_wrapped_lines() -> None:
     parts = [text[a:b] for a, b in segment(text)]
     assert parts[0] == "Rows cost $1.50 per million on Starter."
     assert parts[1] == "A 99.9% SLA applies to\nEnterprise plans."
-    assert parts[2:] == ["- Item one", "- Item two"]
+    assert parts[2:] == ["Item one", "Item two"]  # list markers are not part of the claim
 
 
 # --- Grounder.score end to end -------------------------------------------------------
@@ -200,3 +200,25 @@ def test_faithful_rewordings_of_numbers_and_plans_pass(grounder: Grounder) -> No
         "Pipelines are not stopped when you go over your allowance.",
     ):
         assert _verdict(grounder, answer) == [(True, None)], answer
+
+
+def test_event_conditions_changed_or_dropped_are_flagged(grounder: Grounder) -> None:
+    sources = [
+        "When a payment fails we email the billing contact and retry after 3, 5 and 7 days. If "
+        "all retries fail, the workspace is paused 14 days after the first failure; pipelines "
+        "resume as soon as the invoice is paid.",
+        "Test with one user before enforcing SSO. Once enforced, members can only sign in "
+        "through the identity provider; owners keep a break-glass password login.",
+    ]
+
+    def verdict(answer: str) -> list[tuple[bool, str | None]]:
+        return [(s.supported, s.reason) for s in grounder.score(answer, sources).sentences]
+
+    assert verdict(
+        "If all retries fail, the workspace is paused 14 days after the first failure."
+    ) == [(True, None)]
+    assert verdict(
+        "If all retries fail, the workspace is paused 14 days within the first failure."
+    ) == [(False, "condition")]
+    assert verdict("Test with one user after enforcing SSO.") == [(False, "condition")]
+    assert verdict("Owners keep a break-glass password login.") == [(True, None)]

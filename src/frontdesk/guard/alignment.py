@@ -40,6 +40,7 @@ GENERIC_SHARE = 0.6
 
 
 _ITEM = re.compile(r"^\s*(?:[-*•|#]|\d{1,2}[.)]\s|[A-Z]:\s)")
+_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|[A-Z]:)\s+")
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:
@@ -71,6 +72,9 @@ def segment(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for offset, raw in _blocks(text):
         body = raw.replace("\r", " ").replace("\n", " ")
+        marker = _MARKER.match(body)
+        if marker:  # "- " / "3. " / "A: " blanked out, so the item's own sentences split
+            body = " " * marker.end() + body[marker.end() :]
         if body.strip():
             pieces = _split(body)
             for a, b in pieces:
@@ -111,6 +115,8 @@ class SourceSentence:
     end: int
     features: Features
     context_names: frozenset[str]
+    context_text: str
+    """this sentence and the one before it"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,8 @@ class SourceIndex:
     known_names: frozenset[str]
     all_names: frozenset[str]
     generic_names: frozenset[str]
+    text: str
+    """all the sources, cleaned of markup"""
     vectors: npt.NDArray[np.float32] | None
 
 
@@ -138,6 +146,7 @@ def build_index(
     for i, src in enumerate(sources):
         found: set[str] = set()
         previous: frozenset[str] = frozenset()
+        previous_text = ""
         inherited: frozenset[str] = frozenset()
         breaks = [m.start() for m in _PARAGRAPH.finditer(src)]
         paragraph = 0
@@ -147,8 +156,13 @@ def build_index(
             here = sum(end < a for end in breaks)
             if here != paragraph:  # a new paragraph: "It" no longer refers to the last name
                 paragraph, previous, inherited = here, frozenset(), frozenset()
+                previous_text = ""
             feats = features(src[a:b], known, inherited)
-            sentences.append(SourceSentence(i, a, b, feats, feats.names | previous | inherited))
+            context = feats.names | previous | inherited
+            sentences.append(
+                SourceSentence(i, a, b, feats, context, f"{previous_text} {feats.text}")
+            )
+            previous_text = feats.text
             found |= feats.names
             if feats.names:
                 inherited = feats.names
@@ -166,7 +180,8 @@ def build_index(
         claims_v = batch[: len(extra_texts)]
         vectors = np.zeros((len(sentences), batch.shape[1]), dtype=np.float32)
         vectors[rows] = batch[len(extra_texts) :]
-    index = SourceIndex(tuple(sentences), known, all_names, generic, vectors)
+    text = clean("\n".join(sources))
+    index = SourceIndex(tuple(sentences), known, all_names, generic, text, vectors)
     return index, claims_v
 
 
@@ -230,7 +245,8 @@ def verify(
             claim,
             candidate.sentence.features,
             context_names=candidate.sentence.context_names,
-            source_names=index.all_names,
+            context_text=candidate.sentence.context_text,
+            source_text=index.text,
             generic_names=index.generic_names,
         )
         if mismatch is None:
