@@ -6,7 +6,8 @@
 Ingests sample_kb/ into a temporary SQLite knowledge base, retrieves the top 4 passages for
 each case's last question (made standalone from its earlier turns, as the turn does) and
 composes an extractive answer. Per case: every fact group must appear in the answer
-(case-insensitive, any accepted alternative), no must-not phrase may. Answerable cases count
+(any accepted alternative, matched as ``frontdesk eval answers`` does), no must-not
+phrase may. Answerable cases count
 as correct when all facts are there and nothing forbidden is; unanswerable ones when the
 composer says it did not answer (``answered=False``). Prints the numbers per split and the
 per-answer composing time (the embedder call included).
@@ -46,11 +47,13 @@ class Result:
 
 
 def judge(case: dict[str, object], text: str, answered: bool) -> tuple[bool, int, bool]:
-    low = text.lower()
+    """With the eval's own matcher (normalised numbers, dashes, currencies; whole words)."""
+    from frontdesk.evaluation.matching import fact_hits, must_not_hits
+
     facts: list[list[str]] = case.get("facts") or []  # type: ignore[assignment]
     must_not: list[str] = case.get("must_not") or []  # type: ignore[assignment]
-    missing = sum(1 for group in facts if not any(alt.lower() in low for alt in group))
-    forbidden = any(m.lower() in low for m in must_not)
+    missing = sum(1 for hit in fact_hits(text, facts) if not hit)
+    forbidden = bool(must_not_hits(text, must_not))
     if case["kind"] == "unanswerable":
         return (not answered and not forbidden), missing, forbidden
     return (answered and missing == 0 and not forbidden), missing, forbidden
