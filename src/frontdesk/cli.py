@@ -124,6 +124,7 @@ def ingest(
     from frontdesk.knowledge.embedding import LocalEmbedder
     from frontdesk.knowledge.ingest import ingest as run_ingest
     from frontdesk.knowledge.progress import rich_ingest_progress
+    from frontdesk.knowledge.sandbox import limits_from
     from frontdesk.knowledge.stores.factory import open_store
 
     settings = _settings()
@@ -147,6 +148,7 @@ def ingest(
                     prune=prune,
                     reembed=reembed,
                     progress=progress,
+                    limits=limits_from(settings),  # files parsed in a guarded worker
                 )
             )
     except FrontdeskError as exc:

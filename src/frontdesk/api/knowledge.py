@@ -27,11 +27,10 @@ from frontdesk.auth.keys import Principal
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.errors import ClientError, NotFound, ValidationFailed
 from frontdesk.knowledge.ingest import ingest_bytes
-from frontdesk.knowledge.loaders.limits import MIB, ParseLimits
+from frontdesk.knowledge.sandbox import limits_from
 from frontdesk.knowledge.types import SearchFilter, StoredChunk
 from frontdesk.memory.base import MemoryStore
 from frontdesk.services import Services
-from frontdesk.settings import Settings
 
 viewer = APIRouter(tags=["knowledge"])
 admin = APIRouter(prefix="/api/admin/documents", tags=["admin"])
@@ -208,14 +207,6 @@ UPLOAD_BODY = {
 }
 
 
-def parse_limits(settings: Settings) -> ParseLimits:
-    return ParseLimits(
-        timeout_seconds=settings.parse_timeout_seconds,
-        memory_bytes=settings.parse_memory_mb * MIB,
-        max_expanded_bytes=settings.parse_max_expanded_mb * MIB,
-    )
-
-
 async def _until_disconnected(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
@@ -245,7 +236,7 @@ async def upload_document(
             collection=kb.where.collection,
             tenant=kb.where.tenant,
             source=source,
-            limits=parse_limits(services.settings),
+            limits=limits_from(services.settings),
         )
     )
     del upload

@@ -17,15 +17,27 @@ import json
 import struct
 import sys
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from frontdesk.errors import ConfigError
 from frontdesk.knowledge.documents import DocumentSkipped, LoadedDocument, Section, SkipReason
-from frontdesk.knowledge.loaders.limits import ParseLimits
+from frontdesk.knowledge.loaders.limits import MIB, ParseLimits
+
+if TYPE_CHECKING:
+    from frontdesk.settings import Settings
 
 _LENGTH = struct.Struct(">Q")
 MAX_REPLY_BYTES = 1024 * 1024 * 1024
 STARTUP_SECONDS = 60.0
+
+
+def limits_from(settings: Settings) -> ParseLimits:
+    """The parse limits configured by ``FRONTDESK_PARSE_*``."""
+    return ParseLimits(
+        timeout_seconds=settings.parse_timeout_seconds,
+        memory_bytes=settings.parse_memory_mb * MIB,
+        max_expanded_bytes=settings.parse_max_expanded_mb * MIB,
+    )
 
 
 class ParserWorker:
