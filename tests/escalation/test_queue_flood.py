@@ -65,6 +65,7 @@ async def test_a_flood_from_one_address_is_one_ticket_and_a_real_customer_is_fir
     assert first.requester_key == "s:sess-customer"
     assert second.requester_key == "a:addr-attacker"
     assert second.merged == 204
+    assert second.priority == REPEAT  # demoted once, on the first merge
 
 
 async def test_each_merged_duplicate_is_told_where_it_stands_and_stays_with_the_bot(
@@ -94,16 +95,22 @@ def test_priority_order_verified_security_content_then_anonymous_repeats() -> No
     assert has_content(["someone hacked my account and changed the password"])
 
 
-async def test_a_second_address_repeat_ranks_below_a_first_request(kit: Kit) -> None:
-    # same address, new session each time (cookies dropped): merged by address, or, with
-    # distinct sessions, ranked below everyone else as anonymous repeats
+async def test_new_sessions_from_one_address_merge_but_a_verified_customer_does_not(
+    kit: Kit,
+) -> None:
+    # a script dropping its cookies gets a new session per conversation: its anonymous
+    # escalations still merge, by client address; an API-key identity is never merged
     await _escalate(kit, Requester(session="s-a", address="shared"))
     kit.clock.advance(1)
     await _escalate(kit, Requester(session="s-b", address="shared"))
     kit.clock.advance(1)
     await _escalate(kit, Requester(session="s-c", address="elsewhere"))
+    kit.clock.advance(1)
+    await _escalate(kit, Requester(identity="key-1", address="shared"))
     page = await kit.handoff.queue(ALICE)
-    assert [t.requester_key for t in page.tickets] == ["s:s-a", "s:s-c", "s:s-b"]
+    # the ticket that absorbed a repeat ranks below a first request, though older
+    assert [t.requester_key for t in page.tickets] == ["k:key-1", "s:s-c", "s:s-a"]
+    assert [t.merged for t in page.tickets] == [0, 0, 1]
     assert page.tickets[2].priority == REPEAT
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.api.auth_deps import AgentDep, EscalationDep
-from frontdesk.escalation.estimate import QueueInfo
+from frontdesk.escalation.estimate import QueueInfo, estimate_wait
 from frontdesk.escalation.handoff import Transcript, message_json
 from frontdesk.escalation.policy import REASON_LABELS
 from frontdesk.escalation.tickets import Note, Ticket
@@ -109,12 +109,23 @@ async def queue(
     """
     handoff = escalation.handoff
     page = await handoff.queue(principal, offset=offset, limit=limit)
+    samples: dict[str, list[float]] = {}  # recent claim times, read once per tenant
+    now = handoff.tickets.clock()
     items = []
     for i, ticket in enumerate(page.tickets):
         info = None
         if ticket.status == "waiting":
+            if ticket.tenant_id not in samples:
+                samples[ticket.tenant_id] = await handoff.tickets.recent_claim_seconds(
+                    ticket.tenant_id,
+                    within=handoff.estimate_window,
+                    limit=handoff.estimate_samples,
+                )
             # waiting tickets come first, in queue order: the place is the row number
-            info = await handoff.queue_info(ticket, position=offset + i + 1)
+            position = offset + i + 1
+            claims = samples[ticket.tenant_id]
+            elapsed = (now - ticket.created_at).total_seconds()
+            info = QueueInfo(position, estimate_wait(position, claims, elapsed), len(claims))
         items.append(ticket_out(ticket, info))
     after = offset + len(page.tickets)
     return {

@@ -10,8 +10,11 @@ sight, so a ticket's priority adds up:
   fraud, a leaked key) — see :data:`HIGH_TOPICS`;
 - ``CONTENT`` (+10): the customer said something beyond asking for a person
   (at least :data:`CONTENT_WORDS` words of their own);
-- ``REPEAT`` (−20): an anonymous requester whose client address already has
-  another open ticket.
+- ``REPEAT`` (−20, once): an anonymous ticket that absorbed repeats. Escalations of
+  one requester (API key identity, else browser session) merge into their open
+  ticket, and so do anonymous escalations from the same client address (a script
+  dropping its cookies gets a new session per conversation); the first merge
+  demotes the ticket, so a flood ranks below every first request.
 
 The requester is stored by the server in the conversation's metadata under
 :data:`REQUESTER_FIELD` when the conversation is created (a client cannot set
@@ -165,7 +168,9 @@ def has_content(user_texts: Sequence[str]) -> bool:
     return False
 
 
-def ticket_priority(requester: Requester, *, topic: str | None, content: bool, repeat: bool) -> int:
+def ticket_priority(
+    requester: Requester, *, topic: str | None, content: bool, repeat: bool = False
+) -> int:
     score = 0
     if requester.verified:
         score += VERIFIED

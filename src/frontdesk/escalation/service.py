@@ -14,7 +14,7 @@ from frontdesk.escalation.estimate import QueueInfo, describe_wait
 from frontdesk.escalation.handoff import Handoff, message_json
 from frontdesk.escalation.live import LiveEvent, conversation_channel
 from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
-from frontdesk.escalation.priority import Requester, has_content, ticket_priority
+from frontdesk.escalation.priority import REPEAT, Requester, has_content, ticket_priority
 from frontdesk.escalation.tickets import NewTicket, Ticket
 from frontdesk.events import Escalated, Notice, TextDelta, TurnDone, TurnEvent, TurnStarted
 
@@ -156,16 +156,7 @@ class EscalationService:
             await self.gate(conversation.tenant_id, requester)
         # after an answer (user_texts None) the customer asked real questions the bot failed
         content = True if user_texts is None else has_content(user_texts)
-        repeat = (
-            requester.address is not None
-            and await self.handoff.tickets.open_from_address(
-                conversation.tenant_id, requester.address
-            )
-            > 0
-        )
-        priority = ticket_priority(
-            requester, topic=route.topic or trigger.topic, content=content, repeat=repeat
-        )
+        priority = ticket_priority(requester, topic=route.topic or trigger.topic, content=content)
         new = NewTicket(
             tenant_id=conversation.tenant_id,
             conversation_id=conversation.id,
@@ -177,6 +168,8 @@ class EscalationService:
             priority=priority,
             requester_key=requester.key,
             address_key=requester.address,
+            merge_by_address=not requester.verified,
+            repeat_penalty=0 if requester.verified else REPEAT,
         )
         ticket, _ = await self.handoff.open_ticket(conversation, new)
         queue = await self.handoff.queue_info(ticket)

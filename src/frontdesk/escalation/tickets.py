@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from frontdesk.domain import ConversationStatus
@@ -88,6 +88,11 @@ class NewTicket:
     priority: int = 0
     requester_key: str | None = None
     address_key: str | None = None
+    merge_by_address: bool = False
+    """An anonymous requester: an open ticket from the same client address also absorbs it."""
+    repeat_penalty: int = 0
+    """Added once to the priority of the open ticket this request merges into (anonymous
+    repeats rank below first requests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +143,24 @@ class TicketStore:
         now = self._clock()
         ticket_id = str(uuid.uuid4())
         async with self._writer.begin() as conn:
+            same = None
             if new.requester_key is not None:
                 same = await self._open_for_requester(conn, new.tenant_id, new.requester_key)
-                if same is not None and same.conversation_id != new.conversation_id:
-                    await conn.execute(
-                        update(tickets)
-                        .where(tickets.c.id == same.id)
-                        .values(merged=tickets.c.merged + 1)
-                    )
-                    merged = await self._get(conn, same.id)
-                    assert merged is not None
-                    return merged, False
+            if same is None and new.merge_by_address and new.address_key is not None:
+                same = await self._open_for_address(conn, new.tenant_id, new.address_key)
+            if same is not None and same.conversation_id != new.conversation_id:
+                demoted = case(
+                    (tickets.c.merged == 0, tickets.c.priority + new.repeat_penalty),
+                    else_=tickets.c.priority,
+                )
+                await conn.execute(
+                    update(tickets)
+                    .where(tickets.c.id == same.id)
+                    .values(merged=tickets.c.merged + 1, priority=demoted)
+                )
+                merged = await self._get(conn, same.id)
+                assert merged is not None
+                return merged, False
             moved = await conn.execute(
                 update(conversations)
                 .where(conversations.c.id == new.conversation_id)
@@ -320,18 +332,6 @@ class TicketStore:
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
-    async def open_from_address(self, tenant_id: str, address_key: str) -> int:
-        """Open tickets of the tenant opened from one client address."""
-        query = (
-            select(func.count())
-            .select_from(tickets)
-            .where(tickets.c.tenant_id == tenant_id)
-            .where(tickets.c.address_key == address_key)
-            .where(tickets.c.status.in_(list(OPEN)))
-        )
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
-
     async def recent_claim_seconds(
         self, tenant_id: str, *, within: timedelta, limit: int
     ) -> list[float]:
@@ -427,6 +427,23 @@ class TicketStore:
             .where(tickets.c.tenant_id == tenant_id)
             .where(tickets.c.requester_key == requester_key)
             .where(tickets.c.status.in_(list(OPEN)))
+            .order_by(tickets.c.created_at)
+            .limit(1)
+        )
+        row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _ticket(row)
+
+    @staticmethod
+    async def _open_for_address(
+        conn: AsyncConnection, tenant_id: str, address_key: str
+    ) -> Ticket | None:
+        """The oldest open ticket of an anonymous requester from this address."""
+        query = (
+            select(tickets)
+            .where(tickets.c.tenant_id == tenant_id)
+            .where(tickets.c.address_key == address_key)
+            .where(tickets.c.status.in_(list(OPEN)))
+            .where(~tickets.c.requester_key.like("k:%"))
             .order_by(tickets.c.created_at)
             .limit(1)
         )
