@@ -156,3 +156,10 @@ def test_a_handoff_notice_counts_as_escalated() -> None:
     other = TurnObservation()
     other.feed("notice", {"code": "pii_redacted", "message": "masked"}, 1.0)
     assert not other.escalated
+
+
+def test_a_phrase_ending_in_punctuation_does_not_match_inside_a_longer_token() -> None:
+    assert contains("Email support@northwinddata. [1]", "support@northwinddata.")
+    assert not contains("Email support@northwinddata.example today", "support@northwinddata.")
+    assert not contains("billed at $1.50 per million", "$1.")
+    assert contains("billed at $1. per million", "$1.")

@@ -57,8 +57,9 @@ def normalise(text: str) -> str:
 def _pattern(phrase: str) -> re.Pattern[str]:
     norm = normalise(phrase)
     left = r"(?<![\w.])" if norm[:1].isalnum() else ""
-    right = r"(?![\w])" if norm[-1:].isalnum() or norm[-1:] == "%" else ""
-    return re.compile(left + re.escape(norm) + right)
+    # never inside a longer token: "$49" is not "$490", "support@northwinddata." is not
+    # "support@northwinddata.example"
+    return re.compile(left + re.escape(norm) + r"(?!\w)")
 
 
 def contains(answer: str, phrase: str) -> bool:
