@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from frontdesk.chat.prompt import Source
 from frontdesk.config import KnowledgeConfig
 from frontdesk.domain import Citation, StoredMessage
+from frontdesk.knowledge.documents import citation_url
 from frontdesk.knowledge.retrieval import RetrievedChunk, Retriever
 from frontdesk.knowledge.stores.base import KnowledgeStore
 from frontdesk.knowledge.types import SearchFilter
@@ -33,13 +34,15 @@ class Grounding:
             for i, h in enumerate(self.hits, start=1)
         ]
 
-    def citations(self) -> dict[int, Citation]:
-        """Numbered citations; each links to the citation viewer at the cited section."""
+    def citations(self, conversation_id: str) -> dict[int, Citation]:
+        """Numbered citations; each links to the citation viewer at the cited section (the
+        viewer shows a customer only passages cited to their own conversation)."""
         cites = {}
         for i, hit in enumerate(self.hits, start=1):
             chunk = hit.chunk
             anchor = chunk.anchor or f"part-{chunk.ordinal}"
-            cites[i] = replace(hit.citation(i), url=f"/kb/documents/{chunk.document_id}#{anchor}")
+            url = citation_url(chunk.document_id, anchor, conversation_id)
+            cites[i] = replace(hit.citation(i), url=url)
         return cites
 
     def chunk_ids(self) -> list[str]:

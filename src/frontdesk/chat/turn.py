@@ -156,7 +156,7 @@ class AnswerTurn:
         )
         run.policy = "extractive"
         run.finish = "stop" if reply.answered else "not_documented"
-        cited = resolve_citations(reply.text, grounding.citations())
+        cited = resolve_citations(reply.text, grounding.citations(self.request.conversation.id))
         run.citations = cited.citations
         run.verdicts.append(
             {
@@ -304,7 +304,7 @@ class AnswerTurn:
         run.groundedness = check.groundedness
         content = check.content
         if grounding is not None:
-            cited = resolve_citations(content, grounding.citations())
+            cited = resolve_citations(content, grounding.citations(self.request.conversation.id))
             content, run.citations = cited.text, cited.citations
         await run.persist("complete", None, content=content)
         if run.citations:
