@@ -18,7 +18,7 @@ import pytest
 
 from frontdesk.escalation.live import LiveEvent, RedisBus
 from frontdesk.providers.scripted import ScriptedProvider
-from frontdesk.settings import AbuseSettings
+from frontdesk.settings import AbuseSettings, Settings
 from tests.apphelpers import Running, new_conversation
 from tests.providers.redis_scratch import scratch_redis
 
@@ -79,3 +79,33 @@ async def test_a_redis_bus_uses_one_subscription_for_many_local_subscribers() ->
             assert bus.subscriber_count(channels[17]) == 0
         finally:
             await bus.aclose()
+
+
+def test_a_waiting_customer_hears_their_new_place_from_the_one_queue_event(
+    migrated: Settings,
+) -> None:
+    from frontdesk.auth.cli import create_key
+    from tests.escalation.app_setup import running_app
+    from tests.escalation.sse_reader import SSEReader
+
+    agent = create_key(migrated.resolved_database_url, role="agent", name="alice").token
+    auth = {"Authorization": f"Bearer {agent}"}
+    with running_app(migrated, ScriptedProvider()) as client:
+        transport = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=client.base_url, transport=transport) as neighbour:
+            first, second = new_conversation(client), new_conversation(neighbour)
+            for http, cid, text in (
+                (client, first, "I want to talk to a human about my invoice, charged twice"),
+                (neighbour, second, "I want to talk to a human, my export keeps failing"),
+            ):
+                resp = http.post(
+                    f"/api/conversations/{cid}/messages", json={"content": text, "stream": False}
+                )
+                assert resp.status_code == 200, resp.text
+        base = str(client.base_url).rstrip("/")
+        with SSEReader(base, f"/api/conversations/{second}/events") as events:
+            assert events.next("status")["queue_position"] == 2
+            queue = client.get("/api/agent/queue", headers=auth).json()
+            ahead = next(t for t in queue["tickets"] if t["conversation_id"] == first)
+            assert client.post(f"/api/agent/tickets/{ahead['id']}/claim", headers=auth).is_success
+            assert events.next("queue")["queue_position"] == 1
