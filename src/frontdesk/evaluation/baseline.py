@@ -19,9 +19,10 @@ from frontdesk.evaluation.results import read_results
 from frontdesk.evaluation.subsets import select
 from frontdesk.evaluation.summary import summarise
 
-#: Allowed drop per gated metric: a rate may fall 0.05 (the embedded model is sampled),
-#: a count may rise by 1. Lower these as the answer engine becomes deterministic.
-DEFAULT_TOLERANCE: dict[str, float] = {"default": 0.05, "wrong_unflagged": 1, "errors": 0}
+#: Allowed drop per gated metric. With ``answer_mode: auto`` the sample bot's answers are
+#: deterministic (two runs gave identical scores), so the gate allows no case to get worse:
+#: 0.02 is below one case of any kind in the gate subset and only absorbs rounding.
+DEFAULT_TOLERANCE: dict[str, float] = {"default": 0.02, "wrong_unflagged": 0, "errors": 0}
 
 
 def record(
