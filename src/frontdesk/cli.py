@@ -65,6 +65,7 @@ def serve(
         port=settings.port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # the client address comes from FRONTDESK_TRUSTED_PROXIES only
         timeout_graceful_shutdown=5,
     )
 

@@ -121,6 +121,20 @@ class Settings(BaseSettings):
         "(a revoked key stops working within this time)",
     )
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="JSON list of CIDRs of reverse proxies whose forwarding header gives the "
+        "client address (default: none, the socket peer is the client)",
+    )
+    trusted_proxy_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        "x-forwarded-for", description="The one forwarding header the trusted proxies write"
+    )
+    auth_failure_limit: int = Field(
+        10, ge=1, description="Failed authentications per client address per window before 429"
+    )
+    auth_failure_window_seconds: float = Field(
+        300.0, gt=0, description="Window of auth_failure_limit (the Retry-After at most)"
+    )
     session_secret: SecretStr | None = Field(
         None,
         description="HMAC key of browser session tokens (default: derived from the admin token)",
@@ -162,10 +176,23 @@ class Settings(BaseSettings):
             raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        from frontdesk.api.client_address import TrustedProxies
+
+        TrustedProxies.parse(value)  # raises ValueError naming the bad entry
+        return value
+
     @model_validator(mode="after")
     def _fail_closed(self) -> Settings:
-        if self.env == "production" and self.admin_token.get_secret_value() == DEV_ADMIN_TOKEN:
-            raise ValueError("FRONTDESK_ADMIN_TOKEN must be set to a secret value in production")
+        from frontdesk.auth.admin_token import admin_token_problem
+
+        problem = admin_token_problem(
+            self.admin_token.get_secret_value(), env=self.env, host=self.host
+        )
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from frontdesk.api.auth_deps import authenticate, bearer_token
+from frontdesk.api.auth_deps import identify
 from frontdesk.api.session import request_session, session_secret
 from frontdesk.chat.admission import Client
-from frontdesk.errors import Unauthorized
 from frontdesk.escalation.priority import REQUESTER_FIELD, Requester, address_key
 from frontdesk.services import Services
 
@@ -38,11 +37,9 @@ async def get_client(request: Request) -> Client:
     """
     services: Services = request.app.state.services
     identity = None
-    if bearer_token(request) is not None:
-        try:
-            identity = (await authenticate(request)).key_id
-        except Unauthorized:
-            identity = None  # anonymous: the strictest limits apply
+    principal = await identify(request)  # None: anonymous, the strictest limits apply
+    if principal is not None:
+        identity = principal.key_id
     return Client(
         tenant=services.chat.tenant_id,
         address=request_address(request),
