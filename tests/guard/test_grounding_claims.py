@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.guard.alignment import segment
+from frontdesk.guard.base import GuardContext
 from frontdesk.guard.claims import conditions, features, names, polarity, quantities
 from frontdesk.guard.grounding import Grounder
+from frontdesk.guard.output import OutputGuard
 from frontdesk.knowledge.embedding import LocalEmbedder
 
 REFUND = (
@@ -222,3 +224,27 @@ def test_event_conditions_changed_or_dropped_are_flagged(grounder: Grounder) -> 
     ) == [(False, "condition")]
     assert verdict("Test with one user after enforcing SSO.") == [(False, "condition")]
     assert verdict("Owners keep a break-glass password login.") == [(True, None)]
+
+
+def test_one_contradicted_sentence_makes_the_answer_low_confidence(grounder: Grounder) -> None:
+    answer = (
+        "Refunds go back to the original payment method within 5-10 business days [4]. "
+        "Invoices paid by bank transfer are refunded by bank transfer [4]. "
+        "Monthly plans are refunded for partial months [1]."
+    )
+    report = grounder.score(answer, SOURCES)
+    assert [s.supported for s in report.sentences] == [True, True, False]
+    assert report.score > 0.5  # most of the answer is supported ...
+    assert "contradicted" in report.low_confidence  # ... but it contradicts the policy
+    assert report.to_record()["reasons"] == ["polarity"]
+    faithful = grounder.score(answer.rsplit(" Monthly", 1)[0], SOURCES)
+    assert "contradicted" not in faithful.low_confidence
+
+
+def test_the_output_guard_flags_an_answer_with_a_contradiction(embedder: LocalEmbedder) -> None:
+    ctx = GuardContext(sources=tuple(SOURCES), question="Can I get a refund on my annual plan?")
+    guard = OutputGuard(ctx, grounder=Grounder(embedder=embedder))
+    guard.feed("No, you cannot get a refund on your annual plan. [1]")
+    final = guard.finish("No, you cannot get a refund on your annual plan. [1]")
+    assert final.action == "flag"
+    assert final.verdict is not None and "contradicted" in final.verdict.reason

@@ -161,6 +161,10 @@ UNCERTAINTY_MARKERS: tuple[str, ...] = (
 )
 
 
+#: sentence reasons that mean the answer says something else than its source
+CONTRADICTIONS = frozenset({"polarity", "quantity", "name", "condition"})
+
+
 @dataclass(frozen=True, slots=True)
 class SentenceSupport:
     start: int
@@ -185,13 +189,15 @@ class GroundingReport:
     score: float
     sentences: tuple[SentenceSupport, ...]
     low_confidence: tuple[str, ...]
-    """reasons: ``uncertain``, ``too_short``, ``ungrounded``, ``no_sources``"""
+    """reasons: ``uncertain``, ``too_short``, ``ungrounded``, ``no_sources``, ``contradicted``
+    (a sentence differs from its source in polarity, a quantity, a name or a condition)"""
 
     def to_record(self) -> dict[str, object]:
         return {
             "score": round(self.score, 4),
             "low_confidence": list(self.low_confidence),
             "unsupported_sentences": sum(not s.supported for s in self.sentences),
+            "reasons": [s.reason for s in self.sentences if s.reason],
             "sentences": len(self.sentences),
         }
 
@@ -265,6 +271,8 @@ class Grounder:
         score = good / total if total else 0.0
         if total and score < self._threshold:
             reasons.append("ungrounded")
+        if any(s.reason in CONTRADICTIONS for s in results):
+            reasons.append("contradicted")  # one contradicted fact is enough to distrust it
         return GroundingReport(score, tuple(results), tuple(reasons))
 
     def _support(
