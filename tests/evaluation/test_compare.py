@@ -113,3 +113,15 @@ def test_baseline_recorder_keeps_the_subset_and_the_old_tolerance(tmp_path: Path
     (tmp_path / "set.subsets.json").write_text(json.dumps({"gate": ["zz"]}), encoding="utf-8")
     with pytest.raises(CaseFileError, match="unknown cases"):
         record(run, baseline, subset="gate", case_set=cases)
+
+
+def test_a_baseline_summary_names_the_cases_that_got_worse(tmp_path: Path) -> None:
+    from frontdesk.evaluation.baseline import record
+
+    base = _out(tmp_path, "base", GOOD, HONEST)
+    record(base, tmp_path / "baseline.json")
+    new = _out(tmp_path, "new", "No refund.", HONEST)
+    result = compare(load_run(tmp_path / "baseline.json"), load_run(new))
+    (change,) = result.changes
+    assert change.id == "refund-annual" and change.worse
+    assert "must-not statement present: 'no refund'" in change.why

@@ -138,20 +138,28 @@ def compare(base: Run, new: Run, tolerance: dict[str, float] | None = None) -> C
                 MetricDelta(scope, metric, _num(b.get(metric)), _num(n.get(metric)),
                             _tolerance_for(metric, tol))
             )  # fmt: skip
-    return Comparison(deltas, _changes(base.results, new.results))
+    return Comparison(deltas, _changes(base, new))
 
 
-def _changes(base: list[CaseResult] | None, new: list[CaseResult] | None) -> list[CaseChange]:
-    if base is None or new is None:
+def _verdicts(run: Run) -> dict[str, bool]:
+    """Each case's verdict: from the results, else from a baseline's ``cases_correct``."""
+    if run.results is not None:
+        return {r.id: r.score.correct for r in run.results}
+    recorded = run.summary.get("cases_correct", {})
+    return {str(k): bool(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def _changes(base: Run, new: Run) -> list[CaseChange]:
+    if new.results is None:
         return []
-    before = {r.id: r for r in base}
+    before = _verdicts(base)
     out = []
-    for r in new:
+    for r in new.results:
         old = before.get(r.id)
-        if old is None or old.score.correct == r.score.correct:
+        if old is None or old == r.score.correct:
             continue
         why = r.score.reasons if not r.score.correct else ["now correct"]
-        out.append(CaseChange(r.id, old.score.correct, r.score.correct, why))
+        out.append(CaseChange(r.id, old, r.score.correct, why))
     return out
 
 
