@@ -254,7 +254,8 @@ def main() -> None:
                 top = [t["conversation_id"] for t in queue["tickets"]]
                 total_after_flood = queue["total"]
                 merged = sum(t["merged"] for t in queue["tickets"])
-                asyncio.run(_bulk_tickets(url, args.bulk_tickets))
+                if args.bulk_tickets:
+                    asyncio.run(_bulk_tickets(url, args.bulk_tickets))
                 t0 = time.perf_counter()
                 big = http.get("/api/agent/queue?limit=50", headers=auth).json()
                 queue_page_s = time.perf_counter() - t0
