@@ -13,7 +13,7 @@ from frontdesk import __version__, web
 from frontdesk.api import admin_stats, agent, chat, health, knowledge, live, openai_compat
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
-from frontdesk.api.middleware import RequestContextMiddleware
+from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from frontdesk.config import BotConfig, load_bot_config
 from frontdesk.providers.base import ChatProvider
 from frontdesk.services import Services
@@ -63,7 +63,12 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    body_limits = {"/api/admin/documents": settings.upload_max_bytes + 1024 * 1024}
+    body_limits.update(settings.body_limits)
+    app.add_middleware(
+        BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limits
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: logs 413s too
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.include_router(chat.router)

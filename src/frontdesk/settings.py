@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(
         300.0, gt=0, description="Window of auth_failure_limit (the Retry-After at most)"
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body of any route (HTTP 413 over it)"
+    )
+    body_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-route body limits, JSON {"/path/prefix": bytes}; document uploads '
+        "get upload_max_bytes plus 1 MiB of multipart framing unless listed",
+    )
     session_secret: SecretStr | None = Field(
         None,
         description="HMAC key of browser session tokens (default: derived from the admin token)",

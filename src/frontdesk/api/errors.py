@@ -63,6 +63,8 @@ def error_response(
         body = {"error": {"code": code, "message": message}}
         if details is not None:
             body["error"]["details"] = details
+            if isinstance(details, dict) and "limit" in details:
+                body["error"]["limit"] = details["limit"]
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from frontdesk.domain import Conversation, StoredMessage
+
+METADATA_MAX_KEYS = 32
+METADATA_MAX_KEY_CHARS = 64
+METADATA_MAX_VALUE_CHARS = 1024
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=METADATA_MAX_KEY_CHARS)]
+MetadataValue = Annotated[str, StringConstraints(max_length=METADATA_MAX_VALUE_CHARS)]
 
 
 class CreateConversation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    metadata: dict[str, str] = Field(default_factory=dict, max_length=32)
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict,
+        max_length=METADATA_MAX_KEYS,
+        description=f"Flat string pairs: at most {METADATA_MAX_KEYS} keys of "
+        f"{METADATA_MAX_KEY_CHARS} characters, values of {METADATA_MAX_VALUE_CHARS}",
+    )
 
 
 class SendMessage(BaseModel):
