@@ -4,8 +4,36 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_control(text: str) -> str:
+    """Control characters as visible escapes (``\\n``, ``\\x1b``): a logged value
+    cannot start a new line or drive the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to log: no user, password, query string or fragment."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -23,7 +51,9 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, ensure_ascii=False)
+        # json escapes U+0000-U+001F itself; U+2028/9 and C1 controls would split some readers
+        line = json.dumps(out, default=str, ensure_ascii=False)
+        return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 class TextFormatter(logging.Formatter):
@@ -33,11 +63,13 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = escape_control(f"{record.levelname} {record.name}: {record.getMessage()}")
         extras = {k: v for k, v in vars(record).items() if k not in _RESERVED and k[0] != "_"}
         extras.pop("color_message", None)
         if extras:
-            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+            line += " " + " ".join(f"{k}={escape_control(str(v))}" for k, v in extras.items())
+        if record.exc_info:  # a traceback keeps its lines, indented under the record
+            line += "\n" + self.formatException(record.exc_info).replace("\n", "\n    ")
         return line
 
 

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from frontdesk.logging_setup import redact_url
+
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
 TIMESTAMP_HEADER = "X-Frontdesk-Timestamp"
 DELIVERY_HEADER = "X-Frontdesk-Delivery"
@@ -76,12 +78,13 @@ class WebhookSink:
         try:
             response = await client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise SinkError(f"webhook {self.url}: {type(exc).__name__}: {exc}") from exc
+            # neither the URL (it may hold a token) nor httpx's message (it repeats it)
+            raise SinkError(f"webhook {redact_url(self.url)}: {type(exc).__name__}") from exc
         finally:
             if self.client is None:
                 await client.aclose()
         if not 200 <= response.status_code < 300:
-            raise SinkError(f"webhook {self.url} answered HTTP {response.status_code}")
+            raise SinkError(f"webhook {redact_url(self.url)} answered HTTP {response.status_code}")
 
     async def aclose(self) -> None:
         if self.client is not None:
