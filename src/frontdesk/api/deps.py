@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from frontdesk.api.auth_deps import identify
+from frontdesk.api.client_address import TrustedProxies, client_address
 from frontdesk.api.session import request_session, session_secret
 from frontdesk.chat.admission import Client
 from frontdesk.escalation.priority import REQUESTER_FIELD, Requester, address_key
@@ -24,8 +25,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def request_address(request: Request) -> str:
     """The client address of a request, as a key (the raw IP is not kept)."""
-    peer = request.client.host if request.client is not None else "unknown"
-    return address_key(peer, session_secret(request.app.state.services.settings))
+    settings = request.app.state.services.settings
+    trusted = TrustedProxies.parse(settings.trusted_proxies, settings.trusted_proxy_header)
+    return address_key(client_address(request, trusted), session_secret(settings))
 
 
 async def get_client(request: Request) -> Client:
