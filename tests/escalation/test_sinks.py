@@ -21,6 +21,7 @@ from frontdesk.escalation.sinks import (
     TIMESTAMP_HEADER,
     EmailSink,
     EscalationSink,
+    SeenDeliveries,
     SinkError,
     SmtpConfig,
     WebhookSink,
@@ -59,16 +60,53 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         yield rec, url + "/hook"
 
 
-def test_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
+def test_signature_is_hmac_sha256_over_timestamp_delivery_id_and_body() -> None:
     import hashlib
     import hmac
 
     body = b'{"a":1}'
-    expected = hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert sign(SECRET, "1700000000", body) == "sha256=" + expected
-    assert verify(SECRET, "1700000000", body, "sha256=" + expected)
-    assert not verify(SECRET, "1700000001", body, "sha256=" + expected)
-    assert not verify("other", "1700000000", body, "sha256=" + expected)
+    mac = hmac.new(SECRET.encode(), b"1700000000.d-1." + body, hashlib.sha256).hexdigest()
+    assert sign(SECRET, "1700000000", "d-1", body) == "sha256=" + mac
+
+    def check(secret: str = SECRET, ts: str = "1700000000", delivery: str = "d-1") -> bool:
+        return verify(
+            secret,
+            timestamp=ts,
+            delivery_id=delivery,
+            body=body,
+            signature="sha256=" + mac,
+            seen=SeenDeliveries(),
+            now=1_700_000_010.0,
+        )
+
+    assert check()
+    assert not check(ts="1700000001")
+    assert not check(delivery="d-2")  # the delivery id is signed: it cannot be swapped
+    assert not check(secret="other")
+
+
+def test_verify_refuses_old_timestamps_and_replayed_deliveries() -> None:
+    body = b'{"ticket":{"id":"t"}}'
+    seen = SeenDeliveries(window_seconds=300)
+
+    def deliver(ts: int, delivery: str, now: float) -> bool:
+        signature = sign(SECRET, str(ts), delivery, body)
+        return verify(
+            SECRET,
+            timestamp=str(ts),
+            delivery_id=delivery,
+            body=body,
+            signature=signature,
+            seen=seen,
+            max_age_seconds=300,
+            now=now,
+        )
+
+    assert deliver(1_800_000_000, "d-1", now=1_800_000_001)
+    assert not deliver(1_800_000_000, "d-1", now=1_800_000_002)  # captured and replayed at once
+    assert not deliver(1_800_000_000, "d-9", now=1_800_000_400)  # older than the window
+    assert not deliver(1_800_000_900, "d-8", now=1_800_000_000)  # from the future
+    assert deliver(1_800_000_400, "d-2", now=1_800_000_400)
 
 
 async def test_webhook_posts_signed_json(receiver: tuple[Receiver, str]) -> None:
@@ -79,7 +117,36 @@ async def test_webhook_posts_signed_json(receiver: tuple[Receiver, str]) -> None
     assert json.loads(body) == {"ticket": {"id": "t-1"}, "text": "Grüße"}
     assert headers[TIMESTAMP_HEADER.lower()] == "1800000000"
     assert headers[DELIVERY_HEADER.lower()] == "d-1"
-    assert verify(SECRET, "1800000000", body, headers[SIGNATURE_HEADER.lower()])
+    assert verify(
+        SECRET,
+        timestamp=headers[TIMESTAMP_HEADER.lower()],
+        delivery_id=headers[DELIVERY_HEADER.lower()],
+        body=body,
+        signature=headers[SIGNATURE_HEADER.lower()],
+        seen=SeenDeliveries(),
+        now=1_800_000_005.0,
+    )
+
+
+def test_smtp_credentials_need_tls_and_the_port_follows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from frontdesk.escalation.settings import EscalationSettings
+
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_USERNAME", "bot")
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_PASSWORD", "pw")
+    with pytest.raises(ValidationError, match="STARTTLS"):
+        EscalationSettings(_env_file=None)
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_STARTTLS", "true")
+    assert EscalationSettings(_env_file=None).resolved_smtp_port == 587
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_TLS", "true")
+    assert EscalationSettings(_env_file=None).resolved_smtp_port == 465
+    monkeypatch.setenv("FRONTDESK_ESCALATION_SMTP_PORT", "2465")
+    assert EscalationSettings(_env_file=None).resolved_smtp_port == 2465
+    with pytest.raises(ValueError, match="STARTTLS"):
+        SmtpConfig(host="smtp.example.com", username="bot", password="pw")
 
 
 async def test_webhook_failures_raise_sink_errors(receiver: tuple[Receiver, str]) -> None:

@@ -50,7 +50,7 @@ def build_sinks(settings: EscalationSettings) -> Mapping[str, EscalationSink]:
         sinks["email"] = EmailSink(
             SmtpConfig(
                 host=settings.smtp_host,
-                port=settings.smtp_port,
+                port=settings.resolved_smtp_port,
                 sender=settings.smtp_sender,
                 username=settings.smtp_username,
                 password=(

@@ -38,15 +38,51 @@ class EscalationSink(Protocol):
     async def deliver(self, payload: dict[str, Any], *, delivery_id: str) -> None: ...
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """``sha256=<hex>`` of HMAC-SHA256(secret, ``"<timestamp>." + body``)."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+def sign(secret: str, timestamp: str, delivery_id: str, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256(secret, ``"<timestamp>.<delivery id>." + body``)."""
+    message = timestamp.encode() + b"." + delivery_id.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver does: recompute the signature and compare in constant time."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+@dataclass
+class SeenDeliveries:
+    """Delivery ids a receiver has accepted within the replay window (in memory)."""
+
+    window_seconds: float = 300.0
+    _seen: dict[str, float] = field(default_factory=dict)
+
+    def add(self, delivery_id: str, now: float) -> bool:
+        """Remember ``delivery_id``; False when it was already seen (a replay)."""
+        self._seen = {d: t for d, t in self._seen.items() if now - t <= 2 * self.window_seconds}
+        if delivery_id in self._seen:
+            return False
+        self._seen[delivery_id] = now
+        return True
+
+
+def verify(
+    secret: str,
+    *,
+    timestamp: str,
+    delivery_id: str,
+    body: bytes,
+    signature: str,
+    seen: SeenDeliveries,
+    max_age_seconds: float = 300.0,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does with the three ``X-Frontdesk-*`` headers and the raw body.
+
+    True only for a valid signature over timestamp, delivery id and body, a timestamp
+    within ``max_age_seconds`` of now (either way), and a delivery id not seen before: a
+    captured delivery replayed later, or replayed at once, is refused.
+    """
+    if not hmac.compare_digest(sign(secret, timestamp, delivery_id, body), signature):
+        return False
+    current = time.time() if now is None else now
+    if not timestamp.isdigit() or abs(current - int(timestamp)) > max_age_seconds:
+        return False
+    return seen.add(delivery_id, current)
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
@@ -70,7 +106,7 @@ class WebhookSink:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Frontdesk-Escalation/1",
-            SIGNATURE_HEADER: sign(self.secret, timestamp, body),
+            SIGNATURE_HEADER: sign(self.secret, timestamp, delivery_id, body),
             TIMESTAMP_HEADER: timestamp,
             DELIVERY_HEADER: delivery_id,
         }
@@ -102,6 +138,10 @@ class SmtpConfig:
     use_tls: bool = False
     timeout_seconds: float = 15.0
     default_recipients: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.username and not (self.starttls or self.use_tls):
+            raise ValueError("SMTP credentials need STARTTLS or implicit TLS")
 
 
 @dataclass
