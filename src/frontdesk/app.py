@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontdesk import __version__, web
-from frontdesk.api import admin_stats, agent, chat, health, knowledge, live, openai_compat
+from frontdesk.api import admin_stats, agent, chat, docs, health, knowledge, live, openai_compat
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
 from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -61,6 +61,8 @@ def create_app(
         version=__version__,
         description="Customer-support chatbot API: native SSE chat and an OpenAI-compatible API.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs with a Content-Security-Policy
+        redoc_url=None,
     )
     install_error_handlers(app)
     body_limits = {"/api/admin/documents": settings.upload_max_bytes + 1024 * 1024}
@@ -70,6 +72,7 @@ def create_app(
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: logs 413s too
     app.include_router(health.router)
+    app.include_router(docs.router(app))
     app.include_router(metrics_route.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)

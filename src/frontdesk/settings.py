@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(
         300.0, gt=0, description="Window of auth_failure_limit (the Retry-After at most)"
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of /metrics; unset: /metrics answers loopback clients only",
+    )
+    readyz_cache_seconds: float = Field(
+        5.0, ge=0, description="How long /readyz reuses its database and provider probes"
+    )
     max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body of any route (HTTP 413 over it)"
     )
