@@ -10,9 +10,7 @@ that header so a client can continue.
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -20,6 +18,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.api import openai_wire as wire
 from frontdesk.api.deps import ClientDep, ServicesDep, with_requester
 from frontdesk.api.spend import AnonymousSpend, reserve_anonymous
 from frontdesk.api.sse import with_heartbeats
@@ -146,7 +145,7 @@ async def chat_completions(
         await spend.settle(None, 0.0, produced=False)
         raise
     headers = {CONVERSATION_HEADER: conversation_id}
-    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    completion_id = wire.new_completion_id()
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return EventStreamResponse(
@@ -157,21 +156,6 @@ async def chat_completions(
             headers=headers,
         )
     return await _completion(turn, completion_id, body.model, headers, spend)
-
-
-def _usage(done: TurnDone | None) -> dict[str, int]:
-    if done is None:
-        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    u = done.usage
-    return {
-        "prompt_tokens": u.input_tokens,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": u.input_tokens + u.output_tokens,
-    }
-
-
-def _finish(reason: str) -> str:
-    return reason if reason in ("stop", "length", "content_filter") else "stop"
 
 
 async def _completion(
@@ -193,84 +177,36 @@ async def _completion(
         await events.aclose()
     if error is not None:
         status = 503 if error.retryable else 502
-        body = {
-            "error": {
-                "message": error.message,
-                "type": "server_error",
-                "param": None,
-                "code": error.code,
-            }
-        }
-        return JSONResponse(body, status_code=status, headers=headers)
-    return JSONResponse(
-        {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "".join(parts)},
-                    "finish_reason": _finish(done.finish_reason if done else "stop"),
-                    "logprobs": None,
-                }
-            ],
-            "usage": _usage(done),
-        },
-        headers=headers,
+        return JSONResponse(
+            wire.error_body(error.message, error.code), status_code=status, headers=headers
+        )
+    body = wire.completion_body(
+        completion_id,
+        model,
+        "".join(parts),
+        done.finish_reason if done else "stop",
+        done.usage if done else None,
     )
-
-
-def _data(payload: dict[str, Any]) -> str:
-    return "data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+    return JSONResponse(body, headers=headers)
 
 
 async def _chunks(
     turn: Turn, completion_id: str, model: str, include_usage: bool, spend: AnonymousSpend
 ) -> AsyncIterator[str]:
-    created = int(time.time())
-
-    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        return {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-        }
-
-    yield _data(chunk({"role": "assistant", "content": ""}, None))
+    encoder = wire.ChunkEncoder(completion_id, model)
+    yield encoder.role()
     events = spend.watch(turn.events())
     try:
         async for ev in events:
             if isinstance(ev, TextDelta):
-                yield _data(chunk({"content": ev.text}, None))
+                yield encoder.text(ev.text)
             elif isinstance(ev, TurnDone):
-                yield _data(chunk({}, _finish(ev.finish_reason)))
+                yield encoder.finish(ev.finish_reason)
                 if include_usage:
-                    yield _data(
-                        {
-                            "id": completion_id,
-                            "object": "chat.completion.chunk",
-                            "created": created,
-                            "model": model,
-                            "choices": [],
-                            "usage": _usage(ev),
-                        }
-                    )
+                    yield encoder.usage(ev.usage)
             elif isinstance(ev, TurnError):
-                yield _data(
-                    {
-                        "error": {
-                            "message": ev.message,
-                            "type": "server_error",
-                            "param": None,
-                            "code": ev.code,
-                        }
-                    }
-                )
+                yield encoder.error(ev.message, ev.code)
                 return
     finally:
         await events.aclose()
-    yield "data: [DONE]\n\n"
+    yield encoder.done
