@@ -19,7 +19,7 @@ from frontdesk.providers.base import ChatProvider
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
-from frontdesk.wiring import EscalationOptions, build_services, close_services
+from frontdesk.wiring import EscalationOptions, open_services
 
 
 def create_app(
@@ -40,20 +40,19 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = bot or load_bot_config(settings.bot_config)
-        services: Services = await build_services(
-            settings,
-            config,
-            provider=provider,
-            metrics=metrics,
-            tracing=tracing,
-            escalation_options=escalation,
-        )
-        app.state.services = services
-        services.deferred.start()
         try:
-            yield
+            async with open_services(
+                settings,
+                config,
+                provider=provider,
+                metrics=metrics,
+                tracing=tracing,
+                escalation_options=escalation,
+            ) as services:
+                app.state.services = services
+                services.deferred.start()
+                yield
         finally:
-            await close_services(services)
             tracing.shutdown()
 
     app = FastAPI(

@@ -52,12 +52,11 @@ async def run_repl(settings: Settings, *, url: str | None = None, write: Write =
 
 async def _in_process(settings: Settings, write: Write) -> None:
     from frontdesk.memory.migrate import upgrade
-    from frontdesk.wiring import build_services, close_services
+    from frontdesk.wiring import open_services
 
     bot = load_bot_config(settings.bot_config)
     await asyncio.to_thread(upgrade, settings.resolved_database_url)
-    services = await build_services(settings, bot)
-    try:
+    async with open_services(settings, bot) as services:
         conv = await services.chat.start_conversation({"channel": "cli"})
         write(f"{bot.name}: {bot.greeting}\n(type /quit to leave)\n")
         async for text in _lines(_read):
@@ -75,8 +74,6 @@ async def _in_process(settings: Settings, write: Write) -> None:
                 elif isinstance(ev, TurnError):
                     write(f"\n[error] {ev.message}")
             write("\n")
-    finally:
-        await close_services(services)
 
 
 async def _remote(url: str, write: Write) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,7 +50,8 @@ from frontdesk.telemetry import Metrics, Tracing
 log = logging.getLogger(__name__)
 
 
-async def build_services(
+async def _build(
+    stack: AsyncExitStack,
     settings: Settings,
     bot: BotConfig,
     *,
@@ -63,12 +65,10 @@ async def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     engine = create_engine(url)
-    try:
-        await check_at_head(engine)
-    except BaseException:
-        await engine.dispose()
-        raise
+    stack.push_async_callback(engine.dispose)
+    await check_at_head(engine)
     store = SqlMemoryStore(engine)
+    stack.push_async_callback(store.close)
     # answers left pending by a previous process can never finish: mark them failed
     stale = await store.fail_pending_messages(
         error="interrupted: the server restarted", created_before=datetime.now(UTC)
@@ -76,8 +76,11 @@ async def build_services(
     if stale:
         log.warning("marked %d interrupted answers as failed", stale)
     shared = SharedModels(settings)
+    stack.push_async_callback(shared.aclose)
     board = new_breaker_board()
     redis = _redis(settings)
+    if redis is not None:
+        stack.push_async_callback(redis.aclose)
     buckets: Buckets = RedisBuckets(redis) if redis is not None else MemoryBuckets()
     ledger: Ledger = RedisLedger(redis) if redis is not None else MemoryLedger()
     endpoints = usable_endpoints(bot, settings)
@@ -104,6 +107,7 @@ async def build_services(
             cheaper = Fallback([hardened[ep.name] for ep in cheaper_endpoints])
     else:
         chain = provider
+    stack.push_async_callback(chain.aclose)
     prices = load_price_table()
     admission = Admission.for_bot(
         bot, buckets=buckets, ledger=ledger, prices=prices, abuse=settings.abuse
@@ -117,6 +121,7 @@ async def build_services(
             recorder=UsageRecorder(engine),
             metrics=metrics,
         )
+        stack.push_async_callback(gateway.aclose)
     summarizer = Summarizer(
         chain,
         max_tokens=bot.memory.summary_tokens,
@@ -133,6 +138,8 @@ async def build_services(
         bus = RedisBus.from_url(settings.redis_url)
     embedder = await _embedder(bot)
     knowledge = await _knowledge(settings, bot, embedder)
+    if knowledge is not None:
+        stack.push_async_callback(asyncio.to_thread, knowledge.store.close)
     composer = await _composer(bot, embedder)
     guard = await _guard(bot, embedder, knowledge, composer)
     escalation = build_escalation(
@@ -146,6 +153,7 @@ async def build_services(
     )
     escalation.service.gate = admission.admit_escalation  # escalations per address/session
     escalation.start()  # the outbox drain loop
+    stack.push_async_callback(escalation.aclose)
     chat = ChatService(
         store=store,
         escalation=escalation.service,
@@ -166,6 +174,9 @@ async def build_services(
         serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
         composer=composer,
     )
+    stack.push_async_callback(chat.background.drain)
+    deferred = DeferredAnswers(chat, interval=settings.deferred_interval_seconds)
+    stack.push_async_callback(deferred.aclose)
     log.info("services ready", extra={"provider": chain.name, "model": chain.model})
     return Services(
         settings=settings,
@@ -177,7 +188,7 @@ async def build_services(
         breakers=board,
         gateway=gateway,
         redis=redis,
-        deferred=DeferredAnswers(chat, interval=settings.deferred_interval_seconds),
+        deferred=deferred,
         metrics=metrics,
         tracing=tracing,
         escalation=escalation,
@@ -257,16 +268,28 @@ def _redis(settings: Settings) -> Redis | None:
     return Redis(connection_pool=pool)
 
 
-async def close_services(services: Services) -> None:
-    await services.deferred.aclose()
-    if services.gateway is not None:
-        await services.gateway.aclose()
-    await services.chat.background.drain()
-    await services.escalation.aclose()
-    await services.provider.aclose()
-    await services.shared.aclose()
-    if services.chat.knowledge is not None:
-        await asyncio.to_thread(services.chat.knowledge.store.close)
-    await services.store.close()
-    if services.redis is not None:
-        await services.redis.aclose()
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    bot: BotConfig,
+    *,
+    provider: ChatProvider | None = None,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+    escalation_options: EscalationOptions | None = None,
+) -> AsyncIterator[Services]:
+    """The services of one app, open for the ``async with`` block.
+
+    Each resource registers its own close as soon as it is opened, so a start-up that fails
+    half-way closes what it had opened, and shutdown closes everything in reverse order.
+    """
+    async with AsyncExitStack() as stack:
+        yield await _build(
+            stack,
+            settings,
+            bot,
+            provider=provider,
+            metrics=metrics,
+            tracing=tracing,
+            escalation_options=escalation_options,
+        )
