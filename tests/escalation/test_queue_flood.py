@@ -114,6 +114,24 @@ async def test_new_sessions_from_one_address_merge_but_a_verified_customer_does_
     assert page.tickets[2].priority == REPEAT
 
 
+async def test_an_anonymous_escalation_on_another_topic_is_not_merged_by_address(
+    kit: Kit,
+) -> None:
+    # someone else behind the same address reports a hacked account: a ticket of its own
+    await _escalate(kit, Requester(session="s-a", address="office"))
+    kit.clock.advance(1)
+    _, notice = await _escalate(
+        kit,
+        Requester(session="s-b", address="office"),
+        "I think our account got hacked, there are logins from another country",
+    )
+    assert "already have a request open" not in notice
+    page = await kit.handoff.queue(ALICE)
+    assert page.waiting == 2
+    assert page.tickets[0].topic == "security"
+    assert [t.merged for t in page.tickets] == [0, 0]
+
+
 async def _bulk_tickets(kit: Kit, count: int) -> list[tuple[int, datetime, str]]:
     """``count`` waiting tickets (random priorities, random times) inserted directly."""
     rng = random.Random(9)

@@ -147,7 +147,7 @@ class TicketStore:
             if new.requester_key is not None:
                 same = await self._open_for_requester(conn, new.tenant_id, new.requester_key)
             if same is None and new.merge_by_address and new.address_key is not None:
-                same = await self._open_for_address(conn, new.tenant_id, new.address_key)
+                same = await self._open_for_address(conn, new.tenant_id, new.address_key, new.topic)
             if same is not None and same.conversation_id != new.conversation_id:
                 demoted = case(
                     (tickets.c.merged == 0, tickets.c.priority + new.repeat_penalty),
@@ -435,13 +435,17 @@ class TicketStore:
 
     @staticmethod
     async def _open_for_address(
-        conn: AsyncConnection, tenant_id: str, address_key: str
+        conn: AsyncConnection, tenant_id: str, address_key: str, topic: str | None
     ) -> Ticket | None:
-        """The oldest open ticket of an anonymous requester from this address."""
+        """The oldest open ticket of an anonymous requester from this address on the same
+        topic. Different people can share an address (an office, a mobile carrier's NAT): a
+        security incident never disappears into someone's open billing question."""
+        same_topic = tickets.c.topic.is_(None) if topic is None else tickets.c.topic == topic
         query = (
             select(tickets)
             .where(tickets.c.tenant_id == tenant_id)
             .where(tickets.c.address_key == address_key)
+            .where(same_topic)
             .where(tickets.c.status.in_(list(OPEN)))
             .where(~tickets.c.requester_key.like("k:%"))
             .order_by(tickets.c.created_at)
