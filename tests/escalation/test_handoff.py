@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from frontdesk.chat.handoff_events import decision_events
 from frontdesk.domain import Conversation, StoredMessage
 from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.escalation.live import LiveEvent, conversation_channel
@@ -219,12 +220,12 @@ async def test_failed_answers_in_a_row_escalate(kit: Kit) -> None:
     assert decision.action == "escalated"
     assert decision.trigger is not None
     assert decision.trigger.reason == "repeated_failures"
-    assert [type(e).__name__ for e in decision.events()] == ["Escalated", "Notice"]
+    assert [type(e).__name__ for e in decision_events(decision)] == ["Escalated", "Notice"]
     assert await _status(kit, conv) == "waiting_for_agent"
 
 
 async def test_held_turns_are_whole_turns_in_either_protocol(kit: Kit) -> None:
-    from frontdesk.escalation.service import held_turn_events
+    from frontdesk.chat.handoff_events import held_turn_events
     from frontdesk.events import Notice, TextDelta, TurnDone, TurnStarted
 
     conv = await _conversation(kit)

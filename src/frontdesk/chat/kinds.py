@@ -11,9 +11,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from frontdesk.chat.deps import ApiProtocol
+from frontdesk.chat.handoff_events import held_turn_events
 from frontdesk.chat.turn import AnswerTurn, redaction_notice
 from frontdesk.domain import Citation, Conversation, StoredMessage, Usage
-from frontdesk.escalation import Decision, held_turn_events
+from frontdesk.escalation import Decision
 from frontdesk.events import (
     Citations,
     Escalated,

@@ -21,6 +21,7 @@ from frontdesk.chat.citations import resolve_citations
 from frontdesk.chat.deps import TurnDeps, TurnRequest
 from frontdesk.chat.followup import Question, recall_fact, recalled_answer, standalone
 from frontdesk.chat.guarding import OutputCheck, with_canary
+from frontdesk.chat.handoff_events import decision_events
 from frontdesk.chat.knowledge import Grounding
 from frontdesk.chat.prompt import Prompt, build_prompt
 from frontdesk.chat.record import TurnRun
@@ -410,7 +411,7 @@ class AnswerTurn:
         except Exception:  # escalation must never break an answer already given
             log.exception("escalation after the answer failed")
             return []
-        return [] if decision is None else decision.events(as_text=req.as_text)
+        return [] if decision is None else decision_events(decision, as_text=req.as_text)
 
 
 def redaction_notice(checked: InputResult | None) -> Notice | None:

@@ -2,7 +2,7 @@
 
 from frontdesk.escalation.build import Escalation, build_escalation
 from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
-from frontdesk.escalation.service import Decision, EscalationService, held_turn_events
+from frontdesk.escalation.service import Decision, EscalationService
 from frontdesk.escalation.settings import EscalationSettings
 
 __all__ = [
@@ -14,5 +14,4 @@ __all__ = [
     "PolicyConfig",
     "Trigger",
     "build_escalation",
-    "held_turn_events",
 ]

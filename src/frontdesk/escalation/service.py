@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from frontdesk.config import Contact
-from frontdesk.domain import Conversation, StoredMessage, Usage
+from frontdesk.domain import Conversation, StoredMessage
 from frontdesk.errors import NotFound
 from frontdesk.escalation import policy
 from frontdesk.escalation.estimate import QueueInfo, describe_wait
@@ -16,7 +16,6 @@ from frontdesk.escalation.live import LiveEvent, conversation_channel
 from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
 from frontdesk.escalation.priority import REPEAT, Requester, has_content, ticket_priority
 from frontdesk.escalation.tickets import NewTicket, Ticket
-from frontdesk.events import Escalated, Notice, TextDelta, TurnDone, TurnEvent, TurnStarted
 
 Action = Literal["answer", "escalated", "waiting", "with_agent"]
 
@@ -38,45 +37,8 @@ class Decision:
     def bot_answers(self) -> bool:
         return self.action == "answer"
 
-    def events(self, *, as_text: bool = False) -> list[TurnEvent]:
-        """The events to stream to the customer for this decision (no start/done).
-
-        ``as_text`` sends the notice as answer text instead of a ``Notice`` (for
-        protocols without notices, e.g. the OpenAI-compatible API).
-        """
-        out: list[TurnEvent] = []
-        if self.action == "escalated" and self.ticket is not None:
-            reason = self.trigger.reason if self.trigger else self.ticket.reason
-            out.append(Escalated(reason=reason, ticket_id=self.ticket.id))
-        if self.notice:
-            if as_text:
-                out.append(TextDelta(self.notice))
-            else:
-                out.append(Notice(code=f"handoff_{self.action}", message=self.notice))
-        return out
-
 
 ANSWER = Decision("answer")
-
-
-def held_turn_events(
-    conversation_id: str, user_message: StoredMessage, decision: Decision, *, as_text: bool = False
-) -> list[TurnEvent]:
-    """A whole turn for a message the bot does not answer (start, decision events, done)."""
-    message_id = decision.message_id or ""
-    return [
-        TurnStarted(conversation_id, user_message.id, message_id, user_message.content),
-        *decision.events(as_text=as_text),
-        TurnDone(
-            message_id=message_id,
-            usage=Usage(),
-            finish_reason=decision.action,
-            provider="",
-            model="",
-            content=decision.notice,
-            extra={"handoff": decision.action},
-        ),
-    ]
 
 
 RECENT_MESSAGES = 20
