@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
-from frontdesk.chat.followup import standalone  # noqa: E402
-from frontdesk.chat.prompt import Source  # noqa: E402
-from frontdesk.domain import ChatMessage  # noqa: E402
+from benchmarks.golden_kb import load_cases, retrieve_cases  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -59,48 +57,32 @@ def judge(case: dict[str, object], text: str, answered: bool) -> tuple[bool, int
     return (answered and missing == 0 and not forbidden), missing, forbidden
 
 
-async def run(cases: list[dict[str, object]]) -> list[Result]:
+async def run(cases: list[dict[str, Any]]) -> list[Result]:
     from frontdesk.answer.extractive import ExtractiveComposer
     from frontdesk.answer.units import spacy_segmenter
-    from frontdesk.knowledge.embedding import LocalEmbedder
-    from frontdesk.knowledge.ingest import ingest
-    from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
-    from frontdesk.knowledge.stores.factory import open_store
 
+    embedder, retrieved = await retrieve_cases(cases)
+    composer = ExtractiveComposer(embedder, spacy_segmenter())
     out: list[Result] = []
-    with tempfile.TemporaryDirectory() as home:
-        store = open_store(f"sqlite:///{home}/kb.db")
-        embedder = LocalEmbedder.load()
-        await ingest([str(ROOT / "sample_kb")], store=store, embedder=embedder)
-        retriever = Retriever(store, embedder, options=RetrievalOptions(top_k=4))
-        composer = ExtractiveComposer(embedder, spacy_segmenter())
-        for case in cases:
-            turns = [str(t) for t in case["turns"]]  # type: ignore[attr-defined]
-            earlier = [ChatMessage("user", t) for t in turns[:-1]]
-            question = standalone(turns[-1], earlier)
-            hits = await retriever.retrieve(question.search_text, k=4, apply_threshold=False)
-            sources = [
-                Source(i, h.chunk.title, h.chunk.section, h.chunk.text)
-                for i, h in enumerate(hits, 1)
-            ]
-            t0 = time.perf_counter()
-            answer = composer.compose(question.text, sources, history_hint=question.previous)
-            ms = (time.perf_counter() - t0) * 1000
-            correct, missing, forbidden = judge(case, answer.text, answer.answered)
-            out.append(
-                Result(
-                    str(case["id"]),
-                    str(case.get("split", "dev")),
-                    str(case["kind"]),
-                    answer.answered,
-                    correct,
-                    missing,
-                    forbidden,
-                    answer.text,
-                    ms,
-                )
+    for item in retrieved:
+        case, question = item.case, item.question
+        t0 = time.perf_counter()
+        answer = composer.compose(question.text, item.sources, history_hint=question.previous)
+        ms = (time.perf_counter() - t0) * 1000
+        correct, missing, forbidden = judge(case, answer.text, answer.answered)
+        out.append(
+            Result(
+                str(case["id"]),
+                str(case.get("split", "dev")),
+                str(case["kind"]),
+                answer.answered,
+                correct,
+                missing,
+                forbidden,
+                answer.text,
+                ms,
             )
-        store.close()
+        )
     return out
 
 
@@ -125,7 +107,7 @@ def main() -> int:
     parser.add_argument("--split", default="all", choices=["dev", "holdout", "all"])
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
-    cases = [json.loads(line) for line in Path(args.cases).read_text().splitlines() if line.strip()]
+    cases = load_cases(args.cases)
     cases = [c for c in cases if c["kind"] in ("answerable", "unanswerable")]
     if args.split != "all":
         cases = [c for c in cases if c.get("split", "dev") == args.split]

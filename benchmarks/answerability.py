@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
+from benchmarks.golden_kb import load_cases, retrieve_cases  # noqa: E402
 from frontdesk.chat.answering import missing_names  # noqa: E402
-from frontdesk.chat.followup import standalone  # noqa: E402
-from frontdesk.chat.prompt import Source  # noqa: E402
-from frontdesk.domain import ChatMessage  # noqa: E402
+from frontdesk.config import load_bot_config  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -39,40 +38,20 @@ class Row:
     missing: tuple[str, ...]
 
 
-async def features(cases: list[dict[str, object]]) -> list[Row]:
-    from frontdesk.knowledge.embedding import LocalEmbedder
-    from frontdesk.knowledge.ingest import ingest
-    from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
-    from frontdesk.knowledge.stores.factory import open_store
-
+async def features(cases: list[dict[str, Any]], known: tuple[str, ...]) -> list[Row]:
+    _, retrieved = await retrieve_cases(cases)
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory() as home:
-        store = open_store(f"sqlite:///{home}/kb.db")
-        embedder = LocalEmbedder.load()
-        await ingest([str(ROOT / "sample_kb")], store=store, embedder=embedder)
-        retriever = Retriever(store, embedder, options=RetrievalOptions(top_k=4))
-        for case in cases:
-            turns = [str(t) for t in case["turns"]]  # type: ignore[attr-defined]
-            earlier = [ChatMessage("user", t) for t in turns[:-1]]
-            question = standalone(turns[-1], earlier)
-            hits = await retriever.retrieve(question.search_text, k=4, apply_threshold=False)
-            sims = [h.vector_score for h in hits if h.vector_score is not None]
-            sources = [
-                Source(i, h.chunk.title, h.chunk.section, h.chunk.text)
-                for i, h in enumerate(hits, 1)
-            ]
-            rows.append(
-                Row(
-                    case_id=str(case["id"]),
-                    split=str(case.get("split", "dev")),
-                    unanswerable=case["kind"] == "unanswerable",
-                    similarity=max(sims, default=0.0),
-                    missing=tuple(
-                        missing_names(turns[-1], sources, known=("Nora", "Northwind Data"))
-                    ),
-                )
+    for item in retrieved:
+        sims = [h.vector_score for h in item.hits if h.vector_score is not None]
+        rows.append(
+            Row(
+                case_id=str(item.case["id"]),
+                split=str(item.case.get("split", "dev")),
+                unanswerable=item.case["kind"] == "unanswerable",
+                similarity=max(sims, default=0.0),
+                missing=tuple(missing_names(item.question.text, item.sources, known=known)),
             )
-        store.close()
+        )
     return rows
 
 
@@ -110,10 +89,12 @@ def fit(rows: list[Row], use_names: bool) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", default=str(ROOT / "eval/answers/sample_kb.jsonl"))
+    parser.add_argument("--bot", default=str(ROOT / "config/bot.yaml"))
     args = parser.parse_args()
-    cases = [json.loads(line) for line in Path(args.cases).read_text().splitlines() if line.strip()]
+    cases = load_cases(args.cases)
     cases = [c for c in cases if c["kind"] in ("answerable", "unanswerable")]
-    rows = asyncio.run(features(cases))
+    bot = load_bot_config(Path(args.bot))
+    rows = asyncio.run(features(cases, (bot.name, bot.company)))
     dev = [r for r in rows if r.split == "dev"]
     holdout = [r for r in rows if r.split != "dev"]
     for use_names in (False, True):
