@@ -3,10 +3,17 @@
 Every state change of a ticket and its conversation's status happen in one
 transaction, guarded by the expected current state, so two agents claiming at
 once get one success and one :class:`~frontdesk.errors.Conflict`.
+
+Opening a ticket merges a requester's repeats into their open ticket. The check
+and the insert must be one atomic step: SQLite's ``BEGIN IMMEDIATE`` serialises
+writers; on PostgreSQL (READ COMMITTED) the transaction first takes advisory
+locks on the requester and, for anonymous requesters, the client address
+(:func:`merge_lock_ids`, in sorted order so two openings never deadlock).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from frontdesk.domain import ConversationStatus
@@ -143,6 +150,7 @@ class TicketStore:
         now = self._clock()
         ticket_id = str(uuid.uuid4())
         async with self._writer.begin() as conn:
+            await _lock_merge_keys(conn, new)
             same = None
             if new.requester_key is not None:
                 same = await self._open_for_requester(conn, new.tenant_id, new.requester_key)
@@ -461,6 +469,34 @@ class TicketStore:
         if status is None:
             raise NotFound(f"conversation {conversation_id} not found")
         return str(status)
+
+
+def merge_lock_ids(new: NewTicket) -> list[int]:
+    """Advisory lock ids (signed 64-bit) guarding the merge of ``new``, ascending.
+
+    Keyed by tenant and requester, and by tenant and address when the request may
+    merge by address; the conversation itself is always locked too (two escalations
+    of one conversation)."""
+    names = [f"conversation:{new.conversation_id}"]
+    if new.requester_key is not None:
+        names.append(f"requester:{new.tenant_id}:{new.requester_key}")
+    if new.merge_by_address and new.address_key is not None:
+        names.append(f"address:{new.tenant_id}:{new.address_key}")
+    ids = {
+        int.from_bytes(
+            hashlib.sha256(f"frontdesk:ticket:{n}".encode()).digest()[:8], "big", signed=True
+        )
+        for n in names
+    }
+    return sorted(ids)
+
+
+async def _lock_merge_keys(conn: AsyncConnection, new: NewTicket) -> None:
+    """PostgreSQL: hold the merge locks until this transaction ends (SQLite needs none)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for lock_id in merge_lock_ids(new):
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 def _sortable_id() -> str:
