@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frontdesk.errors import ConfigError
 from frontdesk.guard.config import GuardConfig
+from frontdesk.media.config import MediaConfig
 from frontdesk.settings import describe_validation_error
 
 Dialect = Literal["openai", "anthropic", "gemini", "local", "scripted"]
@@ -130,6 +131,7 @@ class BotConfig(_Strict):
     knowledge: KnowledgeConfig = KnowledgeConfig()
     answer: AnswerConfig = AnswerConfig()
     guard: GuardConfig = GuardConfig()
+    media: MediaConfig = MediaConfig()
     limits: LimitsConfig = LimitsConfig()
     budgets: list[BudgetConfig] = Field(default_factory=list)
     over_budget: Literal["refuse", "cheaper"] = Field(

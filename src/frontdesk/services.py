@@ -11,6 +11,7 @@ from frontdesk.chat.service import ChatService
 from frontdesk.config import BotConfig
 from frontdesk.escalation import Escalation
 from frontdesk.gateway.service import Gateway
+from frontdesk.media.service import MediaService
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import BreakerBoard
@@ -34,3 +35,5 @@ class Services:
     deferred: DeferredAnswers
     tracing: Tracing
     escalation: Escalation
+    media: MediaService | None = None
+    """Images and voice messages (None: the bot accepts text only)."""

@@ -28,6 +28,7 @@ from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
 from frontdesk.knowledge.stores.factory import open_store
+from frontdesk.media.service import MediaService
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
@@ -192,6 +193,9 @@ async def _build(
         metrics=metrics,
         tracing=tracing,
         escalation=escalation,
+        media=MediaService.for_bot(
+            bot, settings.data_dir, guard=guard.check_input if guard is not None else None
+        ),
     )
 
 
