@@ -9,24 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any, Literal
 
-from frontdesk.chat.admission import Admission
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
-from frontdesk.config import BotConfig, EndpointConfig
+from frontdesk.config import BotConfig
 from frontdesk.domain import ChatMessage, Conversation, StoredMessage
-from frontdesk.errors import BudgetExceeded
 from frontdesk.escalation import EscalationService
 from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.budget import Reservation, Subject
-from frontdesk.providers.pricing import PriceTable
-from frontdesk.telemetry import Metrics, Tracing
+from frontdesk.providers.budget import Subject
+from frontdesk.providers.metered import Metered, Route
 
 AnswerMode = Literal["generative", "extractive"]
 ApiProtocol = Literal["native", "openai"]
@@ -34,45 +30,21 @@ ApiProtocol = Literal["native", "openai"]
 
 
 @dataclass(frozen=True, slots=True)
-class CostControl:
-    """Budgets of the bot's chain: reserve the worst case, or switch to the cheaper chain."""
-
-    admission: Admission
-    endpoints: Sequence[EndpointConfig]
-    cheaper: ChatProvider | None = None
-    cheaper_endpoints: Sequence[EndpointConfig] = ()
-    over_budget: Literal["refuse", "cheaper"] = "refuse"
-
-    async def reserve(
-        self, subject: Subject, primary: ChatProvider, prompt_tokens: int, max_output_tokens: int
-    ) -> tuple[ChatProvider, Reservation]:
-        """The provider to call and its reservation; raises BudgetExceeded when refused."""
-        amount = self.admission.worst_case(self.endpoints, prompt_tokens, max_output_tokens)
-        try:
-            return primary, await self.admission.reserve(subject, amount)
-        except BudgetExceeded:
-            if self.over_budget != "cheaper" or self.cheaper is None:
-                raise
-        amount = self.admission.worst_case(self.cheaper_endpoints, prompt_tokens, max_output_tokens)
-        return self.cheaper, await self.admission.reserve(subject, amount)
-
-    async def settle(self, reservation: Reservation, cost: Decimal) -> None:
-        await self.admission.settle(reservation, cost)
-
-
-@dataclass(frozen=True, slots=True)
 class TurnDeps:
     store: MemoryStore
     provider: ChatProvider
+    """The bot's chain (its tokenizer and context window fit the prompt)."""
     bot: BotConfig
-    metrics: Metrics
-    tracing: Tracing
+    metered: Metered
+    """Budget reservation, the cheaper chain, cost, metrics and spans (as the gateway's)."""
+    route: Route
+    """The bot's chain and the endpoints behind it (for the worst-case cost)."""
     background: BackgroundTasks
     today: Callable[[], date] = date.today
     answer_mode: AnswerMode = "generative"
     """Resolved from the bot's ``answer.mode`` and the serving endpoint."""
-    prices: PriceTable | None = None
-    costs: CostControl | None = None
+    cheaper: Route | None = None
+    """Over budget: answer from this chain instead (None: refuse)."""
     guard: TurnGuard | None = None
     knowledge: KnowledgeBase | None = None
     composer: Composer | None = None

@@ -1,5 +1,6 @@
-"""One generation's mutable state and its single persistence (turn record,
-metrics, trace span)."""
+"""One generation's mutable state and its single persistence: the turn record, then the
+metrics and trace span through :class:`~frontdesk.providers.metered.Metered` (the same
+accounting as the gateway's)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from frontdesk.domain import Citation, MessageStatus, TurnRecord, Usage
-from frontdesk.events import AttemptEvent, CallReport
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.budget import Reservation
+from frontdesk.providers.metered import MeteredCall
 
 if TYPE_CHECKING:
     from frontdesk.chat.deps import TurnDeps, TurnRequest
@@ -29,19 +29,13 @@ class TurnRun:
     request: TurnRequest
     started: float
     parts: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
     finish: str = "stop"
     prompt_tokens: int = 0
     ttft_ms: float | None = None
+    """Time to the first text the customer was shown (after the output guard)."""
     persisted: bool = False
-    attempt_events: list[AttemptEvent] = field(default_factory=list)
-    """The provider's attempt events, in order (who failed, who was skipped, who served)."""
-    report: CallReport | None = None
-    """The provider's call report: who served, every attempt, usage."""
-    provider: ChatProvider | None = None
-    """The provider (chain) called; the bot's chain unless over budget."""
-    reservation: Reservation | None = None
-    """Budget reservation to settle with the actual cost."""
+    call: MeteredCall | None = None
+    """The metered provider call (budget, who served, usage, cost); None: no model was called."""
     retrieved_chunk_ids: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
@@ -51,9 +45,6 @@ class TurnRun:
     policy: str | None = None
     """Set when a policy answered instead of a model (e.g. ``no_answer``, ``extractive``)."""
     answer_mode: str = "generative"
-
-    started_ns: int = field(default_factory=time.time_ns)
-    """Wall-clock start, for the span (which is named after what served, once known)."""
 
     def add_text(self, text: str) -> None:
         if self.ttft_ms is None:
@@ -69,39 +60,44 @@ class TurnRun:
         return "partial" if self.parts else "failed"
 
     @property
+    def usage(self) -> Usage:
+        return self.call.usage if self.call is not None else Usage()
+
+    @property
     def attempts(self) -> list[dict[str, Any]]:
-        attempts = self.report.attempts if self.report is not None else self.attempt_events
-        return [a.as_dict() for a in attempts]
+        return [a.as_dict() for a in self.call.report.attempts] if self.call is not None else []
 
     @property
     def served_provider(self) -> str:
         if self.policy is not None:
             return "policy"
-        served = self._served
-        return served.provider if served is not None else self._provider.name
+        if self.call is not None and (served := self.call.report.provider):
+            return served
+        return self._provider.name
 
     @property
     def served_model(self) -> str:
         if self.policy is not None:
             return self.policy
-        served = self._served
-        return served.model if served is not None else self._provider.model
-
-    @property
-    def _served(self) -> AttemptEvent | CallReport | None:
-        if self.report is not None and self.report.served:
-            return self.report
-        return next((a for a in self.attempt_events if a.outcome == "served"), None)
+        if self.call is not None and (model := self.call.report.model):
+            return model
+        return self._provider.model
 
     @property
     def _provider(self) -> ChatProvider:
-        return self.provider or self.deps.provider
+        """The chain called: the bot's, or the cheaper one when over budget."""
+        return self.call.provider if self.call is not None else self.deps.provider
 
     def cost(self) -> Decimal:
-        prices = self.deps.prices
-        if prices is None:
-            return Decimal(0)
-        return prices.cost_of(self.served_model, self.usage)
+        return self.call.cost if self.call is not None else Decimal(0)
+
+    def span_attributes(self) -> dict[str, AttributeValue]:
+        """What the turn adds to the span of its call."""
+        return {
+            "gen_ai.conversation.id": self.request.conversation.id,
+            "frontdesk.config_version": self.deps.bot.version,
+            "frontdesk.answer_mode": self.answer_mode,
+        }
 
     async def persist(
         self, status: MessageStatus, error: str | None, *, content: str | None = None
@@ -111,7 +107,6 @@ class TurnRun:
         self.persisted = True
         req, deps = self.request, self.deps
         total_ms = (time.perf_counter() - self.started) * 1000
-        cost = self.cost()
         record = TurnRecord(
             id=str(uuid.uuid4()),
             conversation_id=req.conversation.id,
@@ -133,19 +128,20 @@ class TurnRun:
             ttft_ms=self.ttft_ms,
             total_ms=total_ms,
             error=error,
-            cost=cost,
+            cost=self.cost(),
             attempts=self.attempts,
             retrieved_chunk_ids=self.retrieved_chunk_ids,
             verdicts=self.verdicts,
             created_at=datetime.now(UTC),
         )
+        shown = self.content if content is None else content
 
         async def save() -> None:
-            if self.reservation is not None and deps.costs is not None:
-                await deps.costs.settle(self.reservation, cost)
+            if self.call is not None:
+                await self.call.settle()  # the actual cost into the budget reservation
             await deps.store.complete_turn(
                 assistant_message_id=req.assistant_message_id,
-                content=self.content if content is None else content,
+                content=shown,
                 status=status,
                 error=error,
                 turn=record,
@@ -159,50 +155,35 @@ class TurnRun:
         try:
             await _uncancellable(save())
         finally:
-            self._observe(record, status, error, cost)
+            self._observe(status, error)
 
-    def _observe(
-        self, record: TurnRecord, status: MessageStatus, error: str | None, cost: Decimal
-    ) -> None:
+    def _observe(self, status: MessageStatus, error: str | None) -> None:
+        """Metrics and the span, through the same metering as every provider call."""
         deps = self.deps
-        deps.metrics.observe_turn(
-            status=status,
-            provider=record.provider,
-            model=record.model,
-            usage=record.usage,
-            duration_s=record.total_ms / 1000,
-            ttft_s=None if record.ttft_ms is None else record.ttft_ms / 1000,
-            cost_usd=float(cost),
-        )
-        for attempt in record.attempts:
-            deps.metrics.provider_attempts.labels(attempt["provider"], attempt["outcome"]).inc()
-        span = deps.tracing.tracer.start_span(f"chat {record.model}", start_time=self.started_ns)
-        span.set_attributes(
-            {
-                "gen_ai.operation.name": "chat",
-                "gen_ai.system": record.provider,
-                "gen_ai.request.model": self._provider.model,
+        attributes: dict[str, AttributeValue] = {
+            "gen_ai.response.finish_reasons": [self.finish],
+        }
+        if deps.metered.tracing.capture_content:
+            attributes["gen_ai.prompt"] = self.request.user_message.content
+            attributes["gen_ai.completion"] = self.content
+        if self.call is not None:
+            self.call.observe(status, error, ttft_ms=self.ttft_ms, attributes=attributes)
+            return
+        deps.metered.observe_no_call(
+            self.served_provider,
+            self.served_model,
+            status,
+            error,
+            started=self.started,
+            ttft_ms=self.ttft_ms,
+            attributes={
+                **self.span_attributes(),
+                "gen_ai.request.model": deps.provider.model,
                 "gen_ai.request.temperature": deps.bot.model.temperature,
                 "gen_ai.request.max_tokens": deps.bot.model.max_output_tokens,
-                "gen_ai.conversation.id": self.request.conversation.id,
-                "frontdesk.config_version": deps.bot.version,
-                "frontdesk.answer_mode": self.answer_mode,
-                "gen_ai.response.model": record.model,
-                "gen_ai.usage.input_tokens": record.usage.input_tokens,
-                "gen_ai.usage.output_tokens": record.usage.output_tokens,
-                "gen_ai.response.finish_reasons": [self.finish],
-                "frontdesk.provider": record.provider,
-                "frontdesk.status": status,
-                "frontdesk.cost_usd": float(cost),
-                "frontdesk.ttft_ms": record.ttft_ms or 0.0,
-            }
+                **attributes,
+            },
         )
-        if deps.tracing.capture_content:
-            span.set_attribute("gen_ai.prompt", self.request.user_message.content)
-            span.set_attribute("gen_ai.completion", self.content)
-        if error is not None:
-            span.set_status(Status(StatusCode.ERROR, error))
-        span.end()
 
 
 async def _uncancellable(coro: Coroutine[Any, Any, None]) -> None:

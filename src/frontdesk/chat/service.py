@@ -16,7 +16,7 @@ from typing import Any
 from frontdesk.chat.admission import Admission
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
-from frontdesk.chat.deps import AnswerMode, CostControl, TurnDeps, TurnRequest
+from frontdesk.chat.deps import AnswerMode, TurnDeps, TurnRequest
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.kinds import HeldTurn, ReplayTurn, Turn
 from frontdesk.chat.knowledge import KnowledgeBase
@@ -30,6 +30,7 @@ from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.budget import Subject
+from frontdesk.providers.metered import Metered, Route
 from frontdesk.providers.pricing import PriceTable
 from frontdesk.telemetry import Metrics, Tracing
 
@@ -76,26 +77,24 @@ class ChatService:
 
     def deps(self) -> TurnDeps:
         """What a turn of this service needs (explicit: no pointer back to the service)."""
-        costs = None
-        if self.admission is not None:
-            costs = CostControl(
-                self.admission,
-                self.endpoints,
-                cheaper=self.cheaper,
-                cheaper_endpoints=self.cheaper_endpoints,
-                over_budget=self.bot.over_budget,
-            )
+        cheaper = None
+        if self.bot.over_budget == "cheaper" and self.cheaper is not None:
+            cheaper = Route(self.cheaper, self.cheaper_endpoints)
         return TurnDeps(
             store=self.store,
             provider=self.provider,
             bot=self.bot,
-            metrics=self.metrics,
-            tracing=self.tracing,
+            metered=Metered(
+                metrics=self.metrics,
+                tracing=self.tracing,
+                budget=self.admission,
+                prices=self.prices,
+            ),
+            route=Route(self.provider, self.endpoints),
+            cheaper=cheaper,
             background=self.background,
             today=self.today,
             answer_mode=self.answer_mode,
-            prices=self.prices,
-            costs=costs,
             guard=self.guard,
             knowledge=self.knowledge,
             composer=self.composer,

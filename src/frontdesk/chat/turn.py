@@ -29,8 +29,6 @@ from frontdesk.domain import ChatMessage, StoredMessage, Usage
 from frontdesk.errors import BudgetExceeded, FrontdeskError, ProviderError
 from frontdesk.escalation import AnswerSignals
 from frontdesk.events import (
-    AttemptEvent,
-    CallReport,
     Citations,
     Finish,
     Notice,
@@ -39,7 +37,6 @@ from frontdesk.events import (
     TurnError,
     TurnEvent,
     TurnStarted,
-    UsageReport,
 )
 from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.window import select_window
@@ -331,13 +328,16 @@ class AnswerTurn:
     ) -> AsyncIterator[TurnEvent]:
         """Provider deltas through the output guard; a retraction stops the provider."""
         deps = self.deps
-        provider = deps.provider
-        if deps.costs is not None:
-            provider, run.reservation = await deps.costs.reserve(
-                self.request.subject, provider, run.prompt_tokens, deps.bot.model.max_output_tokens
-            )
-        run.provider = provider
-        stream = provider.stream(request)
+        run.call = await deps.metered.start(
+            self.request.subject,
+            request,
+            deps.route,
+            cheaper=deps.cheaper,
+            prompt_tokens=run.prompt_tokens,
+            started=run.started,
+            attributes=run.span_attributes(),
+        )
+        stream = run.call.stream()
         try:
             async for ev in stream:
                 if isinstance(ev, TextDelta):
@@ -351,14 +351,8 @@ class AnswerTurn:
                     if check.retracted:
                         run.finish = "retracted"
                         return
-                elif isinstance(ev, UsageReport):
-                    run.usage = ev.usage
                 elif isinstance(ev, Finish):
                     run.finish = ev.reason
-                elif isinstance(ev, AttemptEvent):
-                    run.attempt_events.append(ev)
-                elif isinstance(ev, CallReport):
-                    run.report = ev
         finally:
             await stream.aclose()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
@@ -151,7 +151,7 @@ class GeminiChatProvider:
         try:
             upstream: Any = await self._client.aio.models.generate_content_stream(
                 model=self._model,
-                contents=contents,
+                contents=cast(Any, contents),  # plain dicts of the wire format
                 config=config,  # type: ignore[arg-type]
             )
         except errors.APIError as exc:

@@ -26,12 +26,18 @@ raises :class:`~frontdesk.errors.BudgetExceeded` and a ``cheaper`` route is give
 it reserves for the cheaper route and streams from it instead (``call.cheaper``
 is then true); otherwise the error propagates and nothing is held or traced.
 
+A turn that calls no provider (a policy answered, or it failed before the call) is
+observed with ``metered.observe_no_call(provider, model, status, error, started=...)``:
+the same metrics and span, nothing reserved or spent.
+
 ``call.report`` is the stream's :class:`~frontdesk.events.CallReport` with
 ``cost`` set; when the stream failed or was closed before its report, it is built
 from the attempt events seen (``provider``/``model`` empty when nothing served).
 ``call.cost``, ``call.ttft_ms`` and ``call.elapsed_ms()`` are measured from
 ``started``. Settling and observing are separate so a caller can settle inside
-the transaction that persists the call (the chat turn) and observe afterwards.
+the transaction that persists the call (the chat turn) and observe afterwards. The span
+is written when the call is observed, opened at ``started``, so it is named after what
+served from the start.
 """
 
 from __future__ import annotations
@@ -40,9 +46,9 @@ import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from frontdesk.config import EndpointConfig
@@ -118,7 +124,7 @@ class Metered:
         started: float | None = None,
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> MeteredCall:
-        """Reserve the worst case (or switch to ``cheaper``) and open the span."""
+        """Reserve the worst case (or switch to ``cheaper``); the span opens at ``started``."""
         origin = time.perf_counter() if started is None else started
         if prompt_tokens is None:
             prompt_tokens = route.provider.tokens.count_messages(request.messages)
@@ -136,22 +142,88 @@ class Metered:
                 amount = self.worst_case(cheaper.endpoints, prompt_tokens, max_out)
                 reservation = await self.budget.reserve(subject, amount)
         provider = chosen.provider
+        span_attributes: dict[str, AttributeValue] = {
+            "gen_ai.request.model": provider.model,
+            "gen_ai.request.temperature": request.temperature,
+            "gen_ai.request.max_tokens": request.max_output_tokens,
+            "frontdesk.cheaper_chain": switched,
+            **(attributes or {}),
+        }
+        return MeteredCall(
+            self, request, provider, switched, reservation, prompt_tokens, origin, span_attributes
+        )
+
+    def observe_no_call(
+        self,
+        provider: str,
+        model: str,
+        status: str,
+        error: str | None,
+        *,
+        started: float,
+        ttft_ms: float | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        """Metrics and the span of a turn that called no provider (a policy answered, or it
+        failed before the call): served by ``provider``/``model``, nothing spent."""
+        self._observe(
+            status,
+            error,
+            CallReport(provider, model, (), Usage(), ttft_ms, 0.0, Decimal(0)),
+            started=started,
+            attributes=attributes or {},
+        )
+
+    def _observe(
+        self,
+        status: str,
+        error: str | None,
+        report: CallReport,
+        *,
+        started: float,
+        attributes: Mapping[str, AttributeValue],
+        finish_reason: str | None = None,
+    ) -> None:
+        """One call's metrics and its span, named after what served (``report``)."""
+        now = time.perf_counter()
+        elapsed_s = now - started
+        provider, model = report.provider, report.model
+        cost = float(report.cost or 0)
+        self.metrics.observe_turn(
+            status=status,
+            provider=provider,
+            model=model,
+            usage=report.usage,
+            duration_s=elapsed_s,
+            ttft_s=None if report.ttft_ms is None else report.ttft_ms / 1000,
+            cost_usd=cost,
+        )
+        for attempt in report.attempts:
+            self.metrics.provider_attempts.labels(attempt.provider, attempt.outcome).inc()
         span = self.tracing.tracer.start_span(
-            f"chat {provider.model}",
+            f"chat {model}",
             attributes={
                 "gen_ai.operation.name": "chat",
-                "gen_ai.system": provider.name,
-                "gen_ai.request.model": provider.model,
-                "gen_ai.request.temperature": request.temperature,
-                "gen_ai.request.max_tokens": request.max_output_tokens,
-                "frontdesk.cheaper_chain": switched,
-                **(attributes or {}),
+                "gen_ai.system": provider,
+                "gen_ai.request.model": model,
+                "gen_ai.response.model": model,
+                "gen_ai.usage.input_tokens": report.usage.input_tokens,
+                "gen_ai.usage.output_tokens": report.usage.output_tokens,
+                "gen_ai.response.finish_reasons": [finish_reason or "none"],
+                "frontdesk.provider": provider,
+                "frontdesk.status": status,
+                "frontdesk.cost_usd": cost,
+                "frontdesk.ttft_ms": report.ttft_ms or 0.0,
+                **attributes,
             },
-            start_time=time.time_ns() - int((time.perf_counter() - origin) * 1e9),
+            start_time=time.time_ns() - int(elapsed_s * 1e9),
         )
-        return MeteredCall(
-            self, request, provider, switched, reservation, prompt_tokens, origin, span
-        )
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end()
+
+
+TtftSource = float | None | Literal["stream"]
 
 
 @dataclass
@@ -166,7 +238,8 @@ class MeteredCall:
     reservation: Reservation | None
     prompt_tokens: int
     started: float
-    span: Span
+    span_attributes: dict[str, AttributeValue]
+    """Attributes of the span (opened at ``started`` once the call is observed)."""
     ttft_ms: float | None = None
     usage: Usage = field(default_factory=Usage)
     attempts: list[AttemptEvent] = field(default_factory=list)
@@ -243,46 +316,36 @@ class MeteredCall:
         status: str,
         error: str | None,
         *,
+        ttft_ms: TtftSource = "stream",
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
-        """Metrics and the span (renamed after what served), once."""
+        """Metrics and the span (named after what served), once.
+
+        ``ttft_ms``: ``"stream"`` (the provider's first text delta), or the caller's own
+        measure from ``started`` (the chat turn's: the first text the customer saw)."""
         if self._observed:
             return
         self._observed = True
         report = self.report
-        provider = report.provider or "none"
-        model = report.model or self.provider.model
-        cost = float(report.cost or 0)
-        metrics = self.meter.metrics
-        metrics.observe_turn(
-            status=status,
-            provider=provider,
-            model=model,
-            usage=report.usage,
-            duration_s=self.elapsed_ms() / 1000,
-            ttft_s=None if self.ttft_ms is None else self.ttft_ms / 1000,
-            cost_usd=cost,
+        served = report.provider
+        report = replace(
+            report,
+            provider=served or "none",
+            model=report.model or self.provider.model,
+            ttft_ms=self.ttft_ms if ttft_ms == "stream" else ttft_ms,
         )
-        for attempt in report.attempts:
-            metrics.provider_attempts.labels(attempt.provider, attempt.outcome).inc()
-        span = self.span
-        span.update_name(f"chat {model}")
-        span.set_attributes(
-            {
-                "gen_ai.response.model": model,
-                "gen_ai.usage.input_tokens": report.usage.input_tokens,
-                "gen_ai.usage.output_tokens": report.usage.output_tokens,
-                "gen_ai.response.finish_reasons": [self.finish_reason or "none"],
-                "frontdesk.provider": provider,
-                "frontdesk.status": status,
-                "frontdesk.cost_usd": cost,
-                "frontdesk.ttft_ms": self.ttft_ms or 0.0,
+        self.meter._observe(
+            status,
+            error,
+            report,
+            started=self.started,
+            attributes={
+                **self.span_attributes,
+                "gen_ai.system": served or self.provider.name,
                 **(attributes or {}),
-            }
+            },
+            finish_reason=self.finish_reason,
         )
-        if error is not None:
-            span.set_status(Status(StatusCode.ERROR, error))
-        span.end()
 
     async def finish(
         self,
