@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.api.auth_deps import AgentDep, EscalationDep
+from frontdesk.api.params import SQL_INT_MAX
 from frontdesk.escalation.estimate import QueueInfo, estimate_wait
 from frontdesk.escalation.handoff import Transcript, message_json
 from frontdesk.escalation.policy import REASON_LABELS
@@ -100,7 +101,7 @@ def transcript_out(t: Transcript) -> dict[str, Any]:
 async def queue(
     principal: AgentDep,
     escalation: EscalationDep,
-    offset: int = Query(0, ge=0, description="Skip this many tickets (paging)"),
+    offset: int = Query(0, ge=0, le=SQL_INT_MAX, description="Skip this many tickets (paging)"),
     limit: int = Query(50, ge=1, le=200, description="Tickets per page"),
 ) -> dict[str, Any]:
     """Open tickets of the key's tenant: waiting ones by priority then wait, then claimed ones.
