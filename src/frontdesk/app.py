@@ -10,11 +10,22 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontdesk import __version__, web
-from frontdesk.api import admin_stats, agent, chat, docs, health, knowledge, live, openai_compat
+from frontdesk.api import (
+    admin_stats,
+    agent,
+    attachments,
+    chat,
+    docs,
+    health,
+    knowledge,
+    live,
+    openai_compat,
+)
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
 from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from frontdesk.config import BotConfig, load_bot_config
+from frontdesk.media.config import media_body_limits
 from frontdesk.providers.base import ChatProvider
 from frontdesk.services import Services
 from frontdesk.settings import Settings
@@ -65,6 +76,7 @@ def create_app(
     )
     install_error_handlers(app)
     body_limits = {"/api/admin/documents": settings.upload_max_bytes + 1024 * 1024}
+    body_limits.update(media_body_limits())  # the bot's own media limits apply while reading
     body_limits.update(settings.body_limits)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limits
@@ -74,6 +86,7 @@ def create_app(
     app.include_router(docs.router(app))
     app.include_router(metrics_route.router)
     app.include_router(chat.router)
+    app.include_router(attachments.router)
     app.include_router(openai_compat.router)
     app.include_router(agent.router)
     app.include_router(live.router)

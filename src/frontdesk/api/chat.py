@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from frontdesk.api.attachments import media_of
 from frontdesk.api.deps import ClientDep, ServicesDep, with_requester
 from frontdesk.api.schemas import (
     AnswerOut,
+    AttachmentOut,
     BotInfo,
     ConversationOut,
     CreateConversation,
@@ -25,6 +28,7 @@ from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.chat.kinds import Turn, outcome_of
 from frontdesk.errors import NotFound, ValidationFailed
+from frontdesk.media.message import message_text
 from frontdesk.services import Services
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -113,11 +117,16 @@ async def send_message(
 ) -> EventStreamResponse | JSONResponse:
     if services.chat.admission is not None:
         await services.chat.admission.admit_client("message", client)
-    spend = await reserve_anonymous(services, client, len(body.content))
+    content, attachments = await _with_attachments(services, conversation_id, body)
+    spend = await reserve_anonymous(services, client, len(content))
     try:
         turn = await services.chat.prepare_turn(
-            conversation_id, body.content, client_message_id=body.client_message_id
+            conversation_id, content, client_message_id=body.client_message_id
         )
+        if attachments:
+            await services.store.merge_message_metadata(
+                turn.user_message.id, {"attachments": attachments}
+            )
     except BaseException:
         await spend.settle(None, 0.0, produced=False)
         raise
@@ -127,6 +136,17 @@ async def send_message(
     return EventStreamResponse(
         with_heartbeats(_frames(turn, spend), services.settings.heartbeat_seconds),
     )
+
+
+async def _with_attachments(
+    services: Services, conversation_id: str, body: SendMessage
+) -> tuple[str, list[dict[str, Any]]]:
+    """The message with its attachments' transcripts and marked image text, and their records."""
+    if not body.attachments:
+        return body.content, []
+    found = await media_of(services).resolve(conversation_id, body.attachments)
+    text = message_text(body.content, found, max_chars=services.settings.max_message_chars)
+    return text, [AttachmentOut.of(a, conversation_id).model_dump(mode="json") for a in found]
 
 
 async def _frames(turn: Turn, spend: AnonymousSpend) -> AsyncIterator[str]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from frontdesk.domain import Conversation, StoredMessage
+from frontdesk.media.store import Attachment
 
 METADATA_MAX_KEYS = 32
 METADATA_MAX_KEY_CHARS = 64
@@ -28,7 +30,13 @@ class CreateConversation(BaseModel):
 
 class SendMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    content: str = Field(description="The customer's message")
+    content: str = Field("", description="The customer's message (may be empty with attachments)")
+    attachments: list[Annotated[str, StringConstraints(min_length=1, max_length=80)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Ids from POST /api/attachments: their transcripts and image text are "
+        "added to the message",
+    )
     client_message_id: str | None = Field(
         None, min_length=1, max_length=128, description="Idempotency key chosen by the client"
     )
@@ -61,6 +69,7 @@ class MessageOut(BaseModel):
     reply_to: str | None = None
     citations: list[dict[str, Any]] = Field(default_factory=list)
     feedback: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
     def of(cls, m: StoredMessage) -> MessageOut:
@@ -76,6 +85,7 @@ class MessageOut(BaseModel):
             reply_to=m.reply_to,
             citations=cites if isinstance(cites, list) else [],
             feedback=m.metadata.get("feedback") if m.metadata else None,
+            attachments=_attachments(m.metadata.get("attachments") if m.metadata else None),
         )
 
 
@@ -113,3 +123,43 @@ class AnswerOut(BaseModel):
     model: str
     finish_reason: str
     error: dict[str, Any] | None = None
+
+
+def _attachments(value: Any) -> list[dict[str, Any]]:
+    return [a for a in value if isinstance(a, dict)] if isinstance(value, list) else []
+
+
+class AttachmentOut(BaseModel):
+    id: str
+    kind: Literal["image", "audio"]
+    mime: str
+    size: int
+    sha256: str
+    text: str = Field(description="Text read from the image, or the recording's transcript")
+    redacted: bool = Field(False, description="Personal data in the text was masked")
+    truncated: bool = False
+    width: int | None = None
+    height: int | None = None
+    seconds: float | None = None
+    url: str
+
+    @classmethod
+    def of(cls, attachment: Attachment, conversation_id: str) -> AttachmentOut:
+        return cls(
+            id=attachment.id,
+            kind=attachment.kind,
+            mime=attachment.mime,
+            size=attachment.size,
+            sha256=attachment.sha256,
+            text=attachment.text,
+            redacted=attachment.redacted,
+            truncated=attachment.truncated,
+            width=attachment.width,
+            height=attachment.height,
+            seconds=attachment.seconds,
+            url=attachment_url(attachment.id, conversation_id),
+        )
+
+
+def attachment_url(attachment_id: str, conversation_id: str) -> str:
+    return f"/api/attachments/{quote(attachment_id)}?conversation_id={quote(conversation_id)}"

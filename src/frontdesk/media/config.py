@@ -55,3 +55,13 @@ class MediaConfig(BaseModel):
         "data: URLs only",
     )
     remote_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
+
+def media_body_limits() -> dict[str, int]:
+    """Request body ceilings of the routes that carry files (each bot's limits are lower)."""
+    framing = 256 * 1024
+    return {
+        "/api/attachments": BODY_CEILING + framing,
+        # base64 data: URLs in image_url / input_audio parts grow the bytes by a third
+        "/v1/chat/completions": BODY_CEILING * 4 // 3 + framing,
+    }
