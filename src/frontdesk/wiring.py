@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from frontdesk.admission.buckets import Buckets, MemoryBuckets, RedisBuckets
+from frontdesk.admission.budgets import Ledger, MemoryLedger, RedisLedger
+from frontdesk.admission.gate import Admission
+from frontdesk.answer.coverage import Coverage, SpacyTagger
 from frontdesk.answer.extractive import ExtractiveComposer
 from frontdesk.answer.units import spacy_segmenter
-from frontdesk.chat.admission import Admission
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
@@ -34,7 +37,6 @@ from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.budget import Ledger, MemoryLedger, RedisLedger
 from frontdesk.providers.chain import (
     build_hardened,
     new_breaker_board,
@@ -42,7 +44,6 @@ from frontdesk.providers.chain import (
 )
 from frontdesk.providers.factory import SharedModels
 from frontdesk.providers.fallback import Fallback
-from frontdesk.providers.limits import Buckets, MemoryBuckets, RedisBuckets
 from frontdesk.providers.pricing import load_price_table
 from frontdesk.services import Services
 from frontdesk.settings import Settings
@@ -141,7 +142,7 @@ async def _build(
     knowledge = await _knowledge(settings, bot, embedder)
     if knowledge is not None:
         stack.push_async_callback(asyncio.to_thread, knowledge.store.close)
-    composer = await _composer(bot, embedder)
+    composer = await _composer(bot, embedder, knowledge)
     guard = await _guard(bot, embedder, knowledge, composer)
     escalation = build_escalation(
         engine,
@@ -208,12 +209,20 @@ async def _embedder(bot: BotConfig) -> LocalEmbedder | None:
     return await asyncio.to_thread(LocalEmbedder.load) if needs else None
 
 
-async def _composer(bot: BotConfig, embedder: LocalEmbedder | None) -> ExtractiveComposer | None:
-    """Extractive answers need the documents' embedder and a sentence segmenter."""
+async def _composer(
+    bot: BotConfig, embedder: LocalEmbedder | None, knowledge: KnowledgeBase | None
+) -> ExtractiveComposer | None:
+    """Extractive answers need the documents' embedder, a sentence segmenter and, to notice
+    near misses, a tagger and the collection's lexicon."""
     if not bot.knowledge.enabled or embedder is None:
         return None
-    segment = await asyncio.to_thread(spacy_segmenter)
-    return ExtractiveComposer(embedder, segment)
+    # one thread: two threads importing spaCy at once race on its module imports
+    segment, tagger = await asyncio.to_thread(lambda: (spacy_segmenter(), SpacyTagger.load()))
+    coverage = None
+    if knowledge is not None:
+        kb = knowledge
+        coverage = Coverage(tagger, lambda: kb.lexicon, known=(bot.name, bot.company))
+    return ExtractiveComposer(embedder, segment, coverage=coverage)
 
 
 async def _guard(

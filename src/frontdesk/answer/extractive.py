@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from frontdesk.answer.coverage import Coverage
 from frontdesk.answer.question import AnswerType, answer_type, type_match
 from frontdesk.answer.units import Segmenter, Unit, units_of
 from frontdesk.chat.prompt import Source
@@ -36,6 +37,8 @@ class ComposedAnswer:
     confidence: float
     units: tuple[Unit, ...]
     expected: AnswerType
+    unknown: tuple[str, ...] | None = None
+    """What the question names that the documents never mention (None: not checked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +61,12 @@ class ExtractiveComposer:
         embedder: SyncEmbedder,
         segment: Segmenter,
         options: ComposerOptions | None = None,
+        *,
+        coverage: Coverage | None = None,
     ) -> None:
         self._embedder = embedder
         self._segment = segment
+        self._coverage = coverage
         self._opt = options or ComposerOptions()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -68,11 +74,13 @@ class ExtractiveComposer:
         self, question: str, sources: Sequence[Source], *, history_hint: str | None = None
     ) -> ComposedAnswer:
         expected = answer_type(question)
+        unknown = self._coverage.unknown(question) if self._coverage is not None else None
+        found = tuple(unknown) if unknown is not None else None
         units = [
             u for s in sources for u in units_of(s.index, s.title, s.section, s.text, self._segment)
         ]
         if not units:
-            return ComposedAnswer("", False, 0.0, (), expected)
+            return ComposedAnswer("", False, 0.0, (), expected, found)
         scores = self._scores(question, history_hint, units, expected)
         order = sorted(range(len(units)), key=lambda i: -scores[i])
         best = order[0]
@@ -95,7 +103,12 @@ class ExtractiveComposer:
         picked = tuple(sorted((units[i] for i in chosen), key=lambda u: (u.source, u.position)))
         confidence = float(scores[best])
         return ComposedAnswer(
-            render(picked), confidence >= self._opt.answer_threshold, confidence, picked, expected
+            render(picked),
+            confidence >= self._opt.answer_threshold,
+            confidence,
+            picked,
+            expected,
+            found,
         )
 
     def _scores(

@@ -32,6 +32,11 @@ class Composition(Protocol):
     @property
     def answered(self) -> bool: ...
 
+    @property
+    def unknown(self) -> tuple[str, ...] | None:
+        """What the question names that the documents never mention (None: not checked)."""
+        ...
+
 
 class Composer(Protocol):
     def compose(
@@ -129,7 +134,10 @@ def extractive_reply(
     *,
     known_names: Sequence[str] = (),
 ) -> ExtractiveReply:
-    missing = tuple(missing_names(question, sources, known=known_names))
+    unknown = composition.unknown
+    if unknown is None:  # no lexicon of the whole collection: compare with the sources
+        unknown = tuple(missing_names(question, sources, known=known_names))
+    missing = tuple(unknown)
     if composition.answered and not missing:
         return ExtractiveReply(composition.text, True)
     lead = NOT_DOCUMENTED.format(what=_join(missing)) if missing else NOT_ANSWERED

@@ -4,9 +4,11 @@ the prompt, and resolve the answer's citations against them."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from frontdesk.answer.lexicon import Lexicon
 from frontdesk.chat.prompt import Source
 from frontdesk.config import KnowledgeConfig
 from frontdesk.domain import Citation, StoredMessage
@@ -16,6 +18,9 @@ from frontdesk.knowledge.stores.base import KnowledgeStore
 from frontdesk.knowledge.types import SearchFilter
 
 SHORT_FOLLOW_UP_WORDS = 6
+LEXICON_MAX_CHARS = 50_000_000
+"""Collections larger than this (about 10,000 pages) are not read into a lexicon."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +64,32 @@ class KnowledgeBase:
         self.retriever = retriever
         self.config = config
         self.ready = False
-        self._terms: dict[str, bool] = {}
         """True once the collection holds documents (checked at start-up and after uploads)."""
+        self.lexicon: Lexicon | None = None
+        """The words of the whole collection (None: none yet, or too large to read)."""
+        self._terms: dict[str, bool] = {}
 
     async def refresh(self) -> bool:
         self._terms.clear()
         self.ready = self.config.enabled and await self.has_documents()
+        self.lexicon = await asyncio.to_thread(self._read_lexicon) if self.ready else None
         return self.ready
+
+    def _read_lexicon(self) -> Lexicon | None:
+        texts: list[str] = []
+        size = 0
+        for document in self.store.list_documents(self.where):
+            text = self.store.document_text(self.where, document.id) or ""
+            size += len(text)
+            if size > LEXICON_MAX_CHARS:
+                log.warning(
+                    "collection over %d characters: near-miss questions are checked against "
+                    "the retrieved passages only",
+                    LEXICON_MAX_CHARS,
+                )
+                return None
+            texts.append(text)
+        return Lexicon.build(texts)
 
     @property
     def store(self) -> KnowledgeStore:
