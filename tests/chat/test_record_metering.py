@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from frontdesk.admission.budgets import BudgetLimit, Budgets, MemoryLedger, Subject, from_units
 from frontdesk.chat.background import BackgroundTasks
 from frontdesk.chat.deps import TurnDeps, TurnRequest
 from frontdesk.chat.kinds import TurnOutcome, outcome_of
@@ -25,7 +26,6 @@ from frontdesk.errors import ProviderUnavailable
 from frontdesk.events import TextDelta
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.sql import SqlMemoryStore
-from frontdesk.providers.budget import BudgetLimit, Budgets, MemoryLedger, Subject, from_units
 from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.metered import Metered, Route
 from frontdesk.providers.pricing import load_price_table

@@ -12,12 +12,12 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from frontdesk.admission.budgets import BudgetLimit, Budgets, MemoryLedger, Subject, from_units
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import BudgetExceeded, ProviderError, ProviderUnavailable
 from frontdesk.events import CallReport, ProviderEvent, TextDelta
 from frontdesk.providers.base import ChatRequest
-from frontdesk.providers.budget import BudgetLimit, Budgets, MemoryLedger, Subject, from_units
 from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.metered import Metered, MeteredCall, Route
 from frontdesk.providers.pricing import load_price_table

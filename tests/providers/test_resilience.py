@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import pytest
 
+from frontdesk.admission.buckets import MemoryBuckets
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import AllProvidersFailed, ProviderRateLimited, ProviderUnavailable
 from frontdesk.events import TextDelta
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.breaker import BreakerBoard, BreakerState, CircuitBreaker
 from frontdesk.providers.fallback import Fallback
-from frontdesk.providers.limits import MemoryBuckets, ProviderLimits
+from frontdesk.providers.limits import ProviderLimits
 from frontdesk.providers.resilience import Resilience, harden
 from frontdesk.providers.retry import RetryEvent, RetryPolicy
 from frontdesk.providers.scripted import ScriptedProvider, Step

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from frontdesk.admission.anonymous import Client
 from frontdesk.api.auth_deps import identify
 from frontdesk.api.client_address import TrustedProxies, client_address
 from frontdesk.api.session import request_session, session_secret
-from frontdesk.chat.admission import Client
 from frontdesk.escalation.priority import REQUESTER_FIELD, Requester, address_key
 from frontdesk.services import Services
 

@@ -37,11 +37,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from frontdesk.admission.streams import StreamSlot, StreamSlots
 from frontdesk.api.auth_deps import EscalationDep
 from frontdesk.api.deps import ServicesDep, request_address
 from frontdesk.api.sse import sse_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
-from frontdesk.chat.admission import StreamSlot, StreamSlots
 from frontdesk.domain import Conversation
 from frontdesk.errors import NotFound
 from frontdesk.escalation.build import Escalation

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from frontdesk.chat.admission import AnonymousBudget, AnonymousReservation, Client
+from frontdesk.admission.anonymous import AnonymousBudget, AnonymousReservation, Client
 from frontdesk.domain import Usage
 from frontdesk.events import TextDelta, TurnDone, TurnEvent
 from frontdesk.services import Services
@@ -78,6 +78,6 @@ async def reserve_anonymous(
         return AnonymousSpend(None, None, 0, Decimal(0))
     tokens = worst_case_tokens(services, content_chars)
     output = services.bot.model.max_output_tokens
-    usd = admission.worst_case(services.chat.endpoints, max(0, tokens - output), output)
+    usd = admission.prices.worst_case_for(services.chat.endpoints, max(0, tokens - output), output)
     reservation = await admission.anonymous.reserve(client, tokens, usd)
     return AnonymousSpend(admission.anonymous, reservation, tokens, usd)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from frontdesk.admission.budgets import Subject
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
 from frontdesk.chat.guarding import TurnGuard
@@ -21,7 +22,6 @@ from frontdesk.escalation import EscalationService
 from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.budget import Subject
 from frontdesk.providers.metered import Metered, Route
 
 AnswerMode = Literal["generative", "extractive"]

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from frontdesk.chat.admission import Admission
+from frontdesk.admission.budgets import Subject
+from frontdesk.admission.gate import Admission
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
 from frontdesk.chat.deps import AnswerMode, TurnDeps, TurnRequest
@@ -29,7 +30,6 @@ from frontdesk.escalation.priority import Requester
 from frontdesk.guard.pipeline import InputResult
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
-from frontdesk.providers.budget import Subject
 from frontdesk.providers.metered import Metered, Route
 from frontdesk.providers.pricing import PriceTable
 from frontdesk.telemetry import Metrics, Tracing

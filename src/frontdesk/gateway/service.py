@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from frontdesk.admission.budgets import Subject
+from frontdesk.admission.gate import Admission
 from frontdesk.auth.keys import Principal
-from frontdesk.chat.admission import Admission
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import Usage
 from frontdesk.errors import NotFound, ProviderError
 from frontdesk.events import CallReport, ProviderEvent
 from frontdesk.gateway.recorder import UsageRecorder
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.budget import Subject
 from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.metered import Metered, MeteredCall, Route
 from frontdesk.telemetry import Metrics

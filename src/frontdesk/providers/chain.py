@@ -4,11 +4,11 @@ the gateway."""
 
 from __future__ import annotations
 
+from frontdesk.admission.buckets import Buckets
 from frontdesk.config import BotConfig, EndpointConfig
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import BreakerBoard, CircuitBreaker
 from frontdesk.providers.factory import SharedModels, available_chain, build_provider
-from frontdesk.providers.limits import Buckets
 from frontdesk.providers.resilience import Resilience, harden
 from frontdesk.providers.retry import RetryPolicy
 from frontdesk.providers.timeouts import Timeouts

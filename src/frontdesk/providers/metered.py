@@ -51,6 +51,7 @@ from typing import Literal, Protocol
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from frontdesk.admission.budgets import Reservation, Subject
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import Usage
 from frontdesk.errors import BudgetExceeded
@@ -63,15 +64,14 @@ from frontdesk.events import (
     UsageReport,
 )
 from frontdesk.providers.base import ChatProvider, ChatRequest
-from frontdesk.providers.budget import Reservation, Subject
 from frontdesk.providers.pricing import PriceTable
 from frontdesk.telemetry import Metrics
 from frontdesk.telemetry.tracing import Tracing
 
 
 class BudgetGate(Protocol):
-    """Reserve before a call, settle after (``chat.admission.Admission`` and
-    ``providers.budget.Budgets`` both fit)."""
+    """Reserve before a call, settle after (``admission.gate.Admission`` and
+    ``admission.budgets.Budgets`` both fit)."""
 
     async def reserve(self, subject: Subject, amount: Decimal) -> Reservation: ...
 
@@ -106,12 +106,7 @@ class Metered:
         """The most any endpoint of ``endpoints`` could charge for this call."""
         if self.prices is None:
             return Decimal(0)
-        prices = self.prices
-        costs = [
-            prices.worst_case(ep.model, prompt_tokens, max_output_tokens, dialect=ep.dialect)
-            for ep in endpoints
-        ]
-        return max(costs, default=Decimal(0))
+        return self.prices.worst_case_for(endpoints, prompt_tokens, max_output_tokens)
 
     async def start(
         self,

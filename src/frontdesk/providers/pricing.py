@@ -25,10 +25,15 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frontdesk.domain import Usage
 from frontdesk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from frontdesk.config import EndpointConfig
 
 PER_TOKENS = Decimal(1_000_000)
 FREE_DIALECTS = frozenset({"local", "scripted"})
@@ -140,6 +145,16 @@ class PriceTable:
         found = self.lookup(model)
         rates = found[1].rates_for(prompt_tokens) if found else self._max
         return (prompt_tokens * rates.input + max_output_tokens * rates.output) / PER_TOKENS
+
+    def worst_case_for(
+        self, endpoints: Iterable[EndpointConfig], prompt_tokens: int, max_output_tokens: int
+    ) -> Decimal:
+        """The most any endpoint of a chain could charge for this call (0 for none)."""
+        costs = [
+            self.worst_case(ep.model, prompt_tokens, max_output_tokens, dialect=ep.dialect)
+            for ep in endpoints
+        ]
+        return max(costs, default=Decimal(0))
 
 
 def load_price_table(path: Path | None = None) -> PriceTable:

@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from frontdesk.admission.buckets import Buckets
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import Breakered, CircuitBreaker
-from frontdesk.providers.limits import Buckets, Limited, ProviderLimits
+from frontdesk.providers.limits import Limited, ProviderLimits
 from frontdesk.providers.retry import RetryEvent, Retrying, RetryPolicy
 from frontdesk.providers.timeouts import Timeouts, WithTimeouts
 

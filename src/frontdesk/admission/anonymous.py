@@ -1,42 +1,25 @@
-"""Admission of a turn: request rate limits, then cost budgets.
+"""Limits and budgets of anonymous callers (no API key).
 
-Limits are checked before anything is stored (over a limit: 429 with
-Retry-After). Budgets reserve the worst-case cost of the call before it is
-made and settle the actual cost after, atomically, so concurrent turns never
-spend past a budget.
-
-Anonymous traffic (no API key) is also limited per client address and per
-browser session (:class:`ClientLimits`: new conversations, messages,
-escalations) and has a daily token and cost budget per session and per address
-(:class:`AnonymousBudget`, on the same ledger as the other budgets, in-process
-or Redis). Callers with an API key are accounted to the key's identity instead.
-Live event streams are capped per address and per conversation
-(:class:`StreamSlots`, per worker).
+Anonymous traffic is limited per client address and per browser session
+(:class:`ClientLimits`: new conversations, messages, escalations) and has a daily
+token and cost budget per session and per address (:class:`AnonymousBudget`, on the
+same ledger as the other budgets, in-process or Redis). Callers with an API key are
+accounted to the key's identity instead.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from frontdesk.config import BotConfig, EndpointConfig
+from frontdesk.admission.buckets import Buckets, Rate, Take
+from frontdesk.admission.budgets import Ledger, Reservation, to_units
 from frontdesk.errors import BudgetExceeded, RateLimited
-from frontdesk.escalation.priority import Requester
-from frontdesk.providers.budget import (
-    BudgetLimit,
-    Budgets,
-    Ledger,
-    Reservation,
-    Subject,
-    to_units,
-)
-from frontdesk.providers.limits import AdmissionLimiter, Buckets, Rate, RequestLimits, Take
-from frontdesk.providers.pricing import PriceTable
 from frontdesk.settings import AbuseSettings
 
 Action = Literal["conversation", "message", "escalation"]
@@ -199,133 +182,3 @@ class AnonymousBudget:
         for key, _ in self._lines(client, "usd")[:1]:
             usd = (await self._ledger.balance(key))[0]
         return tokens, Decimal(usd) * Decimal("0.000000001")
-
-
-class StreamSlots:
-    """Open live streams per client address and per conversation (in this worker)."""
-
-    def __init__(self, per_address: int, per_conversation: int) -> None:
-        self._per_address = per_address
-        self._per_conversation = per_conversation
-        self._by_address: dict[str, int] = {}
-        self._by_conversation: dict[str, int] = {}
-
-    def open_for(self, address: str) -> int:
-        return self._by_address.get(address, 0)
-
-    def acquire(self, address: str, conversation: str) -> StreamSlot:
-        """Take a slot, or raise :class:`RateLimited`; release it with ``slot.release()``."""
-        if self._per_address and self._by_address.get(address, 0) >= self._per_address:
-            raise RateLimited(
-                f"too many live streams from this connection (limit {self._per_address})",
-                retry_after=30,
-            )
-        if (
-            self._per_conversation
-            and self._by_conversation.get(conversation, 0) >= self._per_conversation
-        ):
-            raise RateLimited(
-                f"too many live streams for this conversation (limit {self._per_conversation})",
-                retry_after=30,
-            )
-        self._by_address[address] = self._by_address.get(address, 0) + 1
-        self._by_conversation[conversation] = self._by_conversation.get(conversation, 0) + 1
-        return StreamSlot(self, address, conversation)
-
-    def _release(self, address: str, conversation: str) -> None:
-        for counts, key in ((self._by_address, address), (self._by_conversation, conversation)):
-            counts[key] -= 1
-            if counts[key] <= 0:
-                del counts[key]
-
-
-@dataclass
-class StreamSlot:
-    slots: StreamSlots
-    address: str
-    conversation: str
-    released: bool = False
-
-    def release(self) -> None:
-        """Idempotent: the stream's end and its garbage collection may both call it."""
-        if not self.released:
-            self.released = True
-            self.slots._release(self.address, self.conversation)
-
-
-@dataclass
-class Admission:
-    limiter: AdmissionLimiter
-    budgets: Budgets
-    prices: PriceTable
-    clients: ClientLimits | None = None
-    anonymous: AnonymousBudget | None = None
-    streams: StreamSlots = field(default_factory=lambda: StreamSlots(0, 0))
-
-    @classmethod
-    def for_bot(
-        cls,
-        bot: BotConfig,
-        *,
-        buckets: Buckets,
-        ledger: Ledger,
-        prices: PriceTable,
-        abuse: AbuseSettings | None = None,
-    ) -> Admission:
-        abuse = abuse or AbuseSettings()
-        lim = bot.limits
-
-        def rate(rpm: float | None) -> Rate | None:
-            return Rate(rpm, 60.0) if rpm else None
-
-        limiter = AdmissionLimiter(
-            buckets,
-            RequestLimits(
-                tenant=rate(lim.tenant_rpm),
-                user=rate(lim.user_rpm),
-                conversation=rate(lim.conversation_rpm),
-            ),
-        )
-        budgets = Budgets(
-            ledger, [BudgetLimit(b.scope, b.window, b.amount_usd) for b in bot.budgets]
-        )
-        return cls(
-            limiter,
-            budgets,
-            prices,
-            clients=ClientLimits(buckets, abuse),
-            anonymous=AnonymousBudget(ledger, abuse),
-            streams=StreamSlots(
-                abuse.live_streams_per_address, abuse.live_streams_per_conversation
-            ),
-        )
-
-    async def admit(self, subject: Subject) -> None:
-        await self.limiter.admit(subject.tenant, subject.user, subject.conversation)
-
-    async def admit_client(self, action: Action, client: Client) -> None:
-        if self.clients is not None:
-            await self.clients.admit(action, client)
-
-    async def admit_escalation(self, tenant: str, requester: Requester) -> None:
-        """The escalation gate: per address and per session of who opened the conversation."""
-        client = Client(
-            tenant, requester.address or "unknown", requester.session, requester.identity
-        )
-        await self.admit_client("escalation", client)
-
-    def worst_case(
-        self, endpoints: Sequence[EndpointConfig], prompt_tokens: int, max_output_tokens: int
-    ) -> Decimal:
-        """The most any endpoint of the chain could charge for this call."""
-        costs = [
-            self.prices.worst_case(ep.model, prompt_tokens, max_output_tokens, dialect=ep.dialect)
-            for ep in endpoints
-        ]
-        return max(costs, default=Decimal(0))
-
-    async def reserve(self, subject: Subject, amount: Decimal) -> Reservation:
-        return await self.budgets.reserve(subject, amount)
-
-    async def settle(self, reservation: Reservation, actual: Decimal) -> None:
-        await self.budgets.settle(reservation, actual)
