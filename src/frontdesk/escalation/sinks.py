@@ -21,7 +21,24 @@ from typing import Any, Protocol
 
 import httpx
 
+from frontdesk.escalation.replay import DeliveryLog, SeenDeliveries
 from frontdesk.logging_setup import redact_url
+
+__all__ = [
+    "DELIVERY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryLog",
+    "EmailSink",
+    "EscalationSink",
+    "SeenDeliveries",
+    "SinkError",
+    "SmtpConfig",
+    "WebhookSink",
+    "encode_body",
+    "sign",
+    "verify",
+]
 
 SIGNATURE_HEADER = "X-Frontdesk-Signature"
 TIMESTAMP_HEADER = "X-Frontdesk-Timestamp"
@@ -44,22 +61,6 @@ def sign(secret: str, timestamp: str, delivery_id: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-@dataclass
-class SeenDeliveries:
-    """Delivery ids a receiver has accepted within the replay window (in memory)."""
-
-    window_seconds: float = 300.0
-    _seen: dict[str, float] = field(default_factory=dict)
-
-    def add(self, delivery_id: str, now: float) -> bool:
-        """Remember ``delivery_id``; False when it was already seen (a replay)."""
-        self._seen = {d: t for d, t in self._seen.items() if now - t <= 2 * self.window_seconds}
-        if delivery_id in self._seen:
-            return False
-        self._seen[delivery_id] = now
-        return True
-
-
 def verify(
     secret: str,
     *,
@@ -67,7 +68,7 @@ def verify(
     delivery_id: str,
     body: bytes,
     signature: str,
-    seen: SeenDeliveries,
+    seen: DeliveryLog,
     max_age_seconds: float = 300.0,
     now: float | None = None,
 ) -> bool:
@@ -75,7 +76,9 @@ def verify(
 
     True only for a valid signature over timestamp, delivery id and body, a timestamp
     within ``max_age_seconds`` of now (either way), and a delivery id not seen before: a
-    captured delivery replayed later, or replayed at once, is refused.
+    captured delivery replayed later, or replayed at once, is refused. ``seen`` is where
+    accepted ids are remembered (:mod:`frontdesk.escalation.replay`: in memory, a SQLite
+    file, or Redis for a receiver with several workers).
     """
     if not hmac.compare_digest(sign(secret, timestamp, delivery_id, body), signature):
         return False
