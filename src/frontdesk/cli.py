@@ -6,7 +6,7 @@ import asyncio
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -38,11 +38,22 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
     upgrade: Annotated[bool, typer.Option(help="Apply database migrations first")] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="FRONTDESK_WORKERS",
+            help="Worker processes on one port (more than 1 needs PostgreSQL and Redis)",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web chat and the API."""
+    import os
+
     import uvicorn
 
     from frontdesk.app import create_app
+    from frontdesk.asgi import WORKER_APP, shared_state_problem
     from frontdesk.config import load_bot_config
     from frontdesk.logging_setup import configure_logging
     from frontdesk.memory.migrate import upgrade as db_upgrade
@@ -56,18 +67,28 @@ def serve(
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    problem = shared_state_problem(settings) if workers > 1 else None
+    if problem is not None:
+        err.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(2)
     err.print(
         f"Frontdesk serving [bold]{bot.name}[/bold] on http://{settings.host}:{settings.port}"
+        + (f" with {workers} workers" if workers > 1 else "")
     )
-    uvicorn.run(
-        create_app(settings, bot=bot),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # the client address comes from FRONTDESK_TRUSTED_PROXIES only
-        timeout_graceful_shutdown=5,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": False,  # the client address comes from FRONTDESK_TRUSTED_PROXIES only
+        "timeout_graceful_shutdown": 5,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, bot=bot), **options)
+        return
+    # each worker builds its app from the environment: hand it the command line's overrides
+    os.environ["FRONTDESK_HOST"], os.environ["FRONTDESK_PORT"] = settings.host, str(settings.port)
+    uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
 
 
 @db_app.command("upgrade")
