@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 
 
 @dataclass
@@ -17,18 +17,15 @@ class SSEEvent:
     data: dict[str, Any]
 
 
+def sse_events(response: httpx.Response) -> list[SSEEvent]:
+    """The events of a (read or streamed) ``text/event-stream`` response, data as JSON."""
+    return [SSEEvent(sse.event, sse.json()) for sse in EventSource(response).iter_sse() if sse.data]
+
+
 def parse_sse(text: str) -> list[SSEEvent]:
-    events: list[SSEEvent] = []
-    for block in text.split("\n\n"):
-        name, data = "message", None
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = line[6:]
-        if data is not None:
-            events.append(SSEEvent(name, json.loads(data)))
-    return events
+    """The events of an event-stream body."""
+    headers = {"content-type": "text/event-stream"}
+    return sse_events(httpx.Response(200, headers=headers, text=text))
 
 
 Running = Callable[..., AbstractContextManager[httpx.Client]]
@@ -44,8 +41,7 @@ def new_conversation(client: httpx.Client) -> str:
 def send(client: httpx.Client, cid: str, content: str, **extra: Any) -> list[SSEEvent]:
     resp = client.post(f"/api/conversations/{cid}/messages", json={"content": content, **extra})
     assert resp.status_code == 200, resp.text
-    assert resp.headers["content-type"].startswith("text/event-stream")
-    return parse_sse(resp.text)
+    return sse_events(resp)  # checks the content type
 
 
 def text_of(events: list[SSEEvent]) -> str:

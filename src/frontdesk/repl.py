@@ -10,8 +10,10 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
+from httpx_sse import aconnect_sse
 
 from frontdesk.config import load_bot_config
 from frontdesk.events import Notice, TextDelta, TurnError
@@ -19,6 +21,8 @@ from frontdesk.settings import Settings
 
 PROMPT = "you> "
 Write = Callable[[str], None]
+Read = Callable[[], str]
+"""Reads one line; raises EOFError at the end of input."""
 
 
 def _write(text: str) -> None:
@@ -43,14 +47,16 @@ def _read() -> str:
     return input(PROMPT)
 
 
-async def run_repl(settings: Settings, *, url: str | None = None, write: Write = _write) -> None:
+async def run_repl(
+    settings: Settings, *, url: str | None = None, write: Write = _write, read: Read = _read
+) -> None:
     if url:
-        await _remote(url, write)
+        await _remote(url, write, read)
     else:
-        await _in_process(settings, write)
+        await _in_process(settings, write, read)
 
 
-async def _in_process(settings: Settings, write: Write) -> None:
+async def _in_process(settings: Settings, write: Write, read: Read) -> None:
     from frontdesk.memory.migrate import upgrade
     from frontdesk.wiring import open_services
 
@@ -59,7 +65,7 @@ async def _in_process(settings: Settings, write: Write) -> None:
     async with open_services(settings, bot) as services:
         conv = await services.chat.start_conversation({"channel": "cli"})
         write(f"{bot.name}: {bot.greeting}\n(type /quit to leave)\n")
-        async for text in _lines(_read):
+        async for text in _lines(read):
             write("bot> ")
             try:
                 turn = await services.chat.prepare_turn(conv.id, text)
@@ -76,32 +82,31 @@ async def _in_process(settings: Settings, write: Write) -> None:
             write("\n")
 
 
-async def _remote(url: str, write: Write) -> None:
+async def _remote(url: str, write: Write, read: Read) -> None:
     base = url.rstrip("/")
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10, read=120)) as client:
         resp = await client.post("/api/conversations", json={})
         resp.raise_for_status()
         conv = resp.json()
         write(f"{conv.get('greeting') or 'Connected.'}\n(type /quit to leave)\n")
-        async for text in _lines(_read):
+        path = f"/api/conversations/{conv['id']}/messages"
+        async for text in _lines(read):
             write("bot> ")
-            async with client.stream(
-                "POST", f"/api/conversations/{conv['id']}/messages", json={"content": text}
-            ) as r:
+            async with aconnect_sse(client, "POST", path, json={"content": text}) as source:
+                r = source.response
                 if r.status_code >= 400:
                     body = json.loads(await r.aread())
                     write(f"[error] {body['error']['message']}\n")
                     continue
-                event = ""
-                async for line in r.aiter_lines():
-                    if line.startswith("event: "):
-                        event = line[7:]
-                    elif line.startswith("data: "):
-                        data = json.loads(line[6:])
-                        if event == "delta":
-                            write(data["text"])
-                        elif event == "error":
-                            write(f"\n[error] {data['message']}")
-                        elif event == "notice":
-                            write(f"\n[notice] {data['message']}\n")
+                async for sse in source.aiter_sse():
+                    _show(sse.event, sse.json(), write)
             write("\n")
+
+
+def _show(event: str, data: dict[str, Any], write: Write) -> None:
+    if event == "delta":
+        write(data["text"])
+    elif event == "error":
+        write(f"\n[error] {data['message']}")
+    elif event == "notice":
+        write(f"\n[notice] {data['message']}\n")

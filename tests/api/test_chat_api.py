@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from httpx_sse import EventSource
+
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
 from frontdesk.settings import Settings
@@ -136,9 +138,8 @@ def test_disconnect_cancels_generation_and_stores_partial(running: Running) -> N
             "POST", f"/api/conversations/{cid}/messages", json={"content": "long please"}
         ) as resp:
             seen = 0
-            for line in resp.iter_lines():
-                if line.startswith("event: delta"):
-                    seen += 1
+            for sse in EventSource(resp).iter_sse():
+                seen += sse.event == "delta"
                 if seen >= 3:
                     break
         deadline = time.monotonic() + 10

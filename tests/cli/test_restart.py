@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from httpx_sse import EventSource
 
 from tests.providers.fake_openai import API_KEY, FakeOpenAI, stream_reply
 from tests.servers import free_port
@@ -79,8 +80,8 @@ def test_kill_mid_answer_then_restart_keeps_the_message(tmp_path: Path) -> None:
             with httpx.stream(
                 "POST", f"{base}/api/conversations/{cid}/messages", json=body, timeout=30
             ) as resp:
-                for line in resp.iter_lines():
-                    if line.startswith("event: delta"):
+                for sse in EventSource(resp).iter_sse():
+                    if sse.event == "delta":
                         proc.send_signal(signal.SIGKILL)  # dies mid-answer
                         break
             proc.wait(timeout=10)
