@@ -54,6 +54,7 @@ def test_screenshot_of_an_error_is_answered_with_a_citation(
         events = send(client, cid, "What does this mean?", attachments=[att["id"]])
         answer = text_of(events)
         assert "30 seconds" in answer or "Settings > Network" in answer, answer
+        assert "doesn't mention" not in answer  # the dialog's chrome is not the question
         (cites,) = [e.data["citations"] for e in events if e.event == "citations"]
         assert cites[0]["title"] == "Troubleshooting Failed Pipeline Runs"
         assert "[1]" in answer

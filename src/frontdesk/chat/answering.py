@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from frontdesk.chat.prompt import Source
+from frontdesk.media.message import has_image_text, typed_part
 
 NOT_DOCUMENTED = "Our documentation doesn't mention {what}, so I can't confirm it."
 NOT_ANSWERED = "I couldn't find a direct answer to that in our documentation."
@@ -137,6 +138,9 @@ def extractive_reply(
     unknown = composition.unknown
     if unknown is None:  # no lexicon of the whole collection: compare with the sources
         unknown = tuple(missing_names(question, sources, known=known_names))
+    if has_image_text(question):  # a screenshot's window chrome is context, not the question
+        typed = typed_part(question)
+        unknown = tuple(u for u in unknown if u in typed)
     missing = tuple(unknown)
     if composition.answered and not missing:
         return ExtractiveReply(composition.text, True)

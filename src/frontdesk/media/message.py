@@ -59,3 +59,7 @@ def _block(text: str, limit: int) -> str:
 def typed_part(content: str) -> str:
     """A stored message without its image-text blocks (what the customer typed or said)."""
     return IMAGE_BLOCK.sub("", content).strip()
+
+
+def has_image_text(content: str) -> bool:
+    return IMAGE_OPEN in content or NO_TEXT in content

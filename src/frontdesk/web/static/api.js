@@ -65,6 +65,28 @@ export class Api {
     return response;
   }
 
+  /** Upload an image or a recording; resolves with {id, kind, text, url, ...}. */
+  async uploadAttachment(conversationId, file, filename, signal) {
+    const form = new FormData();
+    form.append("conversation_id", conversationId);
+    form.append("file", file, filename || file.name || "attachment");
+    const init = { method: "POST", headers: { Accept: "application/json" }, body: form, signal };
+    if (this.session) init.headers[SESSION_HEADER] = this.session;
+    let response;
+    try {
+      response = await fetch(`${this.base}/api/attachments`, init);
+    } catch (error) {
+      if (error && error.name === "AbortError") throw error;
+      throw new ApiError({ status: 0, code: "network_error", message: NETWORK_MESSAGE, retryable: true });
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response.json();
+  }
+
+  attachmentUrl(url) {
+    return this.base + url;
+  }
+
   async sendFeedback(messageId, rating, comment) {
     const body = comment ? { rating, comment } : { rating };
     return this.json("POST", `/api/messages/${encodeURIComponent(messageId)}/feedback`, body);

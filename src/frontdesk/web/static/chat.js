@@ -1,6 +1,7 @@
 // Frontdesk web chat: the page controller. Plain ES modules, no framework.
 
 import { Api } from "./api.js";
+import { AttachmentTray, VoiceRecorder, imageFiles } from "./attachments.js";
 import { Composer } from "./composer.js";
 import { LiveUpdates, queueText } from "./live.js";
 import { ChatLog } from "./log.js";
@@ -34,11 +35,18 @@ export class ChatApp {
     this.log = new ChatLog(root.querySelector("#fd-log"));
     this.status = root.querySelector("#fd-status");
     this.subtitle = root.querySelector("#fd-subtitle");
+    this.tray = new AttachmentTray(root, {
+      api: this.api,
+      conversationId: () => this.conversationId(),
+      onChange: () => this.composer && this.composer.refresh(),
+    });
     this.composer = new Composer(root, {
       onSubmit: () => this.submit(),
       onStop: () => this.turns.stop(),
       onResize: (update) => this.log.keepBottom(update),
+      attachments: () => ({ ready: this.tray.ready.length, busy: this.tray.uploading }),
     });
+    this.setupAttachments(root);
     this.turns = new TurnRunner(this);
     this.live = new LiveUpdates(apiBase, {
       onStatus: (data) => this.onLiveStatus(data),
@@ -182,7 +190,7 @@ export class ChatApp {
   renderStoredMessage(message, question, pending) {
     const view = this.messageView(message.role, { createdAt: message.created_at, id: message.id });
     if (message.role === "user") {
-      view.setPlainText(message.content || "");
+      view.setUserMessage(message.content || "", message.attachments || [], this.api);
       return;
     }
     const citations = Array.isArray(message.citations) ? message.citations : [];
@@ -334,13 +342,96 @@ export class ChatApp {
 
   async submit() {
     const content = this.composer.value;
-    if (this.turns.active || content.trim() === "") return;
+    const attachments = this.tray.ready;
+    if (this.turns.active || this.tray.uploading) return;
+    if (content.trim() === "" && attachments.length === 0) return;
     if (!this.conversation && !(await this.createConversation())) return;
     this.composer.value = "";
+    this.tray.clear();
     const userView = this.messageView("user");
-    userView.setPlainText(content);
+    userView.setUserMessage(content, attachments, this.api);
     this.log.scrollToBottom();
-    await this.turns.send(content, userView);
+    await this.turns.send(content, userView, attachments);
+  }
+
+  // ------------------------------------------------------------ attachments and voice
+
+  async conversationId() {
+    if (!this.conversation && !(await this.createConversation())) return null;
+    return this.conversation.id;
+  }
+
+  setupAttachments(root) {
+    const picker = root.querySelector("#fd-file");
+    const attach = root.querySelector("#fd-attach");
+    const addAll = (files) => {
+      for (const file of files) this.tray.add(file);
+    };
+    attach.addEventListener("click", () => picker.click());
+    picker.addEventListener("change", () => {
+      addAll(Array.from(picker.files || []));
+      picker.value = "";
+    });
+    this.composer.input.addEventListener("paste", (event) => {
+      const files = imageFiles(event.clipboardData);
+      if (!files.length) return;
+      event.preventDefault();
+      addAll(files);
+    });
+    root.addEventListener("dragover", (event) => {
+      if (!event.dataTransfer || !Array.from(event.dataTransfer.types).includes("Files")) return;
+      event.preventDefault();
+      root.classList.add("is-dropping");
+    });
+    root.addEventListener("dragleave", (event) => {
+      if (event.target === root || !root.contains(event.relatedTarget)) {
+        root.classList.remove("is-dropping");
+      }
+    });
+    root.addEventListener("drop", (event) => {
+      root.classList.remove("is-dropping");
+      const files = imageFiles(event.dataTransfer);
+      if (!files.length) return;
+      event.preventDefault();
+      addAll(files);
+    });
+    this.recorder = new VoiceRecorder(root.querySelector("#fd-mic"), root.querySelector("#fd-mic-time"), {
+      onRecorded: (blob, name) => this.sendVoice(blob, name),
+      onError: (message) => this.announceError(message),
+    });
+  }
+
+  announceError(message) {
+    const view = this.messageView("assistant");
+    view.setPlainText(message);
+    view.root.classList.add("fd-msg--notice");
+    this.announce(message);
+  }
+
+  /** A recording: transcribe it, show the customer's words, then answer them. */
+  async sendVoice(blob, name) {
+    if (this.turns.active) return;
+    const id = await this.conversationId();
+    if (!id) return;
+    const userView = this.messageView("user");
+    userView.setPlainText("Transcribing your voice message…");
+    userView.root.classList.add("is-transcribing");
+    this.log.scrollToBottom();
+    this.announce("Transcribing your voice message");
+    let attachment;
+    try {
+      attachment = await this.api.uploadAttachment(id, blob, name);
+    } catch (error) {
+      userView.root.classList.remove("is-transcribing");
+      userView.setPlainText("Voice message");
+      userView.showError(error.message || "The recording could not be read.");
+      userView.root.classList.add("is-rejected");
+      this.announce(`Not sent: ${error.message}`);
+      return;
+    }
+    userView.root.classList.remove("is-transcribing");
+    userView.setUserMessage(attachment.text, [attachment], this.api);
+    await this.turns.send("", userView, [attachment]);
   }
 }
 

@@ -6,7 +6,8 @@ const PLACEHOLDER = "Type your message…";
 const CLOSED_PLACEHOLDER = "This conversation has ended. Start a new one above.";
 
 export class Composer {
-  constructor(root, { onSubmit, onStop, onResize }) {
+  constructor(root, { onSubmit, onStop, onResize, attachments = () => ({ ready: 0, busy: false }) }) {
+    this.attachments = attachments;
     this.form = root.querySelector("#fd-composer");
     this.input = root.querySelector("#fd-input");
     this.sendButton = root.querySelector("#fd-send");
@@ -67,8 +68,12 @@ export class Composer {
       this.input.style.height = "auto";
       this.input.style.height = `${Math.min(this.input.scrollHeight, MAX_HEIGHT_PX)}px`;
     });
+    const pending = this.attachments();
     this.sendButton.disabled =
-      this.streaming || this.input.disabled || this.input.value.trim() === "";
+      this.streaming ||
+      this.input.disabled ||
+      pending.busy ||
+      (this.input.value.trim() === "" && pending.ready === 0);
     this.sendButton.hidden = this.streaming;
     this.stopButton.hidden = !this.streaming;
   }

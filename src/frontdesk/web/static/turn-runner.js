@@ -20,15 +20,19 @@ export class TurnRunner {
     if (this.turn) this.turn.stop();
   }
 
-  send(content, userView) {
-    return this.run(new Turn({ content }), userView, null);
+  send(content, userView, attachments = []) {
+    return this.run(new Turn({ content, attachments }), userView, null);
   }
 
   /** Retry a failed answer shown from history, reusing the original client_message_id. */
   resume(pending, userMessageId, botView) {
-    const turn = new Turn({ content: pending.content, clientMessageId: pending.client_message_id });
+    const turn = new Turn({
+      content: pending.content,
+      clientMessageId: pending.client_message_id,
+      attachments: pending.attachments || [],
+    });
     const userView = new MessageView("user", { id: userMessageId });
-    userView.setPlainText(pending.content);
+    userView.setUserMessage(pending.content, pending.attachments || [], this.app.api);
     const old = userMessageId
       ? this.app.log.find(`[data-message-id="${CSS.escape(userMessageId)}"]`)
       : null;
@@ -49,6 +53,7 @@ export class TurnRunner {
     app.setStreaming(true);
     app.announce(`${app.botName} is typing`);
     const pending = { content: turn.content, client_message_id: turn.clientMessageId };
+    if (turn.attachments.length) pending.attachments = turn.attachments;
     app.store.update({ pending });
     const noticed = { value: false };
     const hooks = this.hooks(userView, botView, noticed);
@@ -133,7 +138,7 @@ export class TurnRunner {
       app.store.update({ pending: null });
       userView.showError(error.message);
       userView.root.classList.add("is-rejected");
-      if (app.composer.value === "") app.composer.value = turn.content;
+      if (app.composer.value === "" && !turn.attachments.length) app.composer.value = turn.content;
       app.announce(`Not sent: ${error.message}`);
       return;
     }
@@ -151,7 +156,9 @@ export class TurnRunner {
     try {
       const fresh = await app.api.getConversation(app.conversation.id);
       const stored = (fresh.messages || []).find((m) => m.id === id);
-      if (stored && typeof stored.content === "string") userView.setPlainText(stored.content);
+      if (stored && typeof stored.content === "string") {
+        userView.setUserMessage(stored.content, stored.attachments || [], app.api);
+      }
     } catch {
       // the notice already says what changed
     }

@@ -15,8 +15,9 @@ export function newClientId() {
 }
 
 export class Turn {
-  constructor({ content, clientMessageId = newClientId() }) {
+  constructor({ content, clientMessageId = newClientId(), attachments = [] }) {
     this.content = content;
+    this.attachments = attachments;
     this.clientMessageId = clientMessageId;
     this.controller = null;
     this.stopped = false;
@@ -42,7 +43,7 @@ export class Turn {
     try {
       const response = await api.sendMessage(
         conversationId,
-        { content: this.content, client_message_id: this.clientMessageId },
+        this.body(),
         this.controller.signal,
       );
       for await (const { event, data } of readEvents(response)) {
@@ -75,6 +76,12 @@ export class Turn {
     } finally {
       this.controller = null;
     }
+  }
+
+  body() {
+    const body = { content: this.content, client_message_id: this.clientMessageId };
+    if (this.attachments.length) body.attachments = this.attachments.map((a) => a.id);
+    return body;
   }
 
   failed(state, error) {

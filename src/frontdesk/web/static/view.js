@@ -80,6 +80,7 @@ export class MessageView {
     this.errorBox = null;
     this.sources = null;
     this.feedback = null;
+    this.media = null;
   }
 
   setId(id) {
@@ -88,6 +89,23 @@ export class MessageView {
 
   setPlainText(text) {
     this.content.textContent = text;
+  }
+
+  /** The customer's words, then each attachment with what was read from it or heard. */
+  setUserMessage(content, attachments = [], api = null) {
+    const images = attachments.filter((a) => a && a.kind === "image");
+    const voice = attachments.some((a) => a && a.kind === "audio");
+    const typed = images.length ? typedPart(content || "") : content || "";
+    this.content.textContent = typed;
+    this.content.hidden = typed === "";
+    if (this.media) this.media.remove();
+    this.media = null;
+    if (!images.length && !voice) return;
+    const box = el("div", "fd-media");
+    if (voice) box.appendChild(el("p", "fd-voice-label", "Voice message · transcribed"));
+    for (const a of images) box.appendChild(imageFigure(a, api));
+    this.bubble.appendChild(box);
+    this.media = box;
   }
 
   setMarkdown(text, citations = []) {
@@ -236,6 +254,32 @@ function countdown(buttonEl, seconds) {
     setTimeout(tick, 1000);
   };
   tick();
+}
+
+// the markers of frontdesk.media.message: image text inside a stored message
+const IMAGE_BLOCK =
+  /\[Text read from the customer's image\]\n[\s\S]*?\n\[End of image text\]|\[The customer's image has no readable text\]/g;
+
+export function typedPart(content) {
+  return content.replace(IMAGE_BLOCK, "").trim();
+}
+
+/** A thumbnail of an attached image with the text read from it. */
+export function imageFigure(attachment, api) {
+  const figure = el("figure", "fd-attachment");
+  if (attachment.url) {
+    const img = el("img", "fd-attachment-img");
+    img.src = api ? api.attachmentUrl(attachment.url) : attachment.url;
+    img.alt = "Your image";
+    img.loading = "lazy";
+    figure.appendChild(img);
+  }
+  const caption = el("figcaption", "fd-attachment-text");
+  const text = (attachment.text || "").trim();
+  caption.appendChild(el("span", "fd-attachment-label", text ? "Text read from your image" : "No text could be read from this image"));
+  if (text) caption.appendChild(el("pre", "fd-attachment-read", text));
+  figure.appendChild(caption);
+  return figure;
 }
 
 /** A centred system line in the log (escalation, new conversation, ...). */

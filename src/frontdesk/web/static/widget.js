@@ -34,7 +34,7 @@
   frame.id = "frontdesk-widget-frame";
   frame.title = label;
   frame.src = origin + "/?embed=1";
-  frame.setAttribute("allow", "clipboard-write");
+  frame.setAttribute("allow", "clipboard-write; microphone");
   style(frame, {
     position: "fixed", bottom: "76px", width: "min(400px, calc(100vw - 24px))",
     height: "min(620px, calc(100vh - 100px))", border: "0", borderRadius: "16px",
