@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -17,7 +17,7 @@ from frontdesk.admission.gate import Admission
 from frontdesk.answer.coverage import Coverage, SpacyTagger
 from frontdesk.answer.extractive import ExtractiveComposer
 from frontdesk.answer.units import spacy_segmenter
-from frontdesk.chat.deferred import DeferredAnswers
+from frontdesk.chat.deferred import CLAIM_LEASE_SECONDS, DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.chat.service import ChatService
@@ -72,8 +72,11 @@ async def _build(
     store = SqlMemoryStore(engine)
     stack.push_async_callback(store.close)
     # answers left pending by a previous process can never finish: mark them failed
+    # (with several workers on PostgreSQL only old ones: the others may be answering)
+    lease = None if url.startswith("sqlite") else CLAIM_LEASE_SECONDS
     stale = await store.fail_pending_messages(
-        error="interrupted: the server restarted", created_before=datetime.now(UTC)
+        error="interrupted: the server restarted",
+        created_before=datetime.now(UTC) - timedelta(seconds=lease or 0),
     )
     if stale:
         log.warning("marked %d interrupted answers as failed", stale)
@@ -177,7 +180,7 @@ async def _build(
         composer=composer,
     )
     stack.push_async_callback(chat.background.drain)
-    deferred = DeferredAnswers(chat, interval=settings.deferred_interval_seconds)
+    deferred = DeferredAnswers(chat, interval=settings.deferred_interval_seconds, claim_lease=lease)
     stack.push_async_callback(deferred.aclose)
     log.info("services ready", extra={"provider": chain.name, "model": chain.model})
     return Services(

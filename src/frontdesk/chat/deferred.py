@@ -4,6 +4,12 @@ Queued answers live in the database (status ``queued``), so nothing is lost
 across a restart; a claim (``queued`` → ``answering``) is atomic, so several
 API workers can run this loop side by side. While providers stay down the
 loop backs off and probes with one message at a time.
+
+Answers a stopped process left behind (claims ``answering``, turns ``pending``) go
+back in the queue or are marked failed: at start, all of them when this process
+owns the database (``claim_lease=None``, SQLite); with several workers
+(PostgreSQL) only those older than ``claim_lease`` seconds, every round, so no
+worker takes over another live worker's answer.
 """
 
 from __future__ import annotations
@@ -11,10 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime, timedelta
 
 from frontdesk.chat.service import ChatService
 
 log = logging.getLogger(__name__)
+
+# With several workers: a claim or a pending turn this old belongs to a stopped worker
+# (a live turn ends long before: provider timeouts are seconds to a minute).
+CLAIM_LEASE_SECONDS = 600.0
+RECOVERY_EVERY_SECONDS = 60.0
 
 
 class DeferredAnswers:
@@ -25,8 +37,10 @@ class DeferredAnswers:
         interval: float = 5.0,
         max_interval: float = 60.0,
         batch: int = 10,
+        claim_lease: float | None = None,
     ) -> None:
         self._service = service
+        self._lease = claim_lease
         self._interval = interval
         self._max_interval = max_interval
         self._batch = batch
@@ -47,14 +61,31 @@ class DeferredAnswers:
                 await self._task
             self._task = None
 
-    async def _run(self) -> None:
+    async def recover(self) -> int:
+        """Re-queue claims a stopped process left (only stale ones with a lease)."""
         store = self._service.store
-        requeued = await store.requeue_answering()
+        if self._lease is None:
+            requeued = await store.requeue_answering()
+        else:
+            stale = datetime.now(UTC) - timedelta(seconds=self._lease)
+            requeued = await store.requeue_answering(claimed_before=stale)
+            await store.fail_pending_messages(
+                error="interrupted: the worker stopped", created_before=stale
+            )
         if requeued:
-            log.info("re-queued %d answers interrupted by a restart", requeued)
+            log.info("re-queued %d answers interrupted by a stopped worker", requeued)
+        return requeued
+
+    async def _run(self) -> None:
+        await self.recover()
+        loop = asyncio.get_running_loop()
+        recover_at = loop.time() + RECOVERY_EVERY_SECONDS
         delay = self._interval
         while True:
             try:
+                if self._lease is not None and loop.time() >= recover_at:
+                    recover_at = loop.time() + RECOVERY_EVERY_SECONDS
+                    await self.recover()  # a worker that died while the others run
                 answered, failed = await self.run_once()
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("deferred answers round failed")

@@ -86,8 +86,9 @@ class MemoryStore(Protocol):
         """Atomically move a queued answer to ``answering``; False if another worker won."""
         ...
 
-    async def requeue_answering(self) -> int:
-        """Put answers left ``answering`` by a stopped process back in the queue."""
+    async def requeue_answering(self, *, claimed_before: datetime | None = None) -> int:
+        """Put answers left ``answering`` by a stopped process back in the queue
+        (only those claimed before ``claimed_before``, when given)."""
         ...
 
     async def set_summary(self, conversation_id: str, summary: str, through_seq: int) -> None: ...

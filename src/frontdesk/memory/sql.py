@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -235,18 +235,30 @@ class SqlMemoryStore:
         return [rows.message(r) for r in found]
 
     async def claim_queued_message(self, message_id: str) -> bool:
-        """queued → answering, atomically: exactly one worker wins a message."""
+        """queued → answering, atomically: exactly one worker wins a message.
+
+        The claim's time is kept in ``completed_at`` until the answer finishes, so
+        :meth:`requeue_answering` can tell a dead worker's claim from a live one's.
+        """
         query = (
             update(messages)
             .where(messages.c.id == message_id, messages.c.status == "queued")
-            .values(status="answering")
+            .values(status="answering", completed_at=self._clock())
         )
         async with self._writer.begin() as conn:
             return bool((await conn.execute(query)).rowcount)
 
-    async def requeue_answering(self) -> int:
-        """answering → queued, for answers a stopped process was working on."""
+    async def requeue_answering(self, *, claimed_before: datetime | None = None) -> int:
+        """answering → queued, for answers a stopped process was working on.
+
+        With ``claimed_before`` only claims older than that (other workers may be
+        answering the newer ones); without it every claim (one process owns the database).
+        """
         query = update(messages).where(messages.c.status == "answering").values(status="queued")
+        if claimed_before is not None:
+            query = query.where(
+                or_(messages.c.completed_at.is_(None), messages.c.completed_at < claimed_before)
+            )
         async with self._writer.begin() as conn:
             return (await conn.execute(query)).rowcount
 
