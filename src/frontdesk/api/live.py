@@ -24,9 +24,11 @@ Comments (``: ping``) keep the connection alive; the stream ends after a
 like the chat endpoints).
 
 Open streams are capped per client address and per conversation (429 beyond,
-``FRONTDESK_ABUSE__LIVE_STREAMS_PER_*``). A waiting customer's stream listens to
-the tenant's queue channel and recomputes its own place (one indexed count) when
-the queue changes, so a queue change costs one publish, not one per ticket.
+``FRONTDESK_ABUSE__LIVE_STREAMS_PER_*``): counted in Redis across every worker when
+Redis is configured (:mod:`frontdesk.escalation.stream_slots`), else in this worker.
+A waiting customer's stream listens to the tenant's queue channel and recomputes its own
+place (one indexed count) when the queue changes, so a queue change costs one publish, not
+one per ticket.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Query, Request
 
-from frontdesk.admission.streams import StreamSlot, StreamSlots
+from frontdesk.admission.streams import StreamSlots as WorkerSlots
 from frontdesk.api.auth_deps import EscalationDep
 from frontdesk.api.deps import ServicesDep, request_address
+from frontdesk.api.params import SQL_INT_MAX
 from frontdesk.api.sse import sse_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.domain import Conversation
@@ -47,6 +51,15 @@ from frontdesk.errors import NotFound
 from frontdesk.escalation.build import Escalation
 from frontdesk.escalation.handoff import message_json
 from frontdesk.escalation.live import conversation_channel, queue_channel
+from frontdesk.escalation.stream_slots import (
+    LocalStreamSlots,
+    RedisStreamSlots,
+    Slot,
+    StreamSlots,
+)
+from frontdesk.services import Services
+
+RELEASE_TIMEOUT_SECONDS = 5.0
 
 router = APIRouter(prefix="/api", tags=["live"])
 
@@ -61,27 +74,43 @@ async def conversation_events(
     request: Request,
     services: ServicesDep,
     escalation: EscalationDep,
-    after_seq: int | None = Query(None, ge=0, description="Replay agent messages after this seq"),
+    after_seq: int | None = Query(
+        None, ge=0, le=SQL_INT_MAX, description="Replay agent messages after this seq"
+    ),
 ) -> EventStreamResponse:
     conversation = await services.store.get_conversation(conversation_id)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
-    admission = services.chat.admission
-    slots = admission.streams if admission is not None else StreamSlots(0, 0)
-    slot = slots.acquire(request_address(request), conversation_id)  # 429 when full
+    slot = await stream_slots(services).acquire(request_address(request), conversation_id)
     frames = _held(slot, _frames(escalation, conversation, after_seq))
-    # released when the stream ends, or when a stream that never started is collected
+    # released when the stream ends; a stream that never started gives it back when
+    # collected (with Redis: its lease stops being renewed and runs out)
     weakref.finalize(frames, slot.release)
     return EventStreamResponse(with_heartbeats(frames, services.settings.heartbeat_seconds))
 
 
-async def _held(slot: StreamSlot, frames: AsyncGenerator[str, None]) -> AsyncIterator[str]:
+def stream_slots(services: Services) -> StreamSlots:
+    """Redis-backed caps (every worker) when Redis is configured, else this worker's."""
+    abuse = services.settings.abuse
+    if services.redis is not None:
+        return RedisStreamSlots(
+            services.redis,
+            per_address=abuse.live_streams_per_address,
+            per_conversation=abuse.live_streams_per_conversation,
+        )
+    admission = services.chat.admission
+    return LocalStreamSlots(admission.streams if admission is not None else WorkerSlots(0, 0))
+
+
+async def _held(slot: Slot, frames: AsyncGenerator[str, None]) -> AsyncIterator[str]:
     try:
         async for frame in frames:
             yield frame
     finally:
         await frames.aclose()
-        slot.release()
+        # shielded: a client leaving cancels this task, and the slot must still go back
+        with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT_SECONDS):
+            await slot.aclose()
 
 
 async def _frames(
