@@ -9,6 +9,8 @@ from frontdesk.answer.question import answer_type
 from frontdesk.answer.units import Segmenter, spacy_segmenter, units_of
 from frontdesk.chat.prompt import Source
 from frontdesk.knowledge.embedding import LocalEmbedder
+from frontdesk.knowledge.retrieval import Retriever
+from tests.answer.conftest import retrieve_sources
 
 REFUND = Source(
     1,
@@ -133,3 +135,43 @@ def test_question_types_and_parts() -> None:
         "do I need a credit card for it",
     ]
     assert question_parts("How do I reset my password?") == ["How do I reset my password"]
+
+
+TRIAL = Source(
+    6,
+    "Plans and Pricing",
+    "Free trial",
+    "Every new workspace starts with a 14-day free trial of the Growth plan. No credit card is "
+    "needed to start the trial. At the end of the trial the workspace is paused until you "
+    "choose a plan.",
+)
+OVERAGE_FAULT = Source(
+    7,
+    "Refund Policy",
+    "Overage charges",
+    "Charges for rows synced above your plan's allowance are not refundable, except when the "
+    "overage was caused by a fault in Northwind Data (for example a pipeline that re-synced the "
+    "same data because of a bug on our side). In that case contact support within 30 days of "
+    "the invoice and we will credit the excess.",
+)
+
+
+async def test_each_part_of_a_two_part_question_gets_its_own_answer(
+    composer: ExtractiveComposer, retriever: Retriever
+) -> None:
+    question = "Is there a free trial, and do I need a credit card for it?"
+    answer = composer.compose(question, await retrieve_sources(retriever, question))
+    assert "14-day free trial" in answer.text
+    assert "No credit card is needed" in answer.text
+
+
+def test_a_sentence_that_goes_on_from_the_quoted_one_is_quoted_with_it(
+    composer: ExtractiveComposer,
+) -> None:
+    answer = composer.compose(
+        "we got billed overage because your pipeline resynced the same data due to a bug on "
+        "your side. what now?",
+        [OVERAGE_FAULT, TRIAL],
+    )
+    assert "except when the overage was caused by a fault" in answer.text
+    assert "In that case contact support within 30 days" in answer.text

@@ -47,6 +47,9 @@ class ComposerOptions:
     """Below this best-unit score the passages don't answer the question."""
     second_ratio: float = 0.9
     """A second unit is quoted when it scores at least this share of the best one."""
+    part_ratio: float = 0.6
+    """A part of a two-part question whose best unit answers another part takes its next
+    best when that scores at least this share of it."""
     semantic_weight: float = 0.55
     lexical_weight: float = 0.35
     type_weight: float = 0.15
@@ -92,14 +95,12 @@ class ExtractiveComposer:
                 chosen.append(i)
                 break
         parts = question_parts(question)
-        if len(parts) > 1 and len(chosen) < 2:  # a two-part question: an answer for each part
-            for part in parts:
-                part_scores = self._scores(part, history_hint, units, answer_type(part))
-                top = int(np.argmax(part_scores))
-                if top not in chosen and not self._redundant(
-                    units[top], [units[c] for c in chosen]
-                ):
-                    chosen.append(top)
+        if len(parts) > 1:  # a two-part question: an answer for each part
+            self._answer_parts(parts, history_hint, units, chosen)
+        for i in list(chosen):  # a sentence that goes on from a quoted one ("In that case …")
+            nxt = _next_in_block(units, i)
+            if nxt is not None and nxt not in chosen and _CONTINUES.match(units[nxt].text):
+                chosen.append(nxt)
         picked = tuple(sorted((units[i] for i in chosen), key=lambda u: (u.source, u.position)))
         confidence = float(scores[best])
         return ComposedAnswer(
@@ -110,6 +111,35 @@ class ExtractiveComposer:
             expected,
             found,
         )
+
+    def _answer_parts(
+        self, parts: list[str], previous: str | None, units: list[Unit], chosen: list[int]
+    ) -> None:
+        """Each part gets its best unit that no other part took (when it scores well enough
+        for that part), so "Is there a trial, and do I need a card?" answers both."""
+        taken = set(chosen[:1])
+        for part in parts:
+            part_scores = self._scores(part, previous, units, answer_type(part))
+            order = sorted(range(len(units)), key=lambda i: -part_scores[i])
+            top = order[0]
+            if top not in taken:
+                pick: int | None = top
+            else:  # the part's best is the answer to another part: its next best, if close
+                pick = next(
+                    (
+                        i
+                        for i in order[1:4]
+                        if i not in taken
+                        and part_scores[i] >= self._opt.part_ratio * part_scores[top]
+                        and not self._redundant(units[i], [units[t] for t in taken])
+                    ),
+                    None,
+                )
+            if pick is None:
+                continue
+            taken.add(pick)
+            if pick not in chosen and not self._redundant(units[pick], [units[c] for c in chosen]):
+                chosen.append(pick)
 
     def _scores(
         self, question: str, previous: str | None, units: list[Unit], expected: AnswerType
@@ -163,6 +193,23 @@ _PART_SPLIT = re.compile(
     r"where|who|should|would)\b)",
     re.IGNORECASE,
 )
+
+
+_CONTINUES = re.compile(
+    r"^(?:in (?:that|this|such a) case|if so|otherwise|then|except|unless|however|but|"
+    r"this|that|these|those|it|they)\b",
+    re.IGNORECASE,
+)
+"""Openers of a sentence that depends on the one before it."""
+
+
+def _next_in_block(units: list[Unit], i: int) -> int | None:
+    unit = units[i]
+    if i + 1 < len(units):
+        nxt = units[i + 1]
+        if (nxt.source, nxt.block, nxt.kind) == (unit.source, unit.block, "sentence"):
+            return i + 1
+    return None
 
 
 def question_parts(question: str) -> list[str]:

@@ -40,6 +40,8 @@ class Unit:
     """What it is matched against besides its text: title, section, a FAQ's question."""
     position: int
     """Order within the passage."""
+    block: int = 0
+    """The paragraph, list or table of the passage it belongs to."""
 
 
 def spacy_segmenter() -> Segmenter:
@@ -58,8 +60,11 @@ def units_of(source: int, title: str, section: str, text: str, segment: Segmente
         answer = _BARE_YES_NO.sub("", " ".join(faq.group("a").split()))
         return [Unit(source, "faq", tidy(answer), f"{context} {faq.group('q')}", 0)]
     out: list[Unit] = []
-    for block in _blocks(text):
-        out += _block_units(source, context, block, segment, len(out))
+    for number, block in enumerate(_blocks(text)):
+        out += [
+            replace(u, block=number)
+            for u in _block_units(source, context, block, segment, len(out))
+        ]
     return [replace(u, text=tidy(u.text)) for u in out]
 
 

@@ -21,6 +21,7 @@ _FOLLOW_UP_START = re.compile(
     r"what else|in that case)\b",
     re.IGNORECASE,
 )
+CONTEXT_MAX_WORDS = 25
 _ANAPHORA = re.compile(r"\b(it|that|this|those|these|they|them)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9][\w'-]*")
 
@@ -114,11 +115,28 @@ def is_follow_up(question: str, *, max_words: int) -> bool:
 def standalone(
     question: str, earlier: Sequence[ChatMessage | StoredMessage], *, max_words: int = 9
 ) -> Question:
-    """The question paired with the previous customer question when it is a follow-up."""
-    if max_words <= 0 or not is_follow_up(question, max_words=max_words):
+    """The question paired with the previous customer message when it is a follow-up, or
+    when that message told us something about the customer ("Our workspace is in the EU
+    region." then "Which IP addresses should our firewall allow?")."""
+    if max_words <= 0:
         return Question(question)
     previous = next((m.content for m in reversed(earlier) if m.role == "user"), None)
-    return Question(question, previous)
+    if previous is None:
+        return Question(question)
+    if is_follow_up(question, max_words=max_words) or is_context(previous):
+        return Question(question, previous)
+    return Question(question)
+
+
+def is_context(message: str) -> bool:
+    """A short statement about the customer's own situation, not a question."""
+    words = _WORD.findall(message)
+    return (
+        "?" not in message
+        and 3 <= len(words) <= CONTEXT_MAX_WORDS
+        and bool(_FIRST_PERSON.search(message))
+        and not _RECALL.search(message)
+    )
 
 
 @dataclass(frozen=True, slots=True)
