@@ -24,6 +24,7 @@ from frontdesk.api.spend import AnonymousSpend, reserve_anonymous
 from frontdesk.api.sse import with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.api.v1_history import check_size, check_tokens, guard_history
+from frontdesk.api.v1_media import with_media
 from frontdesk.chat.kinds import Turn
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import NotFound, ValidationFailed
@@ -71,7 +72,7 @@ def _text_of(msg: OAIMessage) -> str:
         kind = part.get("type")
         if kind == "text":
             texts.append(str(part.get("text", "")))
-        else:
+        elif kind not in wire.MEDIA_PARTS:  # files: read by api.v1_media (last message only)
             raise ValidationFailed(f"content part type {kind!r} is not supported by this model")
     return "\n".join(texts)
 
@@ -136,10 +137,11 @@ async def chat_completions(
         conversation_id = conv.id
     if admission is not None:
         await admission.admit_client("message", client)
-    spend = await reserve_anonymous(services, client, len(_text_of(last)))
+    content = await with_media(last.content, _text_of(last), services, conversation_id)
+    spend = await reserve_anonymous(services, client, len(content))
     try:
         turn = await services.chat.prepare_turn(
-            conversation_id, _text_of(last), history=override, history_checked=refused
+            conversation_id, content, history=override, history_checked=refused
         )
     except BaseException:
         await spend.settle(None, 0.0, produced=False)

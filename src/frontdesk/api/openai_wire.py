@@ -16,11 +16,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from frontdesk.domain import Usage
+from frontdesk.errors import ValidationFailed
 
 FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
+MEDIA_PARTS = frozenset({"image_url", "input_audio"})
+"""Content parts that carry a file: images (``data:`` or https URLs) and audio (base64)."""
 DONE = "data: [DONE]\n\n"
 
 
@@ -126,3 +130,34 @@ class ChunkEncoder:
         return sse_data(error_body(message, code))
 
     done = DONE
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPart:
+    """A file in a message's content parts: a URL (``data:`` or https) or base64 audio."""
+
+    kind: Literal["image", "audio"]
+    url: str = ""
+    data: str = ""
+
+
+def media_parts(content: str | list[dict[str, Any]] | None) -> list[MediaPart]:
+    """The ``image_url`` and ``input_audio`` parts of a message, in order."""
+    if not isinstance(content, list):
+        return []
+    found: list[MediaPart] = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "image_url":
+            ref = part.get("image_url")
+            url = ref.get("url") if isinstance(ref, dict) else ref
+            if not isinstance(url, str) or not url:
+                raise ValidationFailed("an image_url part needs image_url.url")
+            found.append(MediaPart("image", url=url))
+        elif kind == "input_audio":
+            ref = part.get("input_audio")
+            data = ref.get("data") if isinstance(ref, dict) else None
+            if not isinstance(data, str) or not data:
+                raise ValidationFailed("an input_audio part needs input_audio.data (base64)")
+            found.append(MediaPart("audio", data=data))
+    return found

@@ -150,6 +150,11 @@ class MediaService:
         att = await asyncio.to_thread(self.store.get, conversation_id, attachment_id)
         return att, await asyncio.to_thread(self.store.read, att)
 
+    async def discard(self, attachments: Sequence[Attachment]) -> None:
+        """Undo attachments of a message that was refused (nothing stays half-way)."""
+        for attachment in attachments:
+            await asyncio.to_thread(self.store.delete, attachment)
+
     async def erase_conversation(self, conversation_id: str) -> int:
         return await asyncio.to_thread(self.store.erase_conversation, conversation_id)
 

@@ -108,6 +108,11 @@ class FileMediaStore:
         found = [Attachment(**json.loads(p.read_bytes())) for p in folder.glob("*.json")]
         return sorted(found, key=lambda a: a.created_at)
 
+    def delete(self, attachment: Attachment) -> None:
+        """Remove one attachment (and its bytes when nothing else uses them)."""
+        self._record(attachment.conversation_id, attachment.id).unlink(missing_ok=True)
+        self._release(attachment)
+
     def erase_conversation(self, conversation_id: str) -> int:
         """Delete the conversation's attachments (and bytes no one else uses); the count."""
         attachments = self.list(conversation_id)
