@@ -22,9 +22,10 @@ _HUMAN_EN = [
     # "connect / transfer / put me through to an agent"
     rf"\b(?:connect|transfer|put)\s+me\s+(?:through\s+)?(?:to|with)\s+{_ARTICLE}{_HUMAN_NOUN}\b",
     # "I want / need / would like a human", "can I get an agent", "give me a person"
-    r"\b(?:want|need|like|get|have|give\s+me|prefer)\s+(?:to\s+(?:talk|speak)\s+to\s+)?"
-    r"(?:a|an|some)\s+(?:real\s+|live\s+|actual\s+)?"
-    r"(?:human|person|agent|representative|operator)\b",
+    r"\b(?:want|need|like|get(?:\s+me)?|have|give\s+me|prefer)\s+(?:to\s+(?:talk|speak)\s+to\s+)?"
+    r"(?:a|an|some|your)\s+(?:real\s+|live\s+|actual\s+)?"
+    r"(?:human|person|agent|representative|operator|manager|supervisor)\b"
+    r"(?!\s+(?:role|permission|access|account|seat|level|right|view|dashboard)s?\b)",
     r"\breal\s+(?:human|person)\b",
     r"\blive\s+(?:agent|person|human|representative|operator)\b",
     r"\bhuman\s+(?:agent|support|being|representative|help)\b",
