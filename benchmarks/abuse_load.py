@@ -16,7 +16,13 @@ against its daily anonymous budget, and escalation / queue timings, also after 1
 open tickets are added. Everything is bounded (``--concurrency``, timeouts) and stops by
 itself; nothing leaves 127.0.0.0/8.
 
+The spend is read from the server's own anonymous ledger (what the budget enforces), not
+summed by the client. ``--rate-limits off`` turns the per-address/session request limits
+off so that only the daily budget bounds the flood (``--daily-tokens-per-address`` lowers
+it to see it bind).
+
     .venv/bin/python benchmarks/abuse_load.py [--conversations 1000] [--escalations 1000]
+        [--rate-limits on|off] [--daily-tokens-per-address N]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +46,8 @@ import httpx
 import uvicorn
 from sqlalchemy import insert
 
+from frontdesk.admission.anonymous import Client
+from frontdesk.api.session import session_secret
 from frontdesk.app import create_app
 from frontdesk.auth.cli import create_key
 from frontdesk.config import (
@@ -49,12 +58,14 @@ from frontdesk.config import (
     MemoryConfig,
     ModelConfig,
 )
+from frontdesk.escalation.priority import address_key
 from frontdesk.guard.config import GuardConfig
 from frontdesk.memory.migrate import upgrade
 from frontdesk.memory.schema import conversations, tickets
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.providers.scripted import ScriptedProvider
-from frontdesk.settings import load_settings
+from frontdesk.services import Services
+from frontdesk.settings import AbuseSettings, Settings, load_settings
 
 FLOOD = "I want to talk to a human"
 REAL = "I want to talk to a human: I was charged twice for my annual plan invoice"
@@ -223,15 +234,42 @@ async def _bulk_tickets(url: str, count: int) -> None:
         await store.close()
 
 
+def _abuse(args: argparse.Namespace) -> AbuseSettings:
+    shipped = AbuseSettings()
+    changes: dict[str, Any] = {}
+    if args.rate_limits == "off":
+        for field in AbuseSettings.model_fields:
+            if field.endswith(("_per_address", "_per_session")) and field.startswith(
+                ("conversations", "messages", "escalations")
+            ):
+                changes[field] = 0
+    if args.daily_tokens_per_address is not None:
+        changes["anonymous_daily_tokens_per_address"] = args.daily_tokens_per_address
+    return shipped.model_copy(update=changes)
+
+
+async def _spent(services: Services, settings: Settings) -> tuple[int, Decimal]:
+    """Tokens and USD the attacking address (127.0.0.1) has settled today."""
+    anonymous = services.chat.admission.anonymous if services.chat.admission else None
+    if anonymous is None:
+        return 0, Decimal(0)
+    key = address_key("127.0.0.1", session_secret(settings))
+    return await anonymous.spent(Client("default", key))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--escalations", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--bulk-tickets", type=int, default=10_000)
+    parser.add_argument("--rate-limits", choices=["on", "off"], default="on")
+    parser.add_argument("--daily-tokens-per-address", type=int, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="frontdesk-abuse-") as tmp:
-        settings = load_settings(env="test", home=Path(tmp) / "home", log_json=False)
+        settings = load_settings(
+            env="test", home=Path(tmp) / "home", log_json=False, abuse=_abuse(args)
+        )
         settings.data_dir.mkdir(parents=True)
         url = settings.resolved_database_url
         upgrade(url)
@@ -245,6 +283,7 @@ def main() -> None:
             started = time.perf_counter()
             attack = asyncio.run(_attack(base, args))
             attack_s = time.perf_counter() - started
+            spent_tokens, spent_usd = asyncio.run(_spent(app.state.services, settings))
             real_cid, real_s = _customer(base, "127.0.0.2", REAL, {})
             key = {"Authorization": f"Bearer {verified}"}
             verified_cid, verified_s = _customer(base, "127.0.0.3", VERIFIED, key)
@@ -288,11 +327,20 @@ def main() -> None:
             f"{top.index(verified_cid) + 1 if verified_cid in top else 'NOT ON PAGE 1'}, "
             f"escalation {verified_s * 1000:.0f} ms"
         )
-        print(
-            f"- attacker's model tokens (sum of answered usage): {attack['tokens']} "
-            f"of the daily anonymous budget {abuse.anonymous_daily_tokens_per_address} "
-            f"per address ({abuse.anonymous_daily_tokens_per_session} per session)"
+        print(f"- rate limits per address/session: {args.rate_limits}")
+        budget = abuse.anonymous_daily_tokens_per_address
+        usd_budget = abuse.anonymous_daily_usd_per_address
+        within = (not budget or spent_tokens <= budget) and (
+            not usd_budget or spent_usd <= usd_budget
         )
+        print(
+            f"- attacker address's spend on the server's anonymous ledger: {spent_tokens} "
+            f"tokens, ${spent_usd:.6f}, of the daily budget {budget} tokens / "
+            f"${usd_budget} per address "
+            f"({abuse.anonymous_daily_tokens_per_session} tokens per session); within: "
+            f"{within}"
+        )
+        print(f"- attacker's tokens summed from the answers' usage: {attack['tokens']}")
         print(
             f"- escalation attempt latency p50 first 50 {_pct(first, 0.5) * 1000:.0f} ms, "
             f"last 50 {_pct(last, 0.5) * 1000:.0f} ms, p99 all {_pct(esc, 0.99) * 1000:.0f} ms"
