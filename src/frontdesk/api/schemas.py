@@ -30,7 +30,7 @@ class CreateConversation(BaseModel):
 
 class SendMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    content: str = Field("", description="The customer's message (may be empty with attachments)")
+    content: str = Field(description="The customer's message (may be empty with attachments)")
     attachments: list[Annotated[str, StringConstraints(min_length=1, max_length=80)]] = Field(
         default_factory=list,
         max_length=10,
