@@ -21,6 +21,9 @@ class ChatMessage:
 
     role: PromptRole
     content: str
+    images: tuple[str, ...] = ()
+    """``data:`` URLs of the customer's images, for endpoints that see them (``media.vision``);
+    the text read from them is in ``content`` either way."""
 
 
 @dataclass(frozen=True, slots=True)

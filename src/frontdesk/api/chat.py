@@ -117,11 +117,11 @@ async def send_message(
 ) -> EventStreamResponse | JSONResponse:
     if services.chat.admission is not None:
         await services.chat.admission.admit_client("message", client)
-    content, attachments = await _with_attachments(services, conversation_id, body)
+    content, attachments, images = await _with_attachments(services, conversation_id, body)
     spend = await reserve_anonymous(services, client, len(content))
     try:
         turn = await services.chat.prepare_turn(
-            conversation_id, content, client_message_id=body.client_message_id
+            conversation_id, content, client_message_id=body.client_message_id, images=images
         )
         if attachments:
             await services.store.merge_message_metadata(
@@ -140,13 +140,17 @@ async def send_message(
 
 async def _with_attachments(
     services: Services, conversation_id: str, body: SendMessage
-) -> tuple[str, list[dict[str, Any]]]:
-    """The message with its attachments' transcripts and marked image text, and their records."""
+) -> tuple[str, list[dict[str, Any]], list[str]]:
+    """The message with its attachments' transcripts and marked image text, their records,
+    and the images themselves as data: URLs when the bot sends them to vision endpoints."""
     if not body.attachments:
-        return body.content, []
-    found = await media_of(services).resolve(conversation_id, body.attachments)
+        return body.content, [], []
+    media = media_of(services)
+    found = await media.resolve(conversation_id, body.attachments)
     text = message_text(body.content, found, max_chars=services.settings.max_message_chars)
-    return text, [AttachmentOut.of(a, conversation_id).model_dump(mode="json") for a in found]
+    records = [AttachmentOut.of(a, conversation_id).model_dump(mode="json") for a in found]
+    images = await media.data_urls(found) if media.config.vision else []
+    return text, records, images
 
 
 async def _frames(turn: Turn, spend: AnonymousSpend) -> AsyncIterator[str]:

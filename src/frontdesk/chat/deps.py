@@ -67,6 +67,9 @@ class TurnRequest:
     """The conversation as the client sent it (``/v1``); None: read it from memory."""
     deferred: bool = False
     """Answering a queued message in the background: a provider failure re-queues it."""
+    images: tuple[str, ...] = ()
+    """The message's images as ``data:`` URLs (only with the bot's ``media.vision``): the
+    provider gets them with the text read from them."""
 
     @property
     def as_text(self) -> bool:

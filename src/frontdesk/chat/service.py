@@ -112,6 +112,7 @@ class ChatService:
         checked: InputResult | None = None,
         history: Sequence[ChatMessage] | None = None,
         deferred: bool = False,
+        images: Sequence[str] = (),
     ) -> AnswerTurn:
         request = TurnRequest(
             conversation=conversation,
@@ -122,6 +123,7 @@ class ChatService:
             protocol="openai" if history is not None else "native",
             history=history,
             deferred=deferred,
+            images=tuple(images),
         )
         return AnswerTurn(self.deps(), request)
 
@@ -168,6 +170,7 @@ class ChatService:
         client_message_id: str | None = None,
         history: Sequence[ChatMessage] | None = None,
         history_checked: InputResult | None = None,
+        images: Sequence[str] = (),
     ) -> Turn:
         """Validate, admit, guard and store the message; the turn streams the answer.
 
@@ -215,5 +218,5 @@ class ChatService:
             conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
         )
         return self.answer_turn(
-            conv, user_msg, pending.message.id, checked=checked, history=history
+            conv, user_msg, pending.message.id, checked=checked, history=history, images=images
         )

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from frontdesk.chat.answering import extractive_reply
@@ -286,7 +286,7 @@ class AnswerTurn:
         run.prompt_tokens = prompt.prompt_tokens
         check = self._output_check(canary, grounding)
         request = ChatRequest(
-            messages=prompt.messages,
+            messages=with_images(prompt.messages, req.images),
             temperature=deps.bot.model.temperature,
             max_output_tokens=deps.bot.model.max_output_tokens,
             idempotency_key=req.assistant_message_id,
@@ -406,6 +406,13 @@ class AnswerTurn:
             log.exception("escalation after the answer failed")
             return []
         return [] if decision is None else decision_events(decision, as_text=req.as_text)
+
+
+def with_images(messages: Sequence[ChatMessage], images: Sequence[str]) -> Sequence[ChatMessage]:
+    """The customer's images on the last (their) message of the prompt."""
+    if not images or not messages:
+        return messages
+    return [*messages[:-1], replace(messages[-1], images=tuple(images))]
 
 
 def redaction_notice(checked: InputResult | None) -> Notice | None:

@@ -46,8 +46,9 @@ class MediaConfig(BaseModel):
     )
     vision: bool = Field(
         False,
-        description="Send the image itself to vision-capable endpoints (with its text); "
-        "off: providers only see the text read from it",
+        description="Send the image itself with the text read from it (native API); for "
+        "endpoints whose model sees images: openai-dialect endpoints get image_url parts, "
+        "other dialects the text only. Off: providers only see the text read from it",
     )
     remote_image_hosts: list[str] = Field(
         default_factory=list,

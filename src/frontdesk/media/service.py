@@ -7,6 +7,7 @@ before anything is written, so a refused file leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -149,6 +150,15 @@ class MediaService:
     async def read(self, conversation_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
         att = await asyncio.to_thread(self.store.get, conversation_id, attachment_id)
         return att, await asyncio.to_thread(self.store.read, att)
+
+    async def data_urls(self, attachments: Sequence[Attachment]) -> list[str]:
+        """The cleaned images as ``data:`` URLs (for vision-capable endpoints)."""
+        urls = []
+        for att in attachments:
+            if att.kind == "image":
+                data = await asyncio.to_thread(self.store.read, att)
+                urls.append(f"data:{att.mime};base64," + base64.b64encode(data).decode())
+        return urls
 
     async def discard(self, attachments: Sequence[Attachment]) -> None:
         """Undo attachments of a message that was refused (nothing stays half-way)."""

@@ -159,8 +159,17 @@ class OpenAIChatProvider:
         await self._client.aclose()
 
 
-def _wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
-    return [{"role": m.role, "content": m.content} for m in messages]
+def _wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    return [{"role": m.role, "content": _wire_content(m)} for m in messages]
+
+
+def _wire_content(m: ChatMessage) -> str | list[dict[str, Any]]:
+    """Text, or text and ``image_url`` parts when the message carries images (vision)."""
+    if not m.images:
+        return m.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": m.content}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in m.images]
+    return parts
 
 
 def _chunk_events(chunk: dict[str, Any]) -> list[ProviderEvent]:
