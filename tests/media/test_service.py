@@ -149,3 +149,17 @@ def test_message_text_marks_image_text() -> None:
         message_text("", [attachment("image", "")], max_chars=5000)
     with pytest.raises(ValidationFailed):
         message_text("  ", [], max_chars=5000)
+
+
+async def test_retention_runs_on_upload(tmp_path: Path) -> None:
+    import asyncio
+
+    media = service(tmp_path, MediaConfig(retention_days=1e-6))  # 0.09 s
+    old = await media.attach("conv-1", png_bytes(error_dialog()))
+    await asyncio.sleep(0.2)
+    media.swept_at = 0.0  # as if the last sweep was over an hour ago
+    new = await media.attach("conv-2", png_bytes(error_dialog(("Error NW-507",))))
+    with pytest.raises(NotFound):
+        media.store.get("conv-1", old.id)
+    assert media.store.get("conv-2", new.id) == new
+    assert await media.apply_retention() == 0  # not again within the hour

@@ -56,6 +56,12 @@ class MediaConfig(BaseModel):
         "data: URLs only",
     )
     remote_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="Attachments older than this are deleted (checked hourly, on upload); "
+        "None: kept until their conversation is erased",
+    )
 
 
 def media_body_limits() -> dict[str, int]:

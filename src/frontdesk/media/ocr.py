@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from PIL import Image
@@ -41,11 +41,21 @@ class TesseractReader:
     languages: str = "eng"
     timeout_seconds: float = 20.0
     binary: str = "tesseract"
+    max_parallel: int = 2
+    """Images read at once by this process; more wait their turn (each uses one core)."""
+    _slots: asyncio.Semaphore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_slots", asyncio.Semaphore(self.max_parallel))
 
     def available(self) -> bool:
         return shutil.which(self.binary) is not None
 
     async def read(self, image: Image.Image) -> ReadText:
+        async with self._slots:
+            return await self._read(image)
+
+    async def _read(self, image: Image.Image) -> ReadText:
         path = shutil.which(self.binary)
         if path is None:
             raise MediaUnavailable(

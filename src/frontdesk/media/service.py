@@ -10,9 +10,10 @@ import asyncio
 import base64
 import hashlib
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from frontdesk.config import BotConfig
@@ -36,6 +37,8 @@ class MediaService:
     reader: TextReader
     transcriber: Transcriber | None
     guard: InputGuard | None = None
+    swept_at: float = field(default=0.0, init=False)
+    """When retention last ran (monotonic seconds)."""
 
     @classmethod
     def for_bot(
@@ -65,6 +68,7 @@ class MediaService:
             raise ValidationFailed("this assistant does not accept attachments")
         if not data:
             raise ValidationFailed("the file is empty")
+        await self.apply_retention()
         sniffed = sniff(data)
         if sniffed.kind == "image":
             return await self._image(conversation_id, data, sniffed)
@@ -159,6 +163,16 @@ class MediaService:
                 data = await asyncio.to_thread(self.store.read, att)
                 urls.append(f"data:{att.mime};base64," + base64.b64encode(data).decode())
         return urls
+
+    async def apply_retention(self, *, every_seconds: float = 3600.0) -> int:
+        """Delete attachments past ``media.retention_days`` (at most once per ``every_seconds``)."""
+        days = self.config.retention_days
+        now = time.monotonic()
+        if days is None or (self.swept_at and now - self.swept_at < every_seconds):
+            return 0
+        self.swept_at = now
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        return await asyncio.to_thread(self.store.erase_older_than, cutoff)
 
     async def discard(self, attachments: Sequence[Attachment]) -> None:
         """Undo attachments of a message that was refused (nothing stays half-way)."""
