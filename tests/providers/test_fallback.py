@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from frontdesk.domain import ChatMessage, Usage
@@ -10,11 +12,12 @@ from frontdesk.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from frontdesk.events import AttemptEvent, CallReport, TextDelta, UsageReport
+from frontdesk.events import AttemptEvent, CallReport, ProviderEvent, TextDelta, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.breaker import Breakered, CircuitBreaker
-from frontdesk.providers.fallback import Attempt, Fallback, FallbackStream
+from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.scripted import ScriptedProvider, Step
+from tests.providers.streams import Call, call
 
 REQUEST = ChatRequest(messages=[ChatMessage("user", "where is my parcel")], max_output_tokens=50)
 
@@ -29,11 +32,14 @@ def down(name: str) -> Step:
     return Step(fail_before=ProviderUnavailable("503 from upstream", provider=name, status=503))
 
 
-async def drain(stream: FallbackStream) -> str:
+Stream = AsyncIterator[ProviderEvent]
+
+
+async def drain(stream: Stream) -> str:
     return "".join([e.text async for e in stream if isinstance(e, TextDelta)])
 
 
-async def read_into(stream: FallbackStream, received: list[str]) -> None:
+async def read_into(stream: Stream, received: list[str]) -> None:
     async for event in stream:
         if isinstance(event, TextDelta):
             received.append(event.text)
@@ -41,18 +47,19 @@ async def read_into(stream: FallbackStream, received: list[str]) -> None:
 
 async def test_primary_serves_when_healthy() -> None:
     chain = Fallback([scripted("a", Step("from a")), scripted("b", Step("from b"))])
-    stream = chain.stream(REQUEST)
-    assert await drain(stream) == "from a"
-    assert [(a.provider, a.outcome) for a in stream.attempts] == [("a", "served")]
-    assert stream.served_by is stream.attempts[0]
+    seen = await call(chain.stream(REQUEST))
+    assert seen.text == "from a"
+    assert seen.outcomes == [("a", "served", None)]
+    assert seen.report is not None and (seen.report.provider, seen.report.model) == ("a", "a-m")
 
 
 async def test_falls_back_and_records_why() -> None:
     b = scripted("b", down("b"))
     chain = Fallback([scripted("a", down("a")), b, scripted("c", Step("from c"))])
-    stream = chain.stream(REQUEST)
-    assert await drain(stream) == "from c"
-    records = [a.as_dict() for a in stream.attempts]
+    seen = await call(chain.stream(REQUEST))
+    assert seen.text == "from c"
+    assert seen.report is not None
+    records = [a.as_dict() for a in seen.report.attempts]
     assert [(r["provider"], r["outcome"], r["error_code"]) for r in records] == [
         ("a", "failed", "provider_unavailable"),
         ("b", "failed", "provider_unavailable"),
@@ -61,8 +68,7 @@ async def test_falls_back_and_records_why() -> None:
     assert records[0]["status"] == 503
     assert records[0]["model"] == "a-m"
     assert records[2]["usage"]["output_tokens"] == 2
-    assert stream.served_by is not None
-    assert stream.served_by.provider == "c"
+    assert seen.report.provider == "c"
 
 
 async def test_an_open_breaker_is_recorded_as_skipped() -> None:
@@ -71,40 +77,33 @@ async def test_an_open_breaker_is_recorded_as_skipped() -> None:
     guarded = Breakered(a, breaker)
     chain = Fallback([guarded, scripted("b", Step("ok"))])
     await drain(chain.stream(REQUEST))  # a fails, opens the breaker
-    stream = chain.stream(REQUEST)
-    assert await drain(stream) == "ok"
-    assert [(x.outcome, x.error_code) for x in stream.attempts] == [
-        ("skipped", "circuit_open"),
-        ("served", None),
-    ]
+    seen = await call(chain.stream(REQUEST))
+    assert seen.text == "ok"
+    assert seen.outcomes == [("a", "skipped", "circuit_open"), ("b", "served", None)]
     assert len(a.requests) == 1
 
 
 async def test_all_failed_carries_every_error() -> None:
-    seen: list[Attempt] = []
+    seen = Call()
     auth = ProviderAuthFailed("bad key", provider="b", status=401)
-    chain = Fallback(
-        [scripted("a", down("a")), scripted("b", Step(fail_before=auth))], on_attempt=seen.append
-    )
-    stream = chain.stream(REQUEST)
+    chain = Fallback([scripted("a", down("a")), scripted("b", Step(fail_before=auth))])
     with pytest.raises(AllProvidersFailed) as info:
-        await drain(stream)
+        await seen.read(chain.stream(REQUEST))
     assert [type(e) for e in info.value.attempts] == [ProviderUnavailable, ProviderAuthFailed]
     assert "a: provider_unavailable" in str(info.value)
-    assert [a.error_code for a in seen] == ["provider_unavailable", "provider_auth_failed"]
+    assert [a.error_code for a in seen.attempts] == ["provider_unavailable", "provider_auth_failed"]
     assert info.value.retryable is False
 
 
 async def test_no_switch_after_the_first_token() -> None:
     broken = Step("half an ans wer", fail_after_tokens=2)
     backup = scripted("b", Step("never used"))
-    stream = Fallback([scripted("a", broken), backup]).stream(REQUEST)
-    shown: list[str] = []
+    seen = Call()
     with pytest.raises(ProviderError, match="mid-stream"):
-        await read_into(stream, shown)
-    assert shown == ["half ", "an "]
+        await seen.read(Fallback([scripted("a", broken), backup]).stream(REQUEST))
+    assert seen.text == "half an "
     assert backup.requests == []
-    assert [a.outcome for a in stream.attempts] == ["served"]
+    assert seen.outcomes == [("a", "served", None)]
 
 
 async def test_content_filter_does_not_fall_back() -> None:
@@ -117,10 +116,9 @@ async def test_content_filter_does_not_fall_back() -> None:
 
 async def test_skips_a_provider_whose_window_is_too_small() -> None:
     tiny = scripted("tiny", Step("never"), context=20)
-    stream = Fallback([tiny, scripted("big", Step("fits"))]).stream(REQUEST)
-    assert await drain(stream) == "fits"
-    assert stream.attempts[0].outcome == "skipped"
-    assert stream.attempts[0].error_code == "context_too_long"
+    seen = await call(Fallback([tiny, scripted("big", Step("fits"))]).stream(REQUEST))
+    assert seen.text == "fits"
+    assert seen.outcomes[0] == ("tiny", "skipped", "context_too_long")
     assert tiny.requests == []
 
 
@@ -128,9 +126,11 @@ async def test_usage_of_the_serving_provider_is_recorded() -> None:
     stream = Fallback([scripted("a", Step("one two three"))]).stream(REQUEST)
     events = [e async for e in stream]
     reported = [e.usage for e in events if isinstance(e, UsageReport)]
-    assert stream.served_by is not None
-    assert reported == [stream.served_by.usage]
-    assert stream.served_by.usage == Usage(stream.served_by.usage.input_tokens, 3)
+    report = events[-1]
+    assert isinstance(report, CallReport)
+    served = report.attempts[-1]
+    assert reported == [served.usage] == [report.usage]
+    assert served.usage == Usage(served.usage.input_tokens, 3)
 
 
 async def test_chain_is_a_chat_provider_and_checks_readiness() -> None:
@@ -207,7 +207,7 @@ async def test_every_failure_is_announced_before_all_providers_failed() -> None:
     assert [(a.provider, a.outcome) for a in seen] == [("a", "failed"), ("b", "failed")]
 
 
-async def collect_attempts(stream: FallbackStream, seen: list[AttemptEvent]) -> None:
+async def collect_attempts(stream: Stream, seen: list[AttemptEvent]) -> None:
     async for event in stream:
         assert isinstance(event, AttemptEvent)
         seen.append(event)

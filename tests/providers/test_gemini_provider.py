@@ -31,7 +31,7 @@ from tests.providers.fake_gemini import (
     stream_reply,
 )
 from tests.providers.fake_http import Reply, sse_frame
-from tests.providers.streams import without_report
+from tests.providers.streams import call, without_report
 
 MODEL = "gemini-2.5-flash"
 REQUEST = ChatRequest(
@@ -206,11 +206,11 @@ async def test_fallback_from_a_503_primary(provider: GeminiChatProvider, fake: F
             return None
 
         chain = Fallback([Retrying(provider, RetryPolicy(max_attempts=2), sleep=no_wait), backup])
-        stream = chain.stream(REQUEST)
-        text = "".join([e.text async for e in stream if isinstance(e, TextDelta)])
+        seen = await call(chain.stream(REQUEST))
         await backup.aclose()
-    assert text == "backup answer"
-    assert [(a.provider, a.outcome, a.status) for a in stream.attempts] == [
+    assert seen.text == "backup answer"
+    assert seen.report is not None
+    assert [(a.provider, a.outcome, a.status) for a in seen.report.attempts] == [
         ("gemini", "failed", 503),
         ("backup", "served", None),
     ]

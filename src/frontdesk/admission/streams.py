@@ -16,9 +16,6 @@ class StreamSlots:
         self._by_address: dict[str, int] = {}
         self._by_conversation: dict[str, int] = {}
 
-    def open_for(self, address: str) -> int:
-        return self._by_address.get(address, 0)
-
     def acquire(self, address: str, conversation: str) -> StreamSlot:
         """Take a slot, or raise :class:`RateLimited`; release it with ``slot.release()``."""
         if self._per_address and self._by_address.get(address, 0) >= self._per_address:

@@ -4,7 +4,7 @@ streaming output check between the provider and the customer."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,8 +132,3 @@ def tidy_extract(text: str) -> str:
 
 def with_canary(system_prompt: str, canary: str | None) -> str:
     return system_prompt + canary_instruction(canary) if canary else system_prompt
-
-
-async def relay(events: list[TurnEvent]) -> AsyncIterator[TurnEvent]:
-    for ev in events:
-        yield ev

@@ -17,8 +17,6 @@ from frontdesk.errors import (
     ProviderUnavailable,
 )
 
-MAX_RETRY_AFTER_SECONDS = 60.0
-
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
     "maximum context length",

@@ -14,9 +14,6 @@ first text delta, or at the end of an empty answer), and ends with one
 duration and usage, usage, time to first token). The inner providers' own reports
 are folded into it, not passed on.
 
-``Fallback.stream`` returns a :class:`FallbackStream`, an async generator that
-still carries ``attempts`` and ``served_by`` (deprecated: read the events);
-``on_attempt`` sees each :class:`Attempt` as it is recorded.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from frontdesk.domain import Usage
@@ -79,106 +75,36 @@ def _skipped_by_breaker(error: ProviderError) -> bool:
     return error.code == "circuit_open"
 
 
-class FallbackStream(AsyncGenerator[ProviderEvent, None]):
-    """One call through the chain: an async generator of provider events."""
+class _Call:
+    """One call through the chain: its attempts so far and the time to first token."""
 
-    def __init__(self, chain: Fallback, request: ChatRequest) -> None:
-        self._chain = chain
-        self._request = request
+    def __init__(self) -> None:
         self.attempts: list[Attempt] = []
-        self.served_by: Attempt | None = None
-        self._started = 0.0
-        self._ttft_ms: float | None = None
-        self._events = self._run()
+        self.started = time.perf_counter()
+        self.ttft_ms: float | None = None
 
-    def __aiter__(self) -> FallbackStream:
-        return self
-
-    async def __anext__(self) -> ProviderEvent:
-        return await self._events.__anext__()
-
-    async def asend(self, value: None) -> ProviderEvent:
-        return await self._events.asend(value)
-
-    async def athrow(
-        self, typ: Any, val: Any = None, tb: TracebackType | None = None, /
-    ) -> ProviderEvent:
-        return await self._events.athrow(typ if val is None else val)
-
-    async def aclose(self) -> None:
-        await self._events.aclose()
-
-    def _record(self, attempt: Attempt) -> AttemptEvent:
+    def record(self, attempt: Attempt) -> AttemptEvent:
         self.attempts.append(attempt)
-        if self._chain.on_attempt is not None:
-            self._chain.on_attempt(attempt)
         return attempt.event()
 
-    def _serve(self, provider: ChatProvider, started: float, *, text: bool) -> AttemptEvent:
+    def serve(self, provider: ChatProvider, started: float, *, text: bool) -> Attempt:
         now = time.perf_counter()
         if text:
-            self._ttft_ms = (now - self._started) * 1000
+            self.ttft_ms = (now - self.started) * 1000
         attempt = Attempt(provider.name, provider.model, "served")
         attempt.duration_ms = (now - started) * 1000
-        self.served_by = attempt
-        return self._record(attempt)
+        self.attempts.append(attempt)
+        return attempt
 
-    def _report(self, attempt: Attempt) -> CallReport:
+    def report(self, attempt: Attempt) -> CallReport:
         return CallReport(
             attempt.provider,
             attempt.model,
             tuple(a.event() for a in self.attempts),
             attempt.usage,
-            self._ttft_ms,
-            (time.perf_counter() - self._started) * 1000,
+            self.ttft_ms,
+            (time.perf_counter() - self.started) * 1000,
         )
-
-    async def _run(self) -> AsyncGenerator[ProviderEvent, None]:
-        self._started = time.perf_counter()
-        errors: list[ProviderError] = []
-        for provider in self._chain.providers:
-            too_long = self._chain.context_overflow(provider, self._request)
-            if too_long is not None:
-                errors.append(too_long)
-                yield self._record(_failed(provider, too_long, "skipped", 0.0, Usage()))
-                continue
-            started = time.perf_counter()
-            usage = Usage()
-            upstream = provider.stream(self._request)
-            attempt: Attempt | None = None
-            failed: AttemptEvent | None = None
-            try:
-                async for event in upstream:
-                    if isinstance(event, CallReport | AttemptEvent):
-                        continue  # folded into this chain's own report
-                    if isinstance(event, UsageReport):
-                        usage = event.usage
-                    if attempt is None and isinstance(event, TextDelta):
-                        yield self._serve(provider, started, text=True)
-                        attempt = self.served_by
-                    yield event
-            except ProviderError as exc:
-                if attempt is not None or not self._chain.should_fall_back(exc):
-                    _finish(attempt, started, usage)
-                    raise
-                outcome: Outcome = "skipped" if _skipped_by_breaker(exc) else "failed"
-                errors.append(exc)
-                elapsed = (time.perf_counter() - started) * 1000
-                failed = self._record(_failed(provider, exc, outcome, elapsed, usage))
-            finally:
-                await upstream.aclose()
-            if failed is not None:
-                yield failed
-                continue
-            if attempt is None:  # finished without any text: an empty answer is an answer
-                yield self._serve(provider, started, text=False)
-                attempt = self.served_by
-            assert attempt is not None
-            _finish(attempt, started, usage)
-            yield self._report(attempt)
-            return
-        names = ", ".join(f"{a.provider}: {a.error_code}" for a in self.attempts)
-        raise AllProvidersFailed(f"every provider failed ({names})", attempts=errors)
 
 
 def _failed(
@@ -208,14 +134,12 @@ class Fallback:
         providers: Sequence[ChatProvider],
         *,
         should_fall_back: Callable[[ProviderError], bool] = falls_back_on,
-        on_attempt: Callable[[Attempt], None] | None = None,
         check_context: bool = True,
     ) -> None:
         if not providers:
             raise ValueError("a fallback chain needs at least one provider")
         self.providers = list(providers)
         self.should_fall_back = should_fall_back
-        self.on_attempt = on_attempt
         self.check_context = check_context
 
     @property
@@ -234,8 +158,51 @@ class Fallback:
     def tokens(self) -> TokenCounter:
         return self.providers[0].tokens
 
-    def stream(self, request: ChatRequest) -> FallbackStream:
-        return FallbackStream(self, request)
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        call = _Call()
+        errors: list[ProviderError] = []
+        for provider in self.providers:
+            too_long = self.context_overflow(provider, request)
+            if too_long is not None:
+                errors.append(too_long)
+                yield call.record(_failed(provider, too_long, "skipped", 0.0, Usage()))
+                continue
+            started = time.perf_counter()
+            usage = Usage()
+            upstream = provider.stream(request)
+            attempt: Attempt | None = None
+            failed: AttemptEvent | None = None
+            try:
+                async for event in upstream:
+                    if isinstance(event, CallReport | AttemptEvent):
+                        continue  # folded into this chain's own report
+                    if isinstance(event, UsageReport):
+                        usage = event.usage
+                    elif attempt is None and isinstance(event, TextDelta):
+                        attempt = call.serve(provider, started, text=True)
+                        yield attempt.event()
+                    yield event
+            except ProviderError as exc:
+                if attempt is not None or not self.should_fall_back(exc):
+                    _finish(attempt, started, usage)
+                    raise
+                outcome: Outcome = "skipped" if _skipped_by_breaker(exc) else "failed"
+                errors.append(exc)
+                elapsed = (time.perf_counter() - started) * 1000
+                failed = call.record(_failed(provider, exc, outcome, elapsed, usage))
+            finally:
+                await upstream.aclose()
+            if failed is not None:
+                yield failed
+                continue
+            if attempt is None:  # finished without any text: an empty answer is an answer
+                attempt = call.serve(provider, started, text=False)
+                yield attempt.event()
+            _finish(attempt, started, usage)
+            yield call.report(attempt)
+            return
+        names = ", ".join(f"{a.provider}: {a.error_code}" for a in call.attempts)
+        raise AllProvidersFailed(f"every provider failed ({names})", attempts=errors)
 
     def context_overflow(
         self, provider: ChatProvider, request: ChatRequest
