@@ -224,6 +224,10 @@ def eval_answers(
     subset: Annotated[
         str, typer.Option(help="all, dev, holdout, or a name from <set>.subsets.json")
     ] = "all",
+    chunk_tokens: Annotated[
+        int | None,
+        typer.Option(min=8, help="Chunk the in-process documents at N tokens (a chunking change)"),
+    ] = None,
 ) -> None:
     """Run the golden set through the real chat API and score every answer."""
     from frontdesk.evaluation.cli_support import run_answers
@@ -231,6 +235,7 @@ def eval_answers(
     code = run_answers(
         case_set, bot_config=bot_config, out=out, url=url, knowledge=knowledge,
         concurrency=concurrency, subset=subset, settings=_settings(bot_config=bot_config),
+        chunk_tokens=chunk_tokens,
     )  # fmt: skip
     if code:
         raise typer.Exit(code)

@@ -39,6 +39,7 @@ def evaluate(
     concurrency: int = 2,
     subset: str = "all",
     console: Console | None = None,
+    chunk_tokens: int | None = None,
 ) -> EvalOutput:
     """Load, select, serve (unless ``url``), play and score. Raises FrontdeskError."""
     from frontdesk.config import load_bot_config
@@ -46,7 +47,11 @@ def evaluate(
 
     cases = select(load_cases(case_set), subset, case_set)
     config_path = bot_config or settings.bot_config
-    meta = {"set": str(case_set), "subset": subset, "concurrency": concurrency}
+    meta: dict[str, object] = {"set": str(case_set), "subset": subset, "concurrency": concurrency}
+    if chunk_tokens is not None:
+        if url is not None:
+            raise FrontdeskError("--chunk-tokens re-chunks in-process documents: not with --url")
+        meta["chunk_tokens"] = chunk_tokens
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console or err, transient=False,
@@ -62,7 +67,7 @@ def evaluate(
         bot = load_bot_config(config_path)
         kb = knowledge if knowledge is not None else [Path("sample_kb")]
         progress.update(task, description="ingesting")
-        with local_server(bot, kb, bot_config=config_path) as server:
+        with local_server(bot, kb, bot_config=config_path, chunk_tokens=chunk_tokens) as server:
             progress.update(task, description="cases")
             return play(cases, server.base_url, concurrency=concurrency, enrich=server.details,
                         on_done=tick, meta={**meta, "bot": str(config_path)})  # fmt: skip
@@ -78,10 +83,12 @@ def run_answers(
     knowledge: list[Path] | None,
     concurrency: int,
     subset: str,
+    chunk_tokens: int | None = None,
 ) -> int:
     try:
         output = evaluate(case_set, settings=settings, bot_config=bot_config, url=url,
-                          knowledge=knowledge, concurrency=concurrency, subset=subset)  # fmt: skip
+                          knowledge=knowledge, concurrency=concurrency, subset=subset,
+                          chunk_tokens=chunk_tokens)  # fmt: skip
         write_outputs(out, output)
     except FrontdeskError as exc:
         err.print(f"[red]error:[/red] {exc}")

@@ -19,6 +19,7 @@ from frontdesk.errors import FrontdeskError
 from frontdesk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from frontdesk.knowledge.chunking import ChunkingOptions
     from frontdesk.knowledge.stores.base import KnowledgeStore
 
 
@@ -101,7 +102,9 @@ def _free_port() -> int:
         return port
 
 
-async def _ingest(settings: Settings, paths: Sequence[Path], bot: BotConfig) -> None:
+async def _ingest(
+    settings: Settings, paths: Sequence[Path], bot: BotConfig, chunk_tokens: int | None
+) -> None:
     from frontdesk.knowledge.embedding import LocalEmbedder
     from frontdesk.knowledge.ingest import ingest
     from frontdesk.knowledge.stores.factory import open_store
@@ -113,6 +116,7 @@ async def _ingest(settings: Settings, paths: Sequence[Path], bot: BotConfig) -> 
             store=store,
             embedder=LocalEmbedder.load(),
             collection=bot.knowledge.collection,
+            options=chunking(chunk_tokens),
         )
     finally:
         store.close()
@@ -120,9 +124,24 @@ async def _ingest(settings: Settings, paths: Sequence[Path], bot: BotConfig) -> 
         raise FrontdeskError(f"ingesting the knowledge failed: {summary.describe()}")
 
 
+def chunking(chunk_tokens: int | None) -> ChunkingOptions | None:
+    """Chunks of ``chunk_tokens`` (overlap scaled down with them), or the default."""
+    from frontdesk.knowledge.chunking import ChunkingOptions
+
+    if chunk_tokens is None:
+        return None
+    overlap = min(ChunkingOptions().overlap_tokens, max(0, chunk_tokens // 2 - 1))
+    return ChunkingOptions(max_tokens=chunk_tokens, overlap_tokens=overlap)
+
+
 @contextmanager
 def local_server(
-    bot: BotConfig, knowledge: Sequence[Path], *, bot_config: Path, startup_timeout: float = 120
+    bot: BotConfig,
+    knowledge: Sequence[Path],
+    *,
+    bot_config: Path,
+    startup_timeout: float = 120,
+    chunk_tokens: int | None = None,
 ) -> Iterator[LocalServer]:
     """Serve ``bot`` with ``knowledge`` ingested in a fresh temporary home."""
     from frontdesk.knowledge.stores.factory import open_store
@@ -142,7 +161,7 @@ def local_server(
         url = settings.resolved_database_url
         upgrade(url)
         if knowledge:
-            asyncio.run(_ingest(settings, knowledge, bot))
+            asyncio.run(_ingest(settings, knowledge, bot, chunk_tokens))
         kb = open_store(url)
         try:
             with _serve(settings, bot, startup_timeout) as base_url:
