@@ -69,7 +69,7 @@ wheelhouse: install
 	rm -f deploy/wheelhouse/frontdesk-*.whl
 
 image: wheelhouse
-	nice -n 10 $(PODMAN) build --format docker --network host \
+	nice -n 10 $(PODMAN) build --format docker --layers=false --network host \
 	  --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
 
 # builds the image and checks /healthz and an answer from the running container (minutes:

@@ -66,6 +66,7 @@ def build() -> Build:
             "build",
             "--format",
             "docker",  # keeps HEALTHCHECK (the OCI format has none)
+            "--layers=false",  # one commit per stage: each layer is a full copy on vfs
             "--network",
             "host",
             "--build-arg",

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 import pytest
 import pytest_asyncio
 import yaml
@@ -77,6 +79,8 @@ def bot_yaml(base_url: str) -> dict[str, Any]:
                 "base_url": base_url,
                 "api_key_env": "FAKE_VENDOR_KEY",
                 "max_attempts": 1,
+                "first_token_timeout_seconds": 120,
+                "timeout_seconds": 180,
             }
         ],
         "contacts": {"support": {"team": "Support", "email": "support@acme.example"}},
@@ -393,3 +397,41 @@ async def test_a_queued_answer_is_answered_once_by_one_worker(site: Site) -> Non
     conversation = (await on(site, site.a, "GET", f"/api/conversations/{cid}", headers=who)).json()
     replies = [m for m in conversation["messages"] if m["role"] == "assistant"]
     assert [(m["status"], m["content"]) for m in replies] == [("complete", ANSWER)]
+
+
+async def test_a_killed_worker_is_replaced_without_touching_the_others_answers(
+    site: Site,
+) -> None:
+    """kill -9 of one worker: uvicorn starts another; its start-up leaves the answer the
+    surviving worker is streaming alone (it used to mark every pending answer failed)."""
+    workers = site.workers
+    survivor, victim = site.a, site.b
+    who = customer(6)
+    created = await on(site, survivor, "POST", "/api/conversations", json={}, headers=who)
+    cid = created.json()["id"]
+    who[SESSION] = created.json()["session"]
+    site.fake.push(stream_reply("Worth the wait.", first_delay=60.0))  # > a start-up
+    asked = len(site.fake.requests)
+    async with pinned(workers, survivor, headers=who, read_timeout=150) as client:
+        slow = asyncio.ensure_future(
+            client.post(
+                f"/api/conversations/{cid}/messages",
+                json={"content": "Will this survive?", "stream": False},
+            )
+        )
+        while len(site.fake.requests) == asked:  # noqa: ASYNC110 (the fake keeps a list)
+            await asyncio.sleep(0.05)
+        psutil.Process(victim).send_signal(signal.SIGKILL)
+        replacement = await asyncio.to_thread(workers.replaced, victim)
+        site.workers.pids = {survivor, replacement}
+        # the new worker is up and the slow answer is still being written
+        assert not slow.done()
+        conversation = (
+            await on(site, replacement, "GET", f"/api/conversations/{cid}", headers=who)
+        ).json()
+        [pending] = [m for m in conversation["messages"] if m["role"] == "assistant"]
+        assert pending["status"] == "pending", pending
+        answered = await slow
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["message"]["content"] == "Worth the wait."
+    assert answered.json()["message"]["status"] == "complete"

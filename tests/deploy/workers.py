@@ -39,8 +39,24 @@ class Workers:
             with contextlib.suppress(psutil.NoSuchProcess):
                 for conn in psutil.Process(pid).net_connections(kind="tcp"):
                     if conn.raddr and conn.raddr.port == client_port:
-                        return pid
+                        return int(pid)
         return None
+
+    def replaced(self, dead: int, timeout: float = 120) -> int:
+        """Wait until the process manager has started a worker in place of ``dead``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            alive = {p.pid for p in psutil.Process(self.process.pid).children(recursive=True)}
+            with httpx.Client(timeout=5) as probe:
+                try:
+                    used = _client_port(probe.get(self.base_url + "/healthz"))
+                except httpx.TransportError:
+                    continue
+                for pid in alive - self.pids:
+                    if _holds(pid, used):
+                        return int(pid)
+            time.sleep(0.2)
+        raise AssertionError(f"no worker replaced {dead}:\n{self.log_tail()}")
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -119,7 +135,12 @@ def _holds(pid: int, client_port: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def pinned(
-    workers: Workers, pid: int, *, headers: Mapping[str, str] | None = None, tries: int = 60
+    workers: Workers,
+    pid: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+    tries: int = 60,
+    read_timeout: float = 60,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client whose one keep-alive connection is served by worker ``pid``.
 
@@ -130,7 +151,7 @@ async def pinned(
         client = httpx.AsyncClient(
             base_url=workers.base_url,
             headers=dict(headers or {}),
-            timeout=httpx.Timeout(30, read=60),
+            timeout=httpx.Timeout(30, read=read_timeout),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
         probe = await client.get("/healthz")
