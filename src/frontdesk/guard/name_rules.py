@@ -18,13 +18,22 @@ from frontdesk.guard.pii_patterns import Span
 
 CommonWords = frozenset[str]
 
+#: Upper- and lower-case letters of the Latin, Greek and Cyrillic scripts, as regex classes
+#: ("Šárka", "Łucja", "Žofie", "Ørjan", "Αθηνά", "Дмитрий" start with a capital too).
+UPPER = "A-ZÀ-ÖØ-Þ" + "".join(ch for ch in map(chr, range(0x100, 0x530)) if ch.isupper())
+LOWER = "a-zß-öø-ÿ" + "".join(ch for ch in map(chr, range(0x100, 0x530)) if ch.islower())
+
 # A capitalised word, possibly hyphenated or with an apostrophe ("O'Neill", "Jean-Luc").
-_CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿā-ž]+(?:[-'’][A-ZÀ-ÖØ-Þa-zß-öø-ÿā-ž]+)?"
+_CAP = rf"[{UPPER}][{LOWER}]+(?:[-'’][{UPPER}{LOWER}]+)?"
 _INITIAL = r"[A-Z]\.?"
 _NAME = rf"{_CAP}(?:[ \t]+{_INITIAL})?(?:[ \t]+{_CAP}){{0,2}}"
 
-# "Vinka: What a wife." / "Alice:"I'm ..." -- a speaker label opening a transcript line.
+# "Vinka: What a wife." / "Alice:"I'm ..." -- a speaker label opening a transcript line;
+# lower-case ones ("mika: "who are you?"") only before a quotation.
 _SPEAKER = re.compile(rf"(?m)^[ \t]*(?P<name>{_NAME})[ \t]*:[ \t]*(?=\S)")
+_SPEAKER_LOWER = re.compile(
+    rf"(?m)^[ \t]*(?P<name>[{LOWER}][{LOWER}'’-]{{1,20}})[ \t]*:[ \t]*(?=[\"“])"
+)
 # "Sofie lives on ...", "Magnus spent a year ..." -- a name as the subject of a verb that
 # takes a person.
 _PERSON_VERBS = (
@@ -41,12 +50,18 @@ _LABELLED_LINE = re.compile(
     rf"(?m)^[ \t]*[A-Za-z][A-Za-z ]{{1,24}}:[ \t]*(?P<name>{_CAP}(?:[ \t]+{_INITIAL})?"
     rf"(?:[ \t]+{_CAP}){{1,2}})[ \t]*$"
 )
-# "add Irenke Sörös as a beneficiary", "change it to Tristan Dennis", "it's under Miklós Hajdu",
-# "last name? Boyle" -- account-holder phrasings of a support chat.
+# "add Irenke Sörös as a beneficiary", "change it to Tristan Dennis", "it's under Miklós Hajdu"
+# -- account-holder phrasings of a support chat.
 _ACCOUNT_CUE = re.compile(
     rf"(?:\b(?:[Aa]dd|[Rr]emove)[ \t]+(?P<name>{_NAME})[ \t]+(?=as (?:a|an|my|the) )"
-    rf"|\b(?:[Cc]hange (?:it|the name|my name) to|(?:it's|it is|booked|registered) under"
-    rf"|(?:last|first|family|sur|maiden) ?name\??:?|[Ss]urname(?: is)?:?)[ \t]+(?P<name2>{_NAME}))"
+    rf"|\b(?:[Cc]hange (?:it|the name|my name) to|(?:it's|it is|booked|registered) under)"
+    rf"[ \t]+(?P<name2>{_NAME}))"
+)
+# "What's your last name? Baba", "Surname: Rose" -- the answer to a name question is a name
+# even when it is also a dictionary word.
+_NAME_ANSWER = re.compile(
+    rf"(?:\b(?:[Ll]ast|[Ff]irst|[Ff]amily|[Gg]iven|[Mm]aiden|[Mm]iddle) ?name|\b[Ss]urname)"
+    rf"(?: is)?\??:?[ \t]+(?P<name>{_NAME})"
 )
 # "Rościsław Dudek of Lexisnexis", "Amadeo Vitorović from Rapid Cycle" -- two or more rare
 # capitalised words (a first and last name) anywhere.
@@ -162,6 +177,15 @@ def find_rare_names(text: str, common: CommonWords) -> list[Span]:
     ):
         for start, end in _name_spans(pattern, text, common, all_rare=all_rare):
             spans.append(Span("PERSON", start, end, score, "name-rule"))
+    for pattern in (_SPEAKER_LOWER, _NAME_ANSWER):
+        for m in pattern.finditer(text):
+            words = _tokens(m.group("name"))
+            if (
+                words
+                and words[0].lower() not in _NEVER
+                and (pattern is _NAME_ANSWER or words[0] not in common)
+            ):
+                spans.append(Span("PERSON", m.start("name"), m.end("name"), 0.6, "name-rule"))
     for m in _ACCOUNT_CUE.finditer(text):
         group = "name" if m.group("name") else "name2"
         words = _tokens(m.group(group))

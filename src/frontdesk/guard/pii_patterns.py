@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import phonenumbers
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -53,11 +55,20 @@ _IBAN = re.compile(r"(?i)(?<![\w])[a-z]{2}\d{2}(?:[ ]?[a-z0-9]){11,30}(?![\w])")
 _EMAIL = re.compile(
     r"(?i)(?<![\w.+-])[a-z0-9][a-z0-9._%+-]*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b"
 )
+# A phone-shaped run: optional "+country", "(0)" trunk prefix and "(area)", then digit
+# groups of any size (national formats differ: "0688 872 49 99", "077 123456", "(602)272-9781",
+# "03.93.92.16.85", "030 / 1234 567"), optional extension. Validated in ``find_phones``.
 _PHONE = re.compile(
-    r"(?<![\w+:.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\(?\d{1,5}\)?){1,4}"
-    r"(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?(?![\w:-]|\.\d)"
+    r"(?<![\w+:./-])(?:\+\d{1,3}[ .-]?)?(?:\(0\)[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,15}"
+    r"(?:(?:[ .-]|[ ]?/[ ]?)\(?\d{1,10}\)?){0,5}"
+    r"(?P<ext>[ \t]?(?:x|ext\.?|extension)[ \t]?\d{1,5})?(?![\w:-]|[.,]\d)"
 )
-_PHONE_PLAIN = re.compile(r"(?<![\w+])\+\d{8,15}(?!\w)")
+# Amounts: a currency before or after the digits.
+_MONEY_BEFORE = re.compile(r"(?i)(?:[$€£¥₹]|\b(?:eur|usd|gbp|chf|sek|nok|dkk|pln|aud|cad))\s*$")
+_MONEY_AFTER = re.compile(
+    r"(?i)^\s*(?:[$€£¥₹]|(?:eur|euros?|usd|dollars?|gbp|pounds?|chf|francs?|kr|sek|nok|dkk"
+    r"|pln|złoty|zloty|yen|rupees?|aud|cad)\b)"
+)
 # A number right after a phone label or cue: any grouping, optional extension.
 _PHONE_CUED = re.compile(
     r"(?i)\b(?:phone|tel(?:ephone)?|mobile|cell(?:phone)?|fax|desk|office|landline|whatsapp"
@@ -185,21 +196,61 @@ def find_emails(text: str) -> list[Span]:
 
 
 def find_phones(text: str) -> list[Span]:
+    """Phone numbers of any country: "+" numbers checked against the country's number
+    lengths (libphonenumber metadata), national numbers by shape (7-15 digits in groups),
+    any grouping after a phone cue ("Fax: 9498777106")."""
     spans = []
     for m in _PHONE.finditer(text):
-        raw = m.group()
-        digits = sum(ch.isdigit() for ch in raw)
-        if not 7 <= digits <= 15 or _DATE_LIKE.match(raw) or _IPV4.fullmatch(raw):
-            continue
-        if "." in raw and raw.count(".") < 2:
-            continue  # "3.5 million", "1.2 3": dotted phones have several dots
-        spans.append(Span("PHONE", m.start(), m.end(), 0.7, "phone"))
-    spans += [Span("PHONE", m.start(), m.end(), 0.7, "phone") for m in _PHONE_PLAIN.finditer(text)]
+        span = _phone_span(text, m)
+        if span is not None:
+            spans.append(span)
     for m in _PHONE_CUED.finditer(text):
         digits = sum(ch.isdigit() for ch in m.group("num"))
         if 7 <= digits <= 18 and not _DATE_LIKE.match(m.group("num")):
             spans.append(Span("PHONE", m.start("num"), m.end("num"), 0.75, "phone-cue"))
     return [s for s in spans if not _NOT_PHONE_CONTEXT.search(text[max(0, s.start - 40) : s.start])]
+
+
+def _phone_span(text: str, m: re.Match[str]) -> Span | None:
+    raw = m.group()
+    number = raw[: m.start("ext") - m.start()] if m.group("ext") else raw
+    if _DATE_LIKE.match(number) or _IPV4.fullmatch(number):
+        return None
+    if _MONEY_BEFORE.search(text[max(0, m.start() - 5) : m.start()]) or _MONEY_AFTER.match(
+        text[m.end() : m.end() + 10]
+    ):
+        return None
+    groups = re.findall(r"\d+", number)
+    if number.startswith("+"):
+        return _international(raw, number, m.start())
+    start = m.start()
+    # A postcode or house number run into the number ("Portugal 30971 21 253 109 8211"):
+    # drop leading groups while there are too many digits.
+    while sum(map(len, groups)) > 15 and len(groups) > 2:
+        cut = number.index(groups[1], len(groups[0]))
+        start += cut
+        number, raw = number[cut:], raw[cut:]
+        groups = groups[1:]
+    digits = sum(map(len, groups))
+    if not 7 <= digits <= 15 or len(groups) < 2:
+        return None  # a bare run of digits is an account or order number unless cued
+    if not number.startswith("(") and len(groups[0]) < 2 and all(len(g) == 3 for g in groups[1:]):
+        return None  # "1 000 000" (but "6 71 23 45 67", "9 518 1234" are phones)
+    if "." in number and number.count(".") < 2:
+        return None  # "3.5 million", "1.2 3": dotted phones have several dots
+    if max(map(len, groups)) > 5 and len(groups) > 3:
+        return None
+    return Span("PHONE", start, start + len(raw), 0.7, "phone")
+
+
+def _international(raw: str, number: str, start: int) -> Span | None:
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return Span("PHONE", start, start + len(raw), 0.8, "phone-intl")
 
 
 def find_ips(text: str) -> list[Span]:
@@ -262,10 +313,27 @@ def resolve_overlaps(spans: list[Span]) -> list[Span]:
         return (prio, -(span.end - span.start))
 
     kept: list[Span] = []
-    for span in sorted(spans, key=rank):
+    for span in sorted(_addresses_before_phones(spans), key=rank):
         if all(span.end <= k.start or span.start >= k.end for k in kept):
             kept.append(span)
     return sorted(kept, key=lambda s: s.start)
+
+
+def _addresses_before_phones(spans: list[Span]) -> list[Span]:
+    """An address ends where a phone number begins ("... Portugal 30971 21 253 109 8211"):
+    a long number (11+ characters, or an international one) inside an address is cut off it
+    rather than swallowed. Short runs stay: "3610-114" there is more likely a postcode."""
+    phones = [s for s in spans if s.kind == "PHONE" and (s.end - s.start >= 11 or s.score >= 0.8)]
+    if not phones:
+        return spans
+    out = []
+    for span in spans:
+        if span.kind == "ADDRESS":
+            for p in phones:
+                if span.start < p.start < span.end:
+                    span = Span(span.kind, span.start, p.start, span.score, span.detector)
+        out.append(span)
+    return out
 
 
 def apply_placeholders(text: str, spans: list[Span]) -> str:
