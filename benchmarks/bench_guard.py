@@ -18,7 +18,7 @@ from frontdesk.guard.config import GuardConfig
 from frontdesk.guard.grounding import Grounder
 from frontdesk.guard.ner import NerEngine
 from frontdesk.guard.pii import PiiCheck
-from frontdesk.guard.pii_eval import evaluate, format_report, load_examples
+from frontdesk.guard.pii_eval import evaluate, format_report, load_examples, split_by_template
 from frontdesk.guard.pipeline import GuardPipeline, GuardServices, make_canary
 from frontdesk.guard.train_injection import load_banking, load_injections, measure
 from frontdesk.knowledge.embedding import LocalEmbedder
@@ -93,10 +93,16 @@ def main() -> None:
     del ner
 
     examples = load_examples(args.datasets / "pii" / "synth_dev.json")
+    fit, held_out = split_by_template(examples)
     check = PiiCheck(ner=services.ner)
-    print("\nPII, coverage matching (>= 50% of a span's characters):")
-    print(format_report(evaluate(examples, check.spans)))
-    print("\nPII, exact boundaries:")
+    print(
+        f"\nPII, coverage matching (>= 50% of a span's characters), split by template: "
+        f"fit half ({len(fit)} sentences, the rules were written from it):"
+    )
+    print(format_report(evaluate(fit, check.spans)))
+    print(f"\nPII, report half ({len(held_out)} sentences, templates the rules never saw):")
+    print(format_report(evaluate(held_out, check.spans)))
+    print("\nPII, all of synth_dev, exact boundaries:")
     print(format_report(evaluate(examples, check.spans, exact=True)))
 
     banking = load_banking(args.datasets / "banking77" / "train.csv")
@@ -108,6 +114,13 @@ def main() -> None:
             f"{m.rules_tpr:.3f}) | FPR {m.fpr:.4f} on all {m.n_benign} banking77 messages, "
             f"{m.fpr_heldout:.4f} on the half not used for calibration"
         )
+    named = [t for t in banking if any(sp.kind == "PERSON" for sp in check.spans(t))]
+    print(
+        f"\nbanking77 messages with a PERSON redaction: {len(named)} of {len(banking)} "
+        f"({len(named) / len(banking):.2%})"
+    )
+    for text in named:
+        print(f"  {text[:100]!r}")
     print()
     latency(GuardPipeline(config, services), banking[::50])
     grounder = Grounder(embedder=embedder)
