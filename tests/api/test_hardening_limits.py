@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from frontdesk.media.config import media_body_limits
 from tests.apphelpers import Running
 
 MIB = 1024 * 1024
@@ -56,12 +57,15 @@ def test_a_chunked_body_is_cut_off_at_the_limit_on_any_route(running: Running) -
         )
         assert resp.status_code == 413, resp.text
         assert resp.json()["error"]["limit"] == 256 * 1024
+        # /v1 carries base64 images and audio: its own, larger limit, also cut off
+        v1_limit = media_body_limits()["/v1/chat/completions"]
         v1 = client.post(
             "/v1/chat/completions",
-            content=_chunks(4 * MIB),
+            content=_chunks(v1_limit + MIB),
             headers={"Content-Type": "application/json"},
         )
         assert v1.status_code == 413
+        assert v1.json()["error"]["limit"] == v1_limit
 
 
 def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(
@@ -82,5 +86,6 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(
 def test_per_route_override(running: Running) -> None:
     with running(None, max_body_bytes=4096, body_limits={"/api/conversations": 64 * 1024}) as c:
         assert c.post("/api/conversations", json={"metadata": {"a": "b" * 1000}}).status_code == 201
-        resp = c.post("/v1/chat/completions", content=b"x" * 8192)
+        resp = c.post("/api/agent/tickets/any/notes", content=b"x" * 8192)
         assert resp.status_code == 413
+        assert resp.json()["error"]["limit"] == 4096

@@ -91,12 +91,22 @@ def _view(world: World) -> None:
     assert "Enterprise discount" in own.text
 
 
+def _erase(world: World) -> None:
+    path = f"/api/admin/conversations/{world.conversation_id}"
+    resp = world.client.delete(path, headers=world.other)
+    assert resp.status_code == 404, resp.text
+    kept = world.client.get(f"/api/conversations/{world.conversation_id}")
+    assert kept.status_code == 200, kept.text
+    assert len(kept.json()["messages"]) == 2  # the question and its answer are still there
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/api/admin/stats"): _stats,
     ("GET", "/api/admin/documents"): _list,
     ("POST", "/api/admin/documents"): _upload,
     ("DELETE", "/api/admin/documents/{document_id}"): _delete,
     ("GET", "/kb/documents/{document_id}"): _view,
+    ("DELETE", "/api/admin/conversations/{conversation_id}"): _erase,
 }
 
 PRICING = (

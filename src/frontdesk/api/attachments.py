@@ -14,8 +14,9 @@ from fastapi import APIRouter, Query, Request, Response
 from frontdesk.api.auth_deps import AdminDep
 from frontdesk.api.deps import ClientDep, ServicesDep
 from frontdesk.api.schemas import AttachmentOut
+from frontdesk.api.tenancy import tenant_of
 from frontdesk.api.uploads import read_upload
-from frontdesk.errors import Conflict, ValidationFailed
+from frontdesk.errors import Conflict, NotFound, ValidationFailed
 from frontdesk.media.errors import UnsupportedMedia
 from frontdesk.media.service import MediaService
 from frontdesk.services import Services
@@ -75,8 +76,13 @@ async def read_attachment(
 
 @router.delete("/admin/conversations/{conversation_id}", status_code=204)
 async def erase_conversation(conversation_id: str, services: ServicesDep, admin: AdminDep) -> None:
-    """Erasure: the conversation with its messages, turns and attachments (bytes included)."""
-    await services.chat.get_conversation(conversation_id)
+    """Erasure: the conversation with its messages, turns and attachments (bytes included).
+
+    Only the key's own tenant's: another tenant's conversation is a 404, like a missing one.
+    """
+    conversation = await services.chat.get_conversation(conversation_id)
+    if conversation.tenant_id != tenant_of(admin):
+        raise NotFound(f"conversation {conversation_id} not found")
     if services.media is not None:
         await services.media.erase_conversation(conversation_id)
     await services.store.erase_conversation(conversation_id)
