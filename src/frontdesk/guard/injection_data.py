@@ -1,0 +1,148 @@
+"""The data the injection models are fitted and measured on, with the groups that keep
+near-duplicates in one cross-validation fold.
+
+Messages: deepset/prompt-injections (Apache-2.0; its injections are the ``direct`` kind,
+near-duplicates grouped by embedding similarity), the authored corpus
+(``guard/injection_corpus.py``, grouped by family) and BIPIA's plain tasks ("What is the
+capital of Brazil?"), which are benign as a customer's message. banking77 (CC-BY-4.0) is the
+real customer traffic: fitted on, calibrated on and measured on in separate folds.
+
+Documents: BIPIA's clean e-mails, tables and code (MIT) and the support knowledge base
+(τ²-bench banking_knowledge, MIT) as clean documents; BIPIA's injected tasks (grouped by
+attack category, so a fold's attacks are of categories the model never saw) inserted at the
+start, middle or end of a held-out clean document, as BIPIA composes them (on their own
+line).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from frontdesk.guard.injection_corpus import authored
+from frontdesk.guard.injection_model import SyncEmbedder
+
+#: BIPIA tasks that are ordinary requests on their own (as a customer's message, benign).
+PLAIN_TASKS = (
+    "Information Retrieval",
+    "Content Creation",
+    "Learning and Tutoring",
+    "Language Translation",
+    "Programming Help",
+)
+NEAR_DUPLICATE = 0.8
+"""Cosine similarity above which two deepset texts share a group."""
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    texts: list[str]
+    kinds: list[str]
+    """``direct``, ``hijack`` or ``extraction`` for attacks; ``benign_*`` otherwise."""
+    groups: list[str]
+
+    @property
+    def labels(self) -> npt.NDArray[np.int64]:
+        return np.asarray([0 if k.startswith("benign") else 1 for k in self.kinds])
+
+
+def _jsonl(path: Path) -> list[dict[str, object]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_banking(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [row["text"] for row in csv.DictReader(fh)]
+
+
+def _near_duplicate_groups(embedder: SyncEmbedder, texts: Sequence[str]) -> list[int]:
+    vectors = embedder.embed_sync(list(texts))
+    parent = list(range(len(texts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    rows, cols = np.where(np.triu(vectors @ vectors.T, 1) > NEAR_DUPLICATE)
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        parent[find(i)] = find(j)
+    return [find(i) for i in range(len(texts))]
+
+
+def message_texts(datasets: Path, embedder: SyncEmbedder) -> Texts:
+    rows = _jsonl(datasets / "prompt_injections" / "train.jsonl")
+    texts = [str(r["text"]) for r in rows]
+    kinds = ["direct" if int(str(r["label"])) else "benign_deepset" for r in rows]
+    groups = [f"deepset-{g}" for g in _near_duplicate_groups(embedder, texts)]
+    for a in _jsonl(datasets / "indirect_injections" / "attacks_train.jsonl"):
+        if a["category"] in PLAIN_TASKS:
+            texts.append(str(a["text"]))
+            kinds.append("benign_tasks")
+            groups.append(f"bipia-{a['category']}")
+    for e in authored():
+        texts.append(e.text)
+        kinds.append("benign_authored" if e.kind == "benign" else e.kind)
+        groups.append(f"authored-{e.family}")
+    return Texts(texts, kinds, groups)
+
+
+@dataclass(frozen=True, slots=True)
+class Attack:
+    text: str
+    category: str
+    code: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    text: str
+    kind: str
+    """``email``, ``table``, ``code`` (BIPIA) or ``kb`` (support knowledge base)."""
+
+
+def load_attacks(datasets: Path) -> list[Attack]:
+    rows = _jsonl(datasets / "indirect_injections" / "attacks_train.jsonl")
+    return [Attack(str(r["text"]), str(r["category"]), r["kind"] == "code") for r in rows]
+
+
+def load_documents(datasets: Path) -> list[Document]:
+    rows = _jsonl(datasets / "indirect_injections" / "contexts_train.jsonl")
+    docs = [Document(str(r["text"]), str(r["kind"])) for r in rows]
+    docs += [
+        Document(str(r["text"]), "kb") for r in _jsonl(datasets / "support_kb" / "corpus.jsonl")
+    ]
+    return docs
+
+
+_SENTENCE_START = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def insert(context: str, attack: str, where: str, rng: random.Random) -> str:
+    """The attack on its own line at the start, at a sentence start in the middle, or at the
+    end of ``context`` (BIPIA's composition)."""
+    if where == "start":
+        return f"{attack}\n{context}"
+    if where == "end":
+        return f"{context}\n{attack}"
+    starts = [0] + [m.end() for m in _SENTENCE_START.finditer(context)]
+    at = rng.choice(starts)
+    return f"{context[:at]}\n{attack}\n{context[at:]}"
+
+
+def group_folds(groups: Sequence[str], folds: int, seed: int) -> npt.NDArray[np.int64]:
+    """A fold per text; all texts of a group share one."""
+    names = sorted(set(groups))
+    random.Random(seed).shuffle(names)
+    fold_of = {g: i % folds for i, g in enumerate(names)}
+    return np.asarray([fold_of[g] for g in groups], dtype=np.int64)
