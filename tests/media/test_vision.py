@@ -51,6 +51,33 @@ def test_images_reach_the_provider_only_when_the_bot_allows(running: Running, vi
         assert img.size == (640, 220)
 
 
+def test_v1_image_parts_reach_the_provider_with_vision(running: Running) -> None:
+    provider = ScriptedProvider.from_texts(["A timeout."])
+    bot = make_bot().model_copy(update={"media": MediaConfig(vision=True)})
+    url = "data:image/png;base64," + base64.b64encode(png_bytes(error_dialog())).decode()
+    with running(provider, bot=bot) as client:
+        resp = client.post(
+            "/v1/chat/completions",
+            json={
+                "model": "frontdesk",
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "What is this?"},
+                            {"type": "image_url", "image_url": {"url": url}},
+                        ],
+                    }
+                ],
+            },
+        )
+        assert resp.status_code == 200, resp.text
+    last = provider.requests[-1].messages[-1]
+    assert "NW-408" in last.content
+    (sent,) = last.images
+    assert sent.startswith("data:image/png;base64,")  # the cleaned image, not the upload
+
+
 def test_openai_dialect_sends_image_url_parts() -> None:
     plain = ChatMessage("user", "hi")
     seen = ChatMessage("user", "what is this?", images=("data:image/png;base64,AAAA",))

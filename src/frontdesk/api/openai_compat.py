@@ -137,11 +137,11 @@ async def chat_completions(
         conversation_id = conv.id
     if admission is not None:
         await admission.admit_client("message", client)
-    content = await with_media(last.content, _text_of(last), services, conversation_id)
+    content, images = await with_media(last.content, _text_of(last), services, conversation_id)
     spend = await reserve_anonymous(services, client, len(content))
     try:
         turn = await services.chat.prepare_turn(
-            conversation_id, content, history=override, history_checked=refused
+            conversation_id, content, history=override, history_checked=refused, images=images
         )
     except BaseException:
         await spend.settle(None, 0.0, produced=False)

@@ -25,11 +25,12 @@ async def with_media(
     typed: str,
     services: Services,
     conversation_id: str,
-) -> str:
-    """The last message's text with its files' transcripts and marked image text."""
+) -> tuple[str, list[str]]:
+    """The last message's text with its files' transcripts and marked image text, and the
+    images as data: URLs when the bot sends them to vision endpoints (``media.vision``)."""
     parts = media_parts(content)
     if not parts:
-        return typed
+        return typed, []
     media = media_of(services)
     if len(parts) > media.config.max_attachments:
         raise ValidationFailed(f"at most {media.config.max_attachments} files fit on one message")
@@ -38,7 +39,8 @@ async def with_media(
     try:
         for data in files:
             attached.append(await media.attach(conversation_id, data))
-        return message_text(typed, attached, max_chars=services.settings.max_message_chars)
+        text = message_text(typed, attached, max_chars=services.settings.max_message_chars)
+        return text, await media.data_urls(attached) if media.config.vision else []
     except BaseException:
         await media.discard(attached)
         raise
