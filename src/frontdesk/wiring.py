@@ -36,7 +36,7 @@ from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
-from frontdesk.providers.base import ChatProvider
+from frontdesk.providers.base import ChatProvider, TokenCounter
 from frontdesk.providers.chain import (
     build_hardened,
     new_breaker_board,
@@ -45,6 +45,7 @@ from frontdesk.providers.chain import (
 from frontdesk.providers.factory import SharedModels
 from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.pricing import load_price_table
+from frontdesk.providers.tokens import warm
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
@@ -113,6 +114,11 @@ async def _build(
     else:
         chain = provider
     stack.push_async_callback(chain.aclose)
+    # tokenizers load in a worker thread while the app starts serving (the first count waits)
+    warming = asyncio.ensure_future(
+        asyncio.to_thread(_warm, [p.tokens for p in [chain, *hardened.values()]])
+    )
+    stack.push_async_callback(_settle, warming)
     prices = load_price_table()
     admission = Admission.for_bot(
         bot, buckets=buckets, ledger=ledger, prices=prices, abuse=settings.abuse
@@ -201,6 +207,19 @@ async def _build(
             bot, settings.data_dir, guard=guard.check_input if guard is not None else None
         ),
     )
+
+
+def _warm(counters: list[TokenCounter]) -> None:
+    for counter in counters:
+        warm(counter)
+
+
+async def _settle(task: asyncio.Future[None]) -> None:
+    """Wait for a start-up job at shutdown; its failure is logged, not raised."""
+    try:
+        await task
+    except Exception:
+        log.exception("a start-up job failed")
 
 
 async def _embedder(bot: BotConfig) -> LocalEmbedder | None:

@@ -3,7 +3,7 @@ the span named after what served, and the metrics."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,11 +17,12 @@ from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, Usage
 from frontdesk.errors import BudgetExceeded, ProviderError, ProviderUnavailable
 from frontdesk.events import CallReport, ProviderEvent, TextDelta
-from frontdesk.providers.base import ChatRequest
+from frontdesk.providers.base import ChatRequest, TokenCounter
 from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.metered import Metered, MeteredCall, Route
 from frontdesk.providers.pricing import load_price_table
 from frontdesk.providers.scripted import ScriptedProvider, Step
+from frontdesk.providers.wrapper import ProviderWrapper
 from frontdesk.telemetry import Metrics
 from frontdesk.telemetry.tracing import Tracing
 
@@ -186,3 +187,37 @@ async def test_without_budgets_or_prices_it_only_observes() -> None:
     await call.finish("complete", None)
     assert call.cost == Decimal(0)
     assert call.report.usage.output_tokens == 1
+
+
+async def test_no_token_count_or_reservation_when_no_budget_applies() -> None:
+    s = Setup(limit=None)
+    s.budgets = Budgets(s.ledger, [BudgetLimit("user", "day", Decimal("1.00"))])
+    metered = Metered(metrics=s.metrics, budget=s.budgets, prices=PRICES)
+    counted: list[int] = []
+
+    class Counter:
+        def __init__(self, inner: TokenCounter) -> None:
+            self.inner = inner
+
+        def count(self, text: str) -> int:
+            return self.inner.count(text)
+
+        def count_messages(self, messages: Sequence[ChatMessage]) -> int:
+            counted.append(1)
+            return self.inner.count_messages(messages)
+
+    class Counting(ProviderWrapper):
+        @property
+        def tokens(self) -> TokenCounter:
+            return Counter(self.inner.tokens)
+
+    provider = Counting(scripted("c", "gpt-4o", Step("ok"), Step("ok")))
+    anonymous = Subject("acme")  # a user budget does not apply to a caller without a user
+    call = await metered.start(anonymous, REQUEST, Route(provider, [endpoint("c", "gpt-4o")]))
+    assert (call.reservation, call.prompt_tokens, counted) == (None, 0, [])
+    await drain(call)
+    await call.finish("complete", None)
+    assert call.cost == PRICES.cost_of("gpt-4o", call.report.usage) > 0  # still priced
+    keyed = await metered.start(ACME, REQUEST, Route(provider, [endpoint("c", "gpt-4o")]))
+    assert keyed.reservation is not None and counted == [1]
+    assert not Tracing().recording and Tracing(span_exporter=s.spans).recording

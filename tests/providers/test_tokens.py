@@ -6,7 +6,8 @@ import pytest
 import quicktok
 
 from frontdesk.domain import ChatMessage
-from frontdesk.providers.base import TokenCounter
+from frontdesk.providers.base import ChatRequest, TokenCounter
+from frontdesk.providers.fallback import surely_fits
 from frontdesk.providers.tokens import (
     CL100K,
     O200K,
@@ -14,6 +15,7 @@ from frontdesk.providers.tokens import (
     OpenAITokenCounter,
     counter_for,
     openai_encoding_name,
+    warm,
 )
 
 
@@ -103,3 +105,48 @@ def test_estimate_errs_high() -> None:
     assert EstimatingTokenCounter().count_messages(messages) > OpenAITokenCounter(
         O200K
     ).count_messages(messages)
+
+
+ADVERSARIAL = [
+    "",
+    "Hello! When is your support team available?",
+    "🙂" * 300,
+    "日本語のテキスト、句読点。" * 50,
+    " " * 1000,
+    "a" * 4000,
+    "\n\n\t\t" * 200,
+    "<|endoftext|>" * 40,
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 " * 100,
+]
+
+
+@pytest.mark.parametrize(
+    "counter", [OpenAITokenCounter(O200K), OpenAITokenCounter(CL100K), EstimatingTokenCounter()]
+)
+def test_the_no_tokenizer_bound_is_never_below_the_count(counter: TokenCounter) -> None:
+    """Fallback skips counting when ``surely_fits``: no window smaller than the exact need
+    may pass (the check is monotone in the window, so testing need - 1 covers them all)."""
+    for role in ("system", "user", "assistant"):
+        for text in ADVERSARIAL:
+            for n in (1, 3):
+                request = ChatRequest([ChatMessage(role, text)] * n, max_output_tokens=100)
+                needed = counter.count_messages(request.messages) + request.max_output_tokens
+                assert not surely_fits(request, needed - 1), (role, text[:20], n)
+
+
+def test_the_bound_spares_ordinary_requests_the_tokenizer() -> None:
+    request = ChatRequest([ChatMessage("user", ADVERSARIAL[1])], max_output_tokens=1024)
+    assert surely_fits(request, 128_000)
+    assert not surely_fits(request, 1_200)
+
+
+def test_the_encoding_loads_on_first_use_and_warm_loads_it_ahead() -> None:
+    counter = OpenAITokenCounter(O200K)
+
+    def loaded() -> bool:
+        return counter._enc._enc is not None  # constructing a provider loads no tokenizer
+
+    assert not loaded()
+    warm(counter)
+    assert loaded()
+    assert counter.count("tiktoken is great!") == 6

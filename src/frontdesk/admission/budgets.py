@@ -246,6 +246,10 @@ class Budgets:
         self._now = now
         self._ttl = reservation_ttl
 
+    def applies(self, subject: Subject) -> bool:
+        """Whether any budget applies to ``subject`` (else reserving holds nothing)."""
+        return any(subject.id_for(limit.scope) is not None for limit in self._limits)
+
     def lines(self, subject: Subject) -> list[Line]:
         now = self._now().astimezone(UTC)
         lines = []

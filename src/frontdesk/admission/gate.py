@@ -88,6 +88,9 @@ class Admission:
         )
         await self.admit_client("escalation", client)
 
+    def applies(self, subject: Subject) -> bool:
+        return self.budgets.applies(subject)
+
     async def reserve(self, subject: Subject, amount: Decimal) -> Reservation:
         return await self.budgets.reserve(subject, amount)
 

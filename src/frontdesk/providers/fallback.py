@@ -107,6 +107,14 @@ class _Call:
         )
 
 
+def surely_fits(request: ChatRequest, window: int) -> bool:
+    """True when the request fits ``window`` whatever the tokenizer, without tokenizing:
+    a token covers at least one UTF-8 byte (at most 4 a character, 5 with an estimating
+    counter's margin), plus a generous allowance for each message's chat template."""
+    bound = 64 + sum(64 + 5 * len(m.content) for m in request.messages)
+    return bound + request.max_output_tokens <= window
+
+
 def _failed(
     provider: ChatProvider, exc: ProviderError, outcome: Outcome, ms: float, usage: Usage
 ) -> Attempt:
@@ -209,8 +217,10 @@ class Fallback:
     ) -> ProviderError | None:
         if not self.check_context:
             return None
-        needed = provider.tokens.count_messages(request.messages) + request.max_output_tokens
         window = provider.capabilities.context_length
+        if surely_fits(request, window):
+            return None
+        needed = provider.tokens.count_messages(request.messages) + request.max_output_tokens
         if needed <= window:
             return None
         return ContextTooLong(

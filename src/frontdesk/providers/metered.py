@@ -9,7 +9,7 @@ One :class:`Metered` per app; one :class:`MeteredCall` per call::
         request,                       # the ChatRequest about to be sent
         Route(chain, endpoints),       # the provider (chain) and the endpoints behind it
         cheaper=Route(cheap, cheap_endpoints),  # or None: over budget refuses
-        prompt_tokens=prompt.prompt_tokens,     # default: counted with the chain's tokenizer
+        prompt_tokens=prompt.prompt_tokens,     # default: counted (when a budget applies)
         started=run_started,           # perf_counter origin of ttft/duration (default: now)
         attributes={"gen_ai.conversation.id": conv_id},  # extra span attributes
     )
@@ -73,6 +73,10 @@ class BudgetGate(Protocol):
     """Reserve before a call, settle after (``admission.gate.Admission`` and
     ``admission.budgets.Budgets`` both fit)."""
 
+    def applies(self, subject: Subject) -> bool:
+        """Whether any budget applies to ``subject`` (else nothing is reserved)."""
+        ...
+
     async def reserve(self, subject: Subject, amount: Decimal) -> Reservation: ...
 
     async def settle(self, reservation: Reservation, actual: Decimal) -> None: ...
@@ -121,11 +125,11 @@ class Metered:
     ) -> MeteredCall:
         """Reserve the worst case (or switch to ``cheaper``); the span opens at ``started``."""
         origin = time.perf_counter() if started is None else started
-        if prompt_tokens is None:
-            prompt_tokens = route.provider.tokens.count_messages(request.messages)
         reservation: Reservation | None = None
         chosen, switched = route, False
-        if self.budget is not None:
+        if self.budget is not None and self.budget.applies(subject):
+            if prompt_tokens is None:
+                prompt_tokens = route.provider.tokens.count_messages(request.messages)
             max_out = request.max_output_tokens
             try:
                 amount = self.worst_case(route.endpoints, prompt_tokens, max_out)
@@ -145,7 +149,14 @@ class Metered:
             **(attributes or {}),
         }
         return MeteredCall(
-            self, request, provider, switched, reservation, prompt_tokens, origin, span_attributes
+            self,
+            request,
+            provider,
+            switched,
+            reservation,
+            prompt_tokens or 0,
+            origin,
+            span_attributes,
         )
 
     def observe_no_call(
@@ -195,6 +206,8 @@ class Metered:
         )
         for attempt in report.attempts:
             self.metrics.provider_attempts.labels(attempt.provider, attempt.outcome).inc()
+        if not self.tracing.recording:
+            return
         span = self.tracing.tracer.start_span(
             f"chat {model}",
             attributes={
@@ -232,6 +245,7 @@ class MeteredCall:
     cheaper: bool
     reservation: Reservation | None
     prompt_tokens: int
+    """As counted for the reservation (0 when no budget applied and none was given)."""
     started: float
     span_attributes: dict[str, AttributeValue]
     """Attributes of the span (opened at ``started`` once the call is observed)."""

@@ -17,6 +17,7 @@ model counts with its own tokenizer (see ``providers.local``).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -68,9 +69,28 @@ def openai_encoding_name(model: str) -> str | None:
     return None
 
 
-def _encoding(name: str) -> _Encoding:
-    enc: _Encoding = quicktok.get_encoding(name)
-    return enc
+class _LazyEncoding:
+    """An encoding loaded on first use (loading o200k_base takes most of a second), once,
+    whichever thread asks first; :func:`warm` loads it ahead of time off the event loop."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._enc: _Encoding | None = None
+        self._lock = threading.Lock()
+
+    def count(self, text: str) -> int:
+        enc = self._enc
+        if enc is None:
+            with self._lock:
+                if self._enc is None:
+                    self._enc = quicktok.get_encoding(self.name)
+                enc = self._enc
+        return int(enc.count(text))
+
+
+def warm(counter: TokenCounter) -> None:
+    """Load ``counter``'s tokenizer now (blocking: call it in a worker thread)."""
+    counter.count("")
 
 
 class OpenAITokenCounter:
@@ -80,12 +100,12 @@ class OpenAITokenCounter:
 
     def __init__(self, encoding_name: str) -> None:
         self.encoding_name = encoding_name
-        self._enc = _encoding(encoding_name)
+        self._enc = _LazyEncoding(encoding_name)
 
     def count(self, text: str) -> int:
         # Text in a message is ordinary text: "<|endoftext|>" typed by a user
         # is not a special token, which is what ``count`` does.
-        return int(self._enc.count(text))
+        return self._enc.count(text)
 
     def count_messages(self, messages: Sequence[ChatMessage]) -> int:
         total = REPLY_PRIMING_TOKENS
@@ -105,11 +125,11 @@ class EstimatingTokenCounter:
     exact = False
 
     def __init__(self, margin: float = ESTIMATE_MARGIN) -> None:
-        self._enc = _encoding(O200K)
+        self._enc = _LazyEncoding(O200K)
         self._margin = margin
 
     def count(self, text: str) -> int:
-        return math.ceil(int(self._enc.count(text)) * self._margin)
+        return math.ceil(self._enc.count(text) * self._margin)
 
     def count_messages(self, messages: Sequence[ChatMessage]) -> int:
         total = REPLY_PRIMING_TOKENS

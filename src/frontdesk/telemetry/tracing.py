@@ -42,6 +42,8 @@ class Tracing:
             self.provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
         elif exporter == "otlp":
             self.provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
+        self.recording = span_exporter is not None or exporter != "none"
+        """False when spans go nowhere (callers may skip building them)."""
         self.tracer: Tracer = self.provider.get_tracer("frontdesk", __version__)
 
     def shutdown(self) -> None:
