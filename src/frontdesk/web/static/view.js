@@ -13,6 +13,7 @@ const ICONS = {
   retry: "M17.65 6.35A7.96 7.96 0 0 0 12 4a8 8 0 1 0 7.75 10h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4l-2.35 2.35z",
   warn: "M1 21h22L12 2 1 21zm12-3h-2v-2h2v2zm0-4h-2v-4h2v4z",
   info: "M11 7h2v2h-2zm0 4h2v6h-2zm1-9a10 10 0 1 0 0 20 10 10 0 0 0 0-20z",
+  mic: "M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2z",
   person: "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-2.67 0-8 1.34-8 4v2h16v-2c0-2.66-5.33-4-8-4z",
 };
 
@@ -102,7 +103,11 @@ export class MessageView {
     this.media = null;
     if (!images.length && !voice) return;
     const box = el("div", "fd-media");
-    if (voice) box.appendChild(el("p", "fd-voice-label", "Voice message · transcribed"));
+    if (voice) {
+      const label = el("p", "fd-voice-label");
+      label.append(icon("mic"), el("span", "", "Voice message · transcribed"));
+      box.appendChild(label);
+    }
     for (const a of images) box.appendChild(imageFigure(a, api));
     this.bubble.appendChild(box);
     this.media = box;
