@@ -298,6 +298,8 @@ _UNIT_TAIL = re.compile(
     r"(?i)\.?(?:[ \t]*,)?[ \t]+(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|#)\.?"
     r"[ \t]*\d{1,5}[a-z]?\b"
 )
+_UNIT_WORD_END = re.compile(r"(?i)\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm)$")
+_UNIT_NUMBER = re.compile(r"\.?[ \t]*\d{1,5}[a-z]?\b")
 _CUE_TAIL = re.compile(r"[^.!?\n]*(?:\n(?![^\n:]{1,20}:)[^.!?\n]{1,40}){0,5}")
 
 
@@ -375,6 +377,7 @@ class NerEngine:
             and not _inside_any(s, addresses)
             and not _ORG_WORDS.search(text[s.start : s.end])
             and not _ORG_AFTER.match(text[s.end : s.end + 80])
+            and (s in cued or not _is_place(text, s))
         ]
         return addresses + persons
 
@@ -395,10 +398,6 @@ class NerEngine:
                 continue
             if " " not in value and (product_shaped(value) or product_position(text, start, end)):
                 continue  # "Can I pay with Bitcoin?", "Is Zelle supported?"
-            if _PLACE_BEFORE.search(text[max(0, start - 30) : start]) and text[
-                end : end + 2
-            ] not in ("'s", "’s"):
-                continue  # "I am in Akureyri", "a condo in Bora Bora"
             spans.append(Span("PERSON", start, end, float(result.score), "spacy"))
         return spans
 
@@ -420,6 +419,13 @@ def _absorb_places(
                 end = p.end
         out.append(a if end == a.end else Span(a.kind, a.start, end, a.score, a.detector))
     return out
+
+
+def _is_place(text: str, span: Span) -> bool:
+    """ "I am in Akureyri", "a condo in Bora Bora", "we flew to Coles" (not "in Maria's car")."""
+    return bool(_PLACE_BEFORE.search(text[max(0, span.start - 30) : span.start])) and text[
+        span.end : span.end + 2
+    ] not in ("'s", "’s")
 
 
 def _after_names(text: str, addresses: list[Span], names: list[Span]) -> list[Span]:
@@ -469,7 +475,7 @@ def find_addresses(text: str) -> list[Span]:
             # "Billing address: Sara Schwarz\n 28 Main St": the first line is the addressee
             start, end = _trim(text, start + len(first_line), end)
         if end - start >= 6 and any(ch.isdigit() for ch in text[start:end]):
-            spans.append(Span("ADDRESS", start, end, 0.7, "address-cue"))
+            spans.append(Span("ADDRESS", start, _extend_lines(text, end), 0.7, "address-cue"))
     for m in _NUM_WORDS_NUM.finditer(text):
         if any(w.lower().strip(".") in _UNIT_WORDS for w in m.group("words").split()[:1]):
             continue
@@ -488,6 +494,8 @@ def find_addresses(text: str) -> list[Span]:
 def _extend_lines(text: str, end: int) -> int:
     """Follow an address over flat or suite numbers ("Apt. 864", "Suite 274") and short
     continuation lines (city, region, country, zip)."""
+    if _UNIT_WORD_END.search(text, 0, end) and (number := _UNIT_NUMBER.match(text, end)):
+        end = number.end()  # the match stopped after "Apt" of "Apt. 864"
     while (unit := _UNIT_TAIL.match(text, end)) is not None:
         end = unit.end()
     for _ in range(5):

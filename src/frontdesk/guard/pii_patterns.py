@@ -244,13 +244,20 @@ def _phone_span(text: str, m: re.Match[str]) -> Span | None:
 
 
 def _international(raw: str, number: str, start: int) -> Span | None:
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return Span("PHONE", start, start + len(raw), 0.8, "phone-intl")
+    """A "+" number whose length fits its country; a group too many at the end (a postcode
+    or reference run into it) is dropped."""
+    for _ in range(3):
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_possible_number(parsed):
+            return Span("PHONE", start, start + len(raw), 0.8, "phone-intl")
+        cut = re.search(r"[ .-]+\(?\d+\)?$", number)
+        if cut is None or raw != number:
+            return None
+        number = raw = number[: cut.start()]
+    return None
 
 
 def find_ips(text: str) -> list[Span]:
@@ -321,9 +328,15 @@ def resolve_overlaps(spans: list[Span]) -> list[Span]:
 
 def _addresses_before_phones(spans: list[Span]) -> list[Span]:
     """An address ends where a phone number begins ("... Portugal 30971 21 253 109 8211"):
-    a long number (11+ characters, or an international one) inside an address is cut off it
-    rather than swallowed. Short runs stay: "3610-114" there is more likely a postcode."""
-    phones = [s for s in spans if s.kind == "PHONE" and (s.end - s.start >= 11 or s.score >= 0.8)]
+    a long number (10+ characters, international, or after a phone label) inside an address is
+    cut off it rather than swallowed. Short runs stay: "3610-114" there is more likely a
+    postcode."""
+    phones = [
+        s
+        for s in spans
+        if s.kind == "PHONE"
+        and (s.end - s.start >= 10 or s.detector in ("phone-intl", "phone-cue"))
+    ]
     if not phones:
         return spans
     out = []
