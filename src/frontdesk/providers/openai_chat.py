@@ -84,6 +84,7 @@ class OpenAIChatProvider:
         self._tokens = tokens or counter_for("openai", endpoint.model)
         context = endpoint.context_length or known_context_length(endpoint.model)
         self._capabilities = Capabilities(context_length=context or DEFAULT_CONTEXT_LENGTH)
+        self._reasoning = is_reasoning_model(endpoint.model)
 
     @property
     def name(self) -> str:
@@ -108,7 +109,7 @@ class OpenAIChatProvider:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if is_reasoning_model(self._endpoint.model):
+        if self._reasoning:
             params["max_completion_tokens"] = request.max_output_tokens
         else:
             params["max_tokens"] = request.max_output_tokens

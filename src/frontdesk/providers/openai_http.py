@@ -65,7 +65,11 @@ class OpenAIHTTP:
     async def stream_chat(
         self, payload: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """The ``chat.completion.chunk`` objects of one streamed completion."""
+        """The ``chat.completion.chunk`` objects of one streamed completion.
+
+        The body is read to its end after ``[DONE]`` (the server closes it there), so the
+        connection goes back to the pool; closing the generator early closes the
+        connection instead, which cancels the upstream call."""
         request = self._client.build_request(
             "POST", "/chat/completions", content=_dumps(payload), headers=_json_headers(headers)
         )
@@ -78,9 +82,13 @@ class OpenAIHTTP:
                     provider=self._provider,
                     status=response.status_code,
                 )
+            done = False
             async for data in self._events(response):
+                if done:
+                    continue  # nothing may follow [DONE]; reading to the end keeps the connection
                 if data.startswith("[DONE]"):
-                    return
+                    done = True
+                    continue
                 chunk = self._decode(data)
                 if chunk.get("error"):
                     fallback = "error event in the stream"
