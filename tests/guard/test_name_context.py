@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from frontdesk.guard.name_rules import find_rare_names, load_common_words
 from frontdesk.guard.ner import NerEngine
 from frontdesk.guard.pii import PiiCheck
 
@@ -49,6 +50,8 @@ def test_names_from_context(ner: NerEngine, text: str, names: set[str]) -> None:
         "We flew to Coles on Sunday morning.",
         "Unfortunately, as I said, the card is blocked.",
         "Regards, and thanks for the help!",
+        "On Sunday we drove back to San Bernardino.",
+        "The office moved to Porto Alegre last year",
     ],
 )
 def test_organisations_places_and_words_are_not_people(ner: NerEngine, text: str) -> None:
@@ -70,3 +73,8 @@ def test_a_name_before_an_address_stays_a_name(ner: NerEngine) -> None:
 
 def test_a_name_in_a_place_position_but_possessive_is_kept(ner: NerEngine) -> None:
     assert "Ingeborg Halvorsen" in _persons(ner, "I left my card in Ingeborg Halvorsen's car")
+
+
+def test_a_past_tense_verb_is_not_a_first_name() -> None:
+    text = "Awarded Salesperson of the Month three times."
+    assert find_rare_names(text, load_common_words()) == []

@@ -148,6 +148,8 @@ def _is_rare(token: str, common: CommonWords) -> bool:
     bare = token.rstrip(".").lower()
     if len(bare) < 2 or bare in _NEVER:
         return False
+    if len(bare) >= 6 and bare.endswith("ed") and (bare[:-2] in common or bare[:-1] in common):
+        return False  # "Awarded", "Changed": GCIDE lists the verb, not its past tense
     parts = re.split(r"[-'’]", bare)
     return bare not in common and not all(p in common for p in parts if p)
 

@@ -214,6 +214,13 @@ _ORG_AFTER = re.compile(
     r"|bank|business|startup|brand|organi[sz]ation|corporation|nonprofit|non-profit|charity"
     r"|501\(c\)3|retailer|manufacturer|provider|platform|website|app|store|chain|group)\b"
 )
+# Place names of many languages start so ("San Bernardino", "São Tiago", "Porto Alegre",
+# "Sankt Gallen", "Fort William", "Nowy Targ"); a second capitalised word must follow.
+_PLACE_PREFIX = re.compile(
+    r"(?:San|Santa|Santo|São|Sao|St\.?|Ste\.?|Saint|Sainte|Sankt|Porto|Puerto|Port|Fort|Mount"
+    r"|Mt\.?|Monte|Lake|Villa|Colle|Bad|Ciudad|Nueva|Nuevo|Nowy|Nowa|Nieuw|Bandar|Kota)"
+    rf"[ \t]+[{UPPER}]"
+)
 # A single word after "in" or a verb of travel is a place: "I am in Akureyri",
 # "flew to Coles", "we returned to Deanwell".
 _PLACE_BEFORE = re.compile(
@@ -422,7 +429,10 @@ def _absorb_places(
 
 
 def _is_place(text: str, span: Span) -> bool:
-    """ "I am in Akureyri", "a condo in Bora Bora", "we flew to Coles" (not "in Maria's car")."""
+    """ "I am in Akureyri", "a condo in Bora Bora", "we flew to Coles" (not "in Maria's car"),
+    "San Bernardino", "Porto Alegre", "St Georges"."""
+    if _PLACE_PREFIX.match(text, span.start, span.end):
+        return True
     return bool(_PLACE_BEFORE.search(text[max(0, span.start - 30) : span.start])) and text[
         span.end : span.end + 2
     ] not in ("'s", "’s")
