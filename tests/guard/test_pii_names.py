@@ -11,7 +11,7 @@ from frontdesk.guard.base import GuardContext
 from frontdesk.guard.name_rules import CommonWords, find_rare_names, load_common_words
 from frontdesk.guard.ner import NerEngine
 from frontdesk.guard.pii import PiiCheck
-from frontdesk.guard.pii_eval import evaluate, load_examples
+from frontdesk.guard.pii_eval import evaluate, load_examples, split_by_template
 
 
 def test_names_and_addresses_are_redacted(ner: NerEngine) -> None:
@@ -74,23 +74,24 @@ def test_call_me_on_is_not_a_name(ner: NerEngine) -> None:
 
 
 def test_pii_span_f2_on_presidio_research_data(ner: NerEngine, datasets: Path) -> None:
-    """Regression floor for the measured F2 (0.870 overall, PERSON 0.836, ADDRESS 0.861,
-    PHONE 0.956; the issue's target is 0.85)."""
-    examples = load_examples(datasets / "pii" / "synth_dev.json")
-    report = evaluate(examples, PiiCheck(ner=ner).spans)
+    """Regression floor on the report half of synth_dev (templates split by
+    ``split_by_template``; the name, phone and address rules were fitted on the other half).
+    Measured there: overall F2 0.888, PERSON 0.859, ADDRESS 0.893, PHONE 0.922."""
+    _fit, held_out = split_by_template(load_examples(datasets / "pii" / "synth_dev.json"))
+    report = evaluate(held_out, PiiCheck(ner=ner).spans)
     f2 = {kind: f for kind, _n, _p, _r, f in report.rows()}
-    assert f2["OVERALL"] >= 0.85
+    assert f2["OVERALL"] >= 0.87
     for kind in ("CARD", "SSN", "IBAN", "EMAIL"):
         assert f2[kind] >= 0.95, kind
-    assert f2["ADDRESS"] >= 0.84
-    assert f2["PHONE"] >= 0.93
-    assert f2["PERSON"] >= 0.81
+    assert f2["ADDRESS"] >= 0.87
+    assert f2["PHONE"] >= 0.90
+    assert f2["PERSON"] >= 0.845
 
 
 def test_real_customer_messages_are_rarely_redacted(ner: NerEngine, datasets: Path) -> None:
     """False redactions garble questions: on banking77 (no PII) fewer than 1% may be touched.
 
-    Measured on every second message (5,002): 5 (0.10%), one of them a real name.
+    Measured on all 10,003: 4 (0.04%) get a PERSON redaction, one of them a real name.
     """
     with (datasets / "banking77" / "train.csv").open(encoding="utf-8", newline="") as fh:
         texts = [row["text"] for row in csv.DictReader(fh)][::20]
