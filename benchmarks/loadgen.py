@@ -119,20 +119,27 @@ async def sequential_ttft(target: Target, streams: int, warmup: int) -> Sequenti
 
 async def throughput(
     target: Target, total: int, concurrency: int, *, stream: bool, cpu: Callable[[], float]
-) -> tuple[float, float]:
+) -> tuple[float, float, int]:
     """Run exactly ``total`` requests (or streams) from ``concurrency`` workers.
 
-    Returns (wall seconds, ``cpu()`` difference) over the timed phase."""
+    Returns (wall seconds, ``cpu()`` difference, failed requests) over the timed phase; a
+    failed request is counted, not fatal (the first failure is printed)."""
     remaining = total
+    failed = 0
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal remaining
+        nonlocal remaining, failed
         while remaining > 0:
             remaining -= 1
-            if stream:
-                await one_stream(client, target)
-            else:
-                await one_request(client, target)
+            try:
+                if stream:
+                    await one_stream(client, target)
+                else:
+                    await one_request(client, target)
+            except (BenchError, httpx.HTTPError) as exc:
+                if not failed:
+                    print(f"{target.name}: first failure: {exc}", flush=True)
+                failed += 1
 
     async with target.client(concurrency) as client:
         # open the connections first so that the timed phase is keep-alive only
@@ -140,4 +147,10 @@ async def throughput(
         cpu_before, start = cpu(), time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
-        return elapsed, cpu() - cpu_before
+        return elapsed, cpu() - cpu_before, failed
+
+
+async def first_answer(target: Target) -> float:
+    """Seconds one completion takes on a fresh connection (the first after start-up)."""
+    async with target.client(1) as client:
+        return await one_request(client, target)
