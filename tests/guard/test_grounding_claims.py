@@ -248,3 +248,32 @@ def test_the_output_guard_flags_an_answer_with_a_contradiction(embedder: LocalEm
     final = guard.finish("No, you cannot get a refund on your annual plan. [1]")
     assert final.action == "flag"
     assert final.verdict is not None and "contradicted" in final.verdict.reason
+
+
+ROLES = (
+    "The workspace owner deletes the workspace under Settings > General > Delete workspace. "
+    "Admins can invite members and change their roles.\n\n"
+    "Attachments are limited to 5 MB each. An invitation link is valid for 7 days."
+)
+
+
+def test_a_role_swapped_inside_the_aligned_sentence_is_caught(grounder: Grounder) -> None:
+    swapped = grounder.score(
+        "The workspace admin deletes the workspace under Settings > General. [1]", [ROLES]
+    )
+    assert [s.supported for s in swapped.sentences] == [False]
+    faithful = grounder.score(
+        "The workspace owner deletes the workspace under Settings > General. [1]", [ROLES]
+    )
+    assert [s.supported for s in faithful.sentences] == [True]
+
+
+def test_bounds_and_validity_worded_differently_are_the_same_condition(
+    grounder: Grounder,
+) -> None:
+    report = grounder.score(
+        "Each attachment can be at most 5 MB. [1] The invitation link expires after 7 days. [1]",
+        [ROLES],
+    )
+    assert [s.supported for s in report.sentences] == [True, True]
+    assert conditions("limited to 5 MB").keys() == conditions("at most 5 MB").keys()

@@ -427,8 +427,8 @@ _CONDITIONS: tuple[tuple[str, str], ...] = (
     ("except", r"unless|except|excluding|other than|apart from"),
     ("only", r"only|exclusively|solely"),
     ("until", r"until|till"),
-    ("at_least", r"at least|minimum of|or more|or newer|or later"),
-    ("at_most", r"at most|no more than|maximum of|up to|or fewer|or less"),
+    ("at_least", r"at least|minimum of|no less than|no fewer than|or more|or newer|or later"),
+    ("at_most", r"at most|no more than|maximum of|up to|or fewer|or less|limited to|capped at"),
     ("more_than", r"more than|above|over|exceeds?|greater than"),
     ("less_than", r"less than|fewer than|below|under"),
     ("immediately", r"immediately|right away|instantly|at once|as soon as"),
@@ -468,6 +468,10 @@ _TIMED_BY = re.compile(
     re.IGNORECASE,
 )
 _EVENTS = frozenset({"after_event", "before_event", "within_event"})
+_EXPIRES = re.compile(r"\b(?:expires?|expiring|runs? out|lapses?)\s+after\b", re.IGNORECASE)
+_VALID_FOR = re.compile(
+    r"\b(?:valid|good|usable|active|kept|stays?|lasts?)\s+(?:\w+\s+)?for\b", re.IGNORECASE
+)
 _CLAUSE = re.compile(r"[^;]+")
 
 
@@ -547,6 +551,18 @@ def compare(
     present in most sources (the company), which are never a rival plan or product.
     """
     rivals = context_names - claim.names - generic_names
+    # a role is never generic: account pages name several in every passage
+    generic_plans = frozenset(n for n in generic_names if not n.startswith("role:"))
+    sentence_rivals = source.names - claim.names - generic_plans
+    for name in sorted(claim.names - generic_plans):
+        # the aligned sentence itself names another plan or role ("Owners can ..." for
+        # "Admins can ..."), though the next sentence may mention the claim's
+        if mentions(name, source.text):
+            continue
+        kind = name.startswith("role:")
+        same_kind = sorted(r for r in sentence_rivals if r.startswith("role:") == kind)
+        if same_kind:
+            return Mismatch("name", f"the source says this of {same_kind[0]}, not {name}")
     for name in sorted(claim.names):
         if mentions(name, context_text):
             continue
@@ -585,6 +601,8 @@ def _condition_mismatch(
 ) -> Mismatch | None:
     source_events = set(source.conditions) & _EVENTS
     for cue in sorted(set(claim.conditions) - set(source.conditions)):
+        if cue == "after" and _EXPIRES.search(claim.text) and _VALID_FOR.search(source.text):
+            continue  # "expires after 30 minutes" is "valid for 30 minutes"
         # "after a pipeline finishes" may be added freely, unless the source says "before"
         if cue not in _EVENTS or source_events:
             return Mismatch("condition", f"'{cue}' is not a condition in the source")

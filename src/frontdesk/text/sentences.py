@@ -83,7 +83,24 @@ class SentenceSplitter:
                 merged[-1] = (merged[-1][0], piece[1])
             else:
                 merged.append(piece)
-        return [(start + a, start + b) for a, b in merged]
+        return [(start + a, start + b) for a, b in _after_citations(chunk, merged)]
+
+
+_CITED_END = re.compile(r"[.!?]\s*(?:\[\d{1,3}\]\s*)+(?=\S)")
+"""A sentence end followed by its citations ("… 5 MB. [1] The link …"): the markers end it."""
+
+
+def _after_citations(text: str, spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for a, b in spans:
+        cut = a
+        for m in _CITED_END.finditer(text, a, b):
+            nxt = text[m.end()]
+            if nxt.isupper() or nxt.isdigit() or nxt in "\"'(":
+                out.append(_trim(text, cut, m.end()))
+                cut = m.end()
+        out.append(_trim(text, cut, b))
+    return [s for s in out if s[1] > s[0]]
 
 
 def _joins(text: str, prev: Span, nxt: Span) -> bool:
