@@ -91,7 +91,7 @@ def test_pii_span_f2_on_presidio_research_data(ner: NerEngine, datasets: Path) -
 def test_real_customer_messages_are_rarely_redacted(ner: NerEngine, datasets: Path) -> None:
     """False redactions garble questions: on banking77 (no PII) fewer than 1% may be touched.
 
-    Measured on all 10,003: 4 (0.04%) get a PERSON redaction, one of them a real name.
+    Measured on all 10,003: 3 (0.03%) get a PERSON redaction, one of them a real name.
     """
     with (datasets / "banking77" / "train.csv").open(encoding="utf-8", newline="") as fh:
         texts = [row["text"] for row in csv.DictReader(fh)][::20]

@@ -87,7 +87,7 @@ def test_product_positions(text: str, word: str, expected: bool) -> None:
 
 
 def test_banking77_messages_rarely_get_a_person_redaction(ner: NerEngine, datasets: Path) -> None:
-    """Real customer messages hold almost no names: measured 4 of all 10,003 (0.04%; one is a
+    """Real customer messages hold almost no names: measured 3 of all 10,003 (0.03%; one is a
     real name, "my son Bertie"), down from 7 (two of them "Mastercard"). Every tenth message
     here."""
     with (datasets / "banking77" / "train.csv").open(encoding="utf-8", newline="") as fh:
