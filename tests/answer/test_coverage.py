@@ -119,3 +119,9 @@ def test_the_sample_kb_lexicon_knows_its_own_plans(tagger: SpacyTagger) -> None:
     lexicon = Lexicon.build(texts)
     assert unknown_terms("What does the Growth plan include?", lexicon, tagger) == []
     assert unknown_terms("What does the Team plan include?", lexicon, tagger) == ["Team plan"]
+
+
+def test_an_unknown_product_is_named_in_full(lexicon: Lexicon, tagger: SpacyTagger) -> None:
+    lex = Lexicon.build([*DOCS, "Sign in with Microsoft Entra ID."])
+    question = "Does it integrate with Microsoft Dynamics 365?"
+    assert unknown_terms(question, lex, tagger) == ["Microsoft Dynamics 365"]

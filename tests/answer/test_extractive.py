@@ -175,3 +175,18 @@ def test_a_sentence_that_goes_on_from_the_quoted_one_is_quoted_with_it(
     )
     assert "except when the overage was caused by a fault" in answer.text
     assert "In that case contact support within 30 days" in answer.text
+
+
+def test_a_sentence_about_the_page_itself_is_never_the_answer(
+    composer: ExtractiveComposer,
+) -> None:
+    page = Source(
+        8,
+        "Refund Policy",
+        "",
+        "We want you to be happy with Northwind Data. This policy explains when you can get "
+        "your money back. Annual plans can be cancelled for a full refund within 14 days.",
+    )
+    answer = composer.compose("When can I get my money back?", [page])
+    assert "This policy explains" not in answer.text
+    assert "full refund within 14 days" in answer.text

@@ -254,7 +254,8 @@ def unknown_terms(
             j = i
             while j + 1 < len(tokens) and flagged[j + 1] and tokens[j].space_after:
                 j += 1
-            phrases.append(_join(tokens[i : j + 1]))
+            a, b = _whole_name(tokens, i, j, own)
+            phrases.append(_join(tokens[a : b + 1]))
             i = j + 1
         else:
             i += 1
@@ -276,6 +277,21 @@ def _candidate(tok: Tagged, own: set[str]) -> bool:
     if _ABBREVIATIONS.get(lower, lower) in STOPWORDS:
         return False
     return len(text) >= 3 or (len(text) == 2 and text.isupper())
+
+
+def _whole_name(tokens: Sequence[Tagged], i: int, j: int, own: set[str]) -> tuple[int, int]:
+    """An unknown proper noun with the name around it: "Microsoft Dynamics 365"."""
+    if tokens[i].pos != "PROPN":
+        return i, j
+    while i > 0 and tokens[i - 1].space_after and _as_name(tokens[i - 1], own):
+        i -= 1
+    while (
+        j + 1 < len(tokens)
+        and tokens[j].space_after
+        and (tokens[j + 1].text.isdigit() or _as_name(tokens[j + 1], own))
+    ):
+        j += 1
+    return i, j
 
 
 def _as_name(tok: Tagged, own: set[str]) -> bool:

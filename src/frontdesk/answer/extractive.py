@@ -80,7 +80,10 @@ class ExtractiveComposer:
         unknown = self._coverage.unknown(question) if self._coverage is not None else None
         found = tuple(unknown) if unknown is not None else None
         units = [
-            u for s in sources for u in units_of(s.index, s.title, s.section, s.text, self._segment)
+            u
+            for s in sources
+            for u in units_of(s.index, s.title, s.section, s.text, self._segment)
+            if not _ABOUT_THE_PAGE.match(u.text)
         ]
         if not units:
             return ComposedAnswer("", False, 0.0, (), expected, found)
@@ -195,6 +198,13 @@ _PART_SPLIT = re.compile(
 )
 
 
+_ABOUT_THE_PAGE = re.compile(
+    r"^(?:this|the following|on this) (?:page|policy|guide|article|document|section|faq|"
+    r"help article|agreement)s? (?:explains?|describes?|covers?|shows?|lists?|sets out|"
+    r"outlines?|tells? you|walks you through)\b",
+    re.IGNORECASE,
+)
+"""A sentence about the page itself ("This policy explains when …"): never an answer."""
 _CONTINUES = re.compile(
     r"^(?:in (?:that|this|such a) case|if so|otherwise|then|except|unless|however|but|"
     r"this|that|these|those|it|they)\b",
