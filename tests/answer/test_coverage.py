@@ -125,3 +125,13 @@ def test_an_unknown_product_is_named_in_full(lexicon: Lexicon, tagger: SpacyTagg
     lex = Lexicon.build([*DOCS, "Sign in with Microsoft Entra ID."])
     question = "Does it integrate with Microsoft Dynamics 365?"
     assert unknown_terms(question, lex, tagger) == ["Microsoft Dynamics 365"]
+
+
+def test_a_tier_the_documents_do_not_have_is_named(lexicon: Lexicon, tagger: SpacyTagger) -> None:
+    lex = Lexicon.build([*DOCS, "API rate limits: 60 requests per minute on Starter."])
+    assert unknown_terms("What's the API rate limit on the free plan?", lex, tagger) == [
+        "free plan"
+    ]
+    # a tier word the documents do write with that noun is known
+    lex = Lexicon.build([*DOCS, "Every plan includes the team plan features."])
+    assert unknown_terms("What does the team plan include?", lex, tagger) == []

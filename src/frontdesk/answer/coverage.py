@@ -10,6 +10,7 @@ things with a part-of-speech tagger and the collection's :class:`Lexicon`:
   "FedRAMP", "HIPAA", "GraphQL");
 * a capitalised name before a noun that heads the documents' own names, when the documents
   never write that pair ("Team plan" where they write "Starter plan" and "Growth plan");
+* a tier word before such a noun ("the free plan") when the documents never write that pair;
 * a proper noun the documents never write capitalised inside a sentence ("Microsoft
   Teams" where they only write "team").
 
@@ -166,6 +167,29 @@ _GENERIC = frozenset(
         "friend",
     ]
 )
+_TIER_WORDS = frozenset(
+    [
+        "free",
+        "basic",
+        "pro",
+        "premium",
+        "team",
+        "business",
+        "personal",
+        "plus",
+        "ultimate",
+        "standard",
+        "professional",
+        "lite",
+        "individual",
+        "student",
+        "family",
+        "startup",
+        "unlimited",
+    ]
+)
+"""Words that name a tier of a product ("the free plan", "a team plan") when the documents'
+own tiers have other names."""
 _ABBREVIATIONS = {
     "max": "maximum",
     "min": "minimum",
@@ -233,6 +257,15 @@ def unknown_terms(
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if _candidate(tok, own) and tok.pos in ("NOUN", "PROPN") and not _known(tok.text, lexicon):
             flagged[i] = True
+            continue
+        if (
+            tok.text.lower() in _TIER_WORDS
+            and nxt is not None
+            and nxt.pos == "NOUN"
+            and lexicon.is_head(nxt.text)
+            and not lexicon.knows_pair(tok.text, nxt.text)
+        ):
+            pairs.append((i, i + 1))  # "the free plan" where the plans are Starter, Growth …
             continue
         if not _as_name(tok, own):
             continue
