@@ -81,3 +81,16 @@ def test_hash_embedder_is_deterministic_and_word_sensitive() -> None:
     assert near @ a[0] > near @ a[1]
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert embedder.model_id == "hash-128" and embedder.dimensions == 128
+
+
+def test_recent_texts_are_embedded_once_and_shared(local_embedder: LocalEmbedder) -> None:
+    first = local_embedder.embed_sync(["How do refunds work?", "Cancel my plan"])
+    hits = local_embedder.memo_hits
+    again = local_embedder.embed_sync(["Cancel my plan", "Something new"])
+    assert local_embedder.memo_hits == hits + 1
+    np.testing.assert_array_equal(again[0], first[1])
+    many = [f"text number {i}" for i in range(200)]  # an ingest batch is not remembered
+    local_embedder.embed_sync(many)
+    before = local_embedder.memo_hits
+    local_embedder.embed_sync(many[:1])
+    assert local_embedder.memo_hits == before

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -87,6 +89,10 @@ class LocalEmbedder:
 
     Mean-pools the last hidden state with the attention mask, then L2-normalises.
     ``embed`` runs the model in a worker thread so the event loop stays free.
+
+    Recent small batches (a turn's question, its sentences, a retrieval's sub-queries) are
+    remembered by text (``memo_size`` texts), so every stage of a turn that embeds the same
+    text (injection check, retrieval, extractive answer, grounding) shares one embedding.
     """
 
     def __init__(
@@ -97,7 +103,12 @@ class LocalEmbedder:
         model_id: str = MINILM_MODEL_ID,
         dimensions: int = MINILM_DIMENSIONS,
         batch_size: int = 32,
+        memo_size: int = 512,
     ) -> None:
+        self._memo: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._memo_size = memo_size
+        self._memo_lock = threading.Lock()
+        self.memo_hits = 0
         self._session = session
         self._tokenizer = tokenizer
         self._model_id = model_id
@@ -165,6 +176,25 @@ class LocalEmbedder:
         del kind  # MiniLM is symmetric: queries and documents embed the same way
         if not texts:
             return np.zeros((0, self._dimensions), dtype=np.float32)
+        if len(texts) > self._batch_size * 2:  # ingestion: nothing to share, keep no copies
+            return self._embed_all(texts)
+        with self._memo_lock:
+            known = {t: self._memo[t] for t in texts if t in self._memo}
+            for t in known:
+                self._memo.move_to_end(t)
+            self.memo_hits += sum(1 for t in texts if t in known)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = self._embed_all(missing)
+            with self._memo_lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    known[text] = vector
+                    self._memo[text] = vector
+                while len(self._memo) > self._memo_size:
+                    self._memo.popitem(last=False)
+        return np.vstack([known[t] for t in texts]).astype(np.float32, copy=False)
+
+    def _embed_all(self, texts: Sequence[str]) -> Vectors:
         # Sort by length so each batch pads little; restore the order at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self._dimensions), dtype=np.float32)

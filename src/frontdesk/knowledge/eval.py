@@ -9,15 +9,17 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from frontdesk.errors import ConfigError
 from frontdesk.knowledge.documents import LoadedDocument, Section, content_hash, tidy
 from frontdesk.knowledge.embedding import EmbeddingProvider
 from frontdesk.knowledge.ingest import Ingestor
+from frontdesk.knowledge.loaders.markdown import load_markdown
 from frontdesk.knowledge.retrieval import Mode, RetrievalOptions, Retriever
 from frontdesk.knowledge.stores.base import KnowledgeStore
 
@@ -111,20 +113,27 @@ def score_run(
     return {m: v / n for m, v in totals.items()}
 
 
+_HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
+
+
+def beir_document(doc_id: str, title: str, text: str) -> LoadedDocument:
+    """A corpus entry as the loaders would see it: Markdown text keeps its section tree
+    (so chunks carry their section path, as an ingested ``.md`` file's do)."""
+    digest = content_hash(f"{title}\n{text}".encode())
+    if _HEADING.search(text):
+        doc = load_markdown(f"# {title or doc_id}\n\n{text}".encode(), doc_id, doc_id)
+        return replace(doc, format="beir", content_hash=digest)
+    return LoadedDocument(
+        source=doc_id,
+        title=title or doc_id,
+        format="beir",
+        sections=(Section(text=tidy(text) or title),),
+        content_hash=digest,
+    )
+
+
 def _corpus_documents(dataset: BeirDataset) -> list[LoadedDocument]:
-    docs = []
-    for doc_id, (title, text) in dataset.corpus.items():
-        body = tidy(text) or title
-        docs.append(
-            LoadedDocument(
-                source=doc_id,
-                title=title or doc_id,
-                format="beir",
-                sections=(Section(text=body),),
-                content_hash=content_hash(f"{title}\n{text}".encode()),
-            )
-        )
-    return docs
+    return [beir_document(i, title, text) for i, (title, text) in dataset.corpus.items()]
 
 
 async def evaluate_store(

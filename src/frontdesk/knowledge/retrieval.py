@@ -1,14 +1,25 @@
-"""Hybrid retrieval: lexical and vector candidates fused by reciprocal rank fusion."""
+"""Hybrid retrieval: BM25F and vector candidates, score-normalised fusion at document level.
+
+A long message is also split into sentence-sized segments (sub-queries): each is embedded
+(one embedding call for the whole query and its segments) and searched, and the fusion sums
+what each segment finds (``fusion``). ``retrieve_report`` returns the hits with the time each
+stage took, for the turn record and traces.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from frontdesk.domain import Citation
+from frontdesk.knowledge.analysis import LONG_QUERY_WORDS, segments
 from frontdesk.knowledge.embedding import EmbeddingProvider
 from frontdesk.knowledge.errors import EmbeddingMismatch
+from frontdesk.knowledge.fusion import FusedChunk, FusionParams, fuse
 from frontdesk.knowledge.stores.base import KnowledgeStore
 from frontdesk.knowledge.types import ScoredChunk, SearchFilter, StoredChunk
 
@@ -19,11 +30,21 @@ Mode = Literal["hybrid", "vector", "lexical"]
 class RetrievalOptions:
     top_k: int = 5
     candidates: int = 30  # per retriever, before fusion
-    rrf_k: int = 60
     #: A query whose best vector similarity is below this finds nothing ("no answer").
     #: Hits known to be below it are dropped too. 0.3 suits all-MiniLM-L6-v2.
     min_similarity: float = 0.3
     snippet_chars: int = 300
+    #: Fusion (fitted on the support_kb development queries, see BENCHMARKS.md).
+    lexical_weight: float = 0.7
+    similarity_floor: float = 0.3
+    #: Messages of at least this many words are also searched segment by segment.
+    long_query_words: int = LONG_QUERY_WORDS
+    max_segments: int = 64
+    segment_candidates: int = 10
+
+    @property
+    def fusion(self) -> FusionParams:
+        return FusionParams(self.lexical_weight, self.similarity_floor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +93,28 @@ def rrf_fuse(rankings: list[list[ScoredChunk]], k: int = 60) -> list[tuple[Store
     return [(chunks[cid], score) for cid, score in ordered]
 
 
+@dataclass(frozen=True, slots=True)
+class RetrievalReport:
+    """Hits plus what it took: milliseconds per stage and how many sub-queries."""
+
+    hits: list[RetrievedChunk]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    segments: int = 0
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.marks: dict[str, float] = {}
+
+    def since(self, name: str, t0: float) -> None:
+        self.marks[name] = round((time.perf_counter() - t0) * 1000, 3)
+
+    def done(self) -> dict[str, float]:
+        self.since("total", self.start)
+        return self.marks
+
+
 class Retriever:
     """What the chat pipeline calls: ``await retriever.retrieve(query)``."""
 
@@ -103,6 +146,12 @@ class Retriever:
             )
         return True
 
+    def sub_queries(self, query: str) -> list[str]:
+        """The segments a long query is also searched by ([] for a short one)."""
+        if len(query.split()) < self.options.long_query_words:
+            return []
+        return segments(query)[: self.options.max_segments]
+
     async def retrieve(
         self,
         query: str,
@@ -113,46 +162,86 @@ class Retriever:
         apply_threshold: bool = True,
     ) -> list[RetrievedChunk]:
         """Top-k chunks above the relevance threshold; [] means "nothing relevant"."""
+        report = await self.retrieve_report(
+            query, k=k, mode=mode, where=where, apply_threshold=apply_threshold
+        )
+        return report.hits
+
+    async def retrieve_report(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: Mode = "hybrid",
+        where: SearchFilter | None = None,
+        apply_threshold: bool = True,
+    ) -> RetrievalReport:
+        """``retrieve`` with the milliseconds of each stage (embed, vector, lexical, fuse)."""
         where = where or self.where
         k = k or self.options.top_k
+        clock = _Clock()
         if not query.strip() or not await asyncio.to_thread(self._check_model):
-            return []
+            return RetrievalReport([], clock.done())
         n = max(self.options.candidates, k)
-        vector_hits: list[ScoredChunk] = []
+        subs = self.sub_queries(query) if mode != "lexical" else []
+        vector_lists: list[list[ScoredChunk]] = []
         lexical_hits: list[ScoredChunk] = []
+
+        async def vector_side() -> None:
+            t0 = time.perf_counter()
+            vectors = await self.embedder.embed([query, *subs], "query")
+            clock.since("embed", t0)
+            t1 = time.perf_counter()
+            whole = await asyncio.to_thread(self.store.search_vector, vectors[0], where, n)
+            vector_lists.append(whole)
+            if subs:
+                m = max(self.options.segment_candidates, 1)
+                found = await asyncio.to_thread(
+                    self.store.search_vectors, np.asarray(vectors[1:]), where, m
+                )
+                vector_lists.extend(found)
+            clock.since("vector", t1)
+
+        async def lexical_side() -> None:
+            t0 = time.perf_counter()
+            lexical_hits.extend(await asyncio.to_thread(self.store.search_lexical, query, where, n))
+            clock.since("lexical", t0)
+
+        sides = []
         if mode in ("hybrid", "vector"):
-            vector = (await self.embedder.embed([query], "query"))[0]
-            vector_hits = await asyncio.to_thread(self.store.search_vector, vector, where, n)
+            sides.append(vector_side())
         if mode in ("hybrid", "lexical"):
-            lexical_hits = await asyncio.to_thread(self.store.search_lexical, query, where, n)
-        return self._combine(mode, vector_hits, lexical_hits, k, apply_threshold)
+            sides.append(lexical_side())
+        await asyncio.gather(*sides)
+        t0 = time.perf_counter()
+        hits = self._combine(mode, vector_lists, lexical_hits, k, apply_threshold)
+        clock.since("fuse", t0)
+        return RetrievalReport(hits, clock.done(), len(subs))
 
     def _combine(
         self,
         mode: Mode,
-        vector_hits: list[ScoredChunk],
+        vector_lists: list[list[ScoredChunk]],
         lexical_hits: list[ScoredChunk],
         k: int,
         apply_threshold: bool,
     ) -> list[RetrievedChunk]:
         threshold = self.options.min_similarity
-        vec = {h.chunk.id: h.score for h in vector_hits}
-        lex = {h.chunk.id: h.score for h in lexical_hits}
-        weak = not vector_hits or vector_hits[0].score < threshold
+        best = max((h.score for hits in vector_lists for h in hits[:1]), default=None)
+        weak = best is None or best < threshold
         if apply_threshold and mode != "lexical" and weak:
             return []
-        if mode == "vector":
-            fused = [(h.chunk, h.score) for h in vector_hits]
-        elif mode == "lexical":
-            fused = [(h.chunk, h.score) for h in lexical_hits]
+        if mode == "lexical":
+            fused = [FusedChunk(h.chunk, h.score, None, h.score) for h in lexical_hits]
         else:
-            fused = rrf_fuse([vector_hits, lexical_hits], self.options.rrf_k)
+            fused = fuse(
+                vector_lists, lexical_hits if mode == "hybrid" else [], self.options.fusion
+            )
         out: list[RetrievedChunk] = []
-        for chunk, score in fused:
-            similarity = vec.get(chunk.id)
-            if apply_threshold and similarity is not None and similarity < threshold:
+        for hit in fused:
+            if apply_threshold and hit.similarity is not None and hit.similarity < threshold:
                 continue
-            out.append(RetrievedChunk(chunk, score, similarity, lex.get(chunk.id)))
+            out.append(RetrievedChunk(hit.chunk, hit.score, hit.similarity, hit.lexical))
             if len(out) == k:
                 break
         return out

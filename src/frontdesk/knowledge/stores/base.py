@@ -35,6 +35,12 @@ class VectorStore(Protocol):
         """Nearest chunks by cosine similarity (score in [-1, 1], higher is closer)."""
         ...
 
+    def search_vectors(
+        self, vectors: Vector, where: SearchFilter, k: int
+    ) -> list[list[ScoredChunk]]:
+        """``search_vector`` for each row of a ``(n, dimensions)`` matrix (sub-queries)."""
+        ...
+
     def delete(self, where: SearchFilter, chunk_ids: Sequence[str] | None = None) -> int: ...
 
     def count(self, where: SearchFilter) -> int: ...
@@ -50,7 +56,9 @@ class LexicalIndex(Protocol):
     ) -> int: ...
 
     def search_lexical(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
-        """Full-text matches ranked by BM25 (SQLite) or ts_rank_cd (PostgreSQL)."""
+        """Full-text matches ranked by BM25F over title, section path and text (stemmed
+        words and bigrams, query terms weighted by their frequency), the same on every
+        backend."""
         ...
 
     def delete(self, where: SearchFilter, chunk_ids: Sequence[str] | None = None) -> int: ...

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from frontdesk.errors import ConfigError
+from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
 from frontdesk.knowledge.stores.sql_common import SqlStoreBase, chunk_from_row
 from frontdesk.knowledge.stores.sqlite import query_terms
 from frontdesk.knowledge.types import ScoredChunk, SearchFilter, Vector
@@ -30,8 +31,18 @@ def _vector_literal(vector: Vector) -> str:
 class PostgresKnowledgeStore(SqlStoreBase):
     """Needs the ``vector`` extension (pgvector >= 0.8 for iterative index scans)."""
 
-    def __init__(self, engine: Engine, *, ef_search: int = 96) -> None:
-        super().__init__(engine)
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        ef_search: int = 96,
+        lexicon_sync_threshold: int = 20_000,
+        background_builds: bool = True,
+    ) -> None:
+        lexicon = LexiconCache(
+            None, sync_threshold=lexicon_sync_threshold, background=background_builds
+        )
+        super().__init__(engine, lexicon=lexicon)
         self.ef_search = ef_search
 
     def _before_create(self, conn: Connection) -> None:
@@ -90,7 +101,17 @@ class PostgresKnowledgeStore(SqlStoreBase):
         hits = [ScoredChunk(chunk_from_row(r), float(r.score)) for r in rows]
         return sorted(hits, key=lambda h: -h.score)
 
-    def search_lexical(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+    def search_vectors(
+        self, vectors: Vector, where: SearchFilter, k: int
+    ) -> list[list[ScoredChunk]]:
+        return [self.search_vector(v, where, k) for v in vectors]
+
+    def refresh_index(self, tenant: str, collection: str) -> None:
+        """Build the BM25 index now, e.g. at the end of an ingest (pgvector keeps its own)."""
+        self.refresh_lexicon(tenant, collection)
+
+    def _search_fulltext(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        """PostgreSQL full-text search (while the BM25 index of a large collection builds)."""
         terms = query_terms(query)
         if not terms or k <= 0:
             return []

@@ -10,10 +10,13 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, sel
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.knowledge.errors import DuplicateChunk, EmbeddingMismatch
+from frontdesk.knowledge.lexical_index import IndexRow
 from frontdesk.knowledge.schema import kb_chunks, kb_collections, kb_documents, metadata
+from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
 from frontdesk.knowledge.types import (
     CollectionInfo,
     DuplicatePolicy,
+    ScoredChunk,
     SearchFilter,
     StoredChunk,
     StoredDocument,
@@ -87,10 +90,73 @@ def _chunk_row(chunk: StoredChunk, vector: Vector) -> dict[str, Any]:
 
 
 class SqlStoreBase:
-    """Documents, chunks and collection records; backends add search."""
+    """Documents, chunks and collection records, and BM25 search over an in-process index
+    of the stored chunks (the same ranking on every backend); backends add vector search and
+    their own full-text search, which answers while a large index is being built."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lexicon: LexiconCache | None = None) -> None:
         self.engine = engine
+        self.lexicon = lexicon or LexiconCache(None)
+
+    # --- lexical search ----------------------------------------------------------
+
+    def search_lexical(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        """BM25F (title, section path, text; stems and bigrams) over the collection."""
+        if k <= 0 or not query.strip():
+            return []
+        info = self.collection_info(where.tenant, where.collection)
+        if info is None:
+            return []
+        scope_all = SearchFilter(where.tenant, where.collection)
+        index = self.lexicon.get(
+            (where.tenant, where.collection),
+            info.generation,
+            lambda: self.count(scope_all),
+            lambda: self._index_rows(scope_all),
+        )
+        if index is None:  # a large index is being built: the backend's full-text search
+            return self._search_fulltext(query, where, k)
+        weights = self.lexicon.analyzer.query_weights(query)
+        labels, scores = index.search(weights, k, where.document_ids)
+        hits = self._fetch_pks(where, [int(x) for x in labels])
+        return [
+            ScoredChunk(hits[int(label)], float(score))
+            for label, score in zip(labels, scores, strict=True)
+            if int(label) in hits
+        ]
+
+    def refresh_lexicon(self, tenant: str, collection: str) -> None:
+        """Build (and persist) the BM25 index now, e.g. at the end of an ingest."""
+        info = self.collection_info(tenant, collection)
+        if info is None:
+            return
+        scope_all = SearchFilter(tenant, collection)
+        self.lexicon.build(
+            (tenant, collection), info.generation, lambda: self._index_rows(scope_all)
+        )
+
+    def _search_fulltext(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        raise NotImplementedError
+
+    def _index_rows(self, where: SearchFilter) -> list[IndexRow]:
+        cols = [kb_chunks.c.pk, kb_chunks.c.document_id, kb_chunks.c.title]
+        cols += [kb_chunks.c.section, kb_chunks.c.text]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(*cols).where(*scope(kb_chunks, where)).order_by(kb_chunks.c.pk)
+            ).all()
+        return [IndexRow(r.pk, r.document_id, r.title, r.section or "", r.text) for r in rows]
+
+    def _fetch_pks(self, where: SearchFilter, pks: list[int]) -> dict[int, StoredChunk]:
+        if not pks:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(kb_chunks.c.pk, *CHUNK_COLUMNS).where(
+                    *scope(kb_chunks, where), kb_chunks.c.pk.in_(pks)
+                )
+            ).all()
+        return {r.pk: chunk_from_row(r) for r in rows}
 
     # --- schema and collections -------------------------------------------------
 
@@ -172,7 +238,8 @@ class SqlStoreBase:
         )
 
     def _invalidate(self, tenant: str, collection: str) -> None:
-        """Drop in-process caches of a collection (SQLite vector index)."""
+        """Drop in-process caches of a collection (BM25 index; SQLite vector index)."""
+        self.lexicon.invalidate((tenant, collection))
 
     # --- chunks ------------------------------------------------------------------
 
@@ -354,6 +421,7 @@ class SqlStoreBase:
         return int(result.rowcount)
 
     def close(self) -> None:
+        self.lexicon.wait()
         self.engine.dispose()
 
 

@@ -11,7 +11,8 @@ import numpy as np
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 
 from frontdesk.knowledge.schema import kb_chunks
-from frontdesk.knowledge.stores.sql_common import CHUNK_COLUMNS, SqlStoreBase, chunk_from_row, scope
+from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
+from frontdesk.knowledge.stores.sql_common import SqlStoreBase, scope
 from frontdesk.knowledge.stores.vector_index import (
     CollectionVectors,
     build_hnsw,
@@ -121,7 +122,9 @@ class SqliteKnowledgeStore(SqlStoreBase):
 
     Above it, an HNSW graph persisted next to the database serves searches. After a write
     the graph is stale: with ``background_builds`` searches stay exact (never blocked for
-    minutes) while a thread rebuilds it; ingestion rebuilds it at the end of a run.
+    minutes) while a thread rebuilds it; ingestion rebuilds it at the end of a run. Text is
+    ranked by the in-process BM25 index (``lexicon_cache``), persisted beside the graph;
+    FTS5 answers while a large one is rebuilt.
     """
 
     def __init__(
@@ -133,10 +136,13 @@ class SqliteKnowledgeStore(SqlStoreBase):
         ef_search: int = 96,
         background_builds: bool = True,
     ) -> None:
-        super().__init__(engine)
         database = engine.url.database
         if index_dir is None and database and database != ":memory:":
             index_dir = Path(database + ".kbvec")
+        lexicon = LexiconCache(
+            index_dir, sync_threshold=exact_threshold, background=background_builds
+        )
+        super().__init__(engine, lexicon=lexicon)
         self.index_dir = index_dir
         self.exact_threshold = exact_threshold
         self.ef_search = ef_search
@@ -163,6 +169,7 @@ class SqliteKnowledgeStore(SqlStoreBase):
             )
 
     def _invalidate(self, tenant: str, collection: str) -> None:
+        super()._invalidate(tenant, collection)
         with self._lock:
             self._cache.pop((tenant, collection), None)
 
@@ -247,43 +254,41 @@ class SqliteKnowledgeStore(SqlStoreBase):
             thread.join()
 
     def refresh_index(self, tenant: str, collection: str) -> None:
-        """Build (and persist) the vector index now, e.g. at the end of an ingest."""
+        """Build (and persist) the vector and BM25 indexes now, e.g. at the end of an ingest."""
         self._vectors(tenant, collection, build_now=True)
+        self.refresh_lexicon(tenant, collection)
 
     def close(self) -> None:
         self.wait_for_index_builds()
         super().close()
 
     def search_vector(self, vector: Vector, where: SearchFilter, k: int) -> list[ScoredChunk]:
-        vectors = self._vectors(where.tenant, where.collection)
-        if vectors is None or k <= 0:
-            return []
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        want = k if where.document_ids is None else max(k * 10, 100)
-        labels, scores = vectors.search(query, want, self.ef_search)
-        hits = self._fetch(where, [int(x) for x in labels])
-        out = [
-            ScoredChunk(hits[int(label)], float(score))
-            for label, score in zip(labels, scores, strict=True)
-            if int(label) in hits
-        ]
-        return out[:k]
+        return self.search_vectors(np.asarray(vector, dtype=np.float32)[None, :], where, k)[0]
 
-    def _fetch(self, where: SearchFilter, pks: list[int]) -> dict[int, Any]:
-        if not pks:
-            return {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(kb_chunks.c.pk, *CHUNK_COLUMNS).where(
-                    *scope(kb_chunks, where), kb_chunks.c.pk.in_(pks)
-                )
-            ).all()
-        return {r.pk: chunk_from_row(r) for r in rows}
+    def search_vectors(
+        self, vectors: Vector, where: SearchFilter, k: int
+    ) -> list[list[ScoredChunk]]:
+        """One nearest-neighbour list per row of ``vectors`` (one index pass, one fetch)."""
+        queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+        index = self._vectors(where.tenant, where.collection)
+        if index is None or k <= 0:
+            return [[] for _ in range(len(queries))]
+        want = k if where.document_ids is None else max(k * 10, 100)
+        found = [index.search(q, want, self.ef_search) for q in queries]
+        hits = self._fetch_pks(where, sorted({int(x) for labels, _ in found for x in labels}))
+        return [
+            [
+                ScoredChunk(hits[int(label)], float(score))
+                for label, score in zip(labels, scores, strict=True)
+                if int(label) in hits
+            ][:k]
+            for labels, scores in found
+        ]
 
     # --- full text -----------------------------------------------------------------
 
-    def search_lexical(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
-        """BM25 over the whole FTS index first (fast), then the scope filter.
+    def _search_fulltext(self, query: str, where: SearchFilter, k: int) -> list[ScoredChunk]:
+        """FTS5 BM25 over the whole FTS index first (fast), then the scope filter.
 
         The index is shared by all tenants and collections, so the unscoped top list is
         widened until ``k`` in-scope hits are found or the matches run out; a scoped join
@@ -300,7 +305,7 @@ class SqliteKnowledgeStore(SqlStoreBase):
         for _ in range(3):
             with self.engine.connect() as conn:
                 ranked = conn.execute(ranked_sql, {"match": match, "n": n}).all()
-            hits = self._fetch(where, [r.pk for r in ranked])
+            hits = self._fetch_pks(where, [r.pk for r in ranked])
             found = [ScoredChunk(hits[r.pk], -float(r.rank)) for r in ranked if r.pk in hits]
             if len(found) >= k or len(ranked) < n:
                 return found[:k]
@@ -327,5 +332,5 @@ class SqliteKnowledgeStore(SqlStoreBase):
         )
         with self.engine.connect() as conn:
             ranked = conn.execute(sql, params).all()
-        hits = self._fetch(where, [r.pk for r in ranked])
+        hits = self._fetch_pks(where, [r.pk for r in ranked])
         return [ScoredChunk(hits[r.pk], -float(r.rank)) for r in ranked if r.pk in hits]
