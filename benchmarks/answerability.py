@@ -5,8 +5,8 @@
 Ingests sample_kb/ into a temporary SQLite knowledge base, retrieves for each case's last
 question (made standalone from its earlier turns, as the turn does), and records the
 features the turn decides on: the best vector similarity and whether the question names
-something no retrieved passage mentions. The similarity threshold is fitted on the cases
-with split=dev (the lowest threshold keeping answerable recall at its maximum while refusing
+something the documents never mention (``frontdesk.answer.coverage``, as the turn does).
+The similarity threshold is fitted on the cases with split=dev (the lowest threshold keeping answerable recall at its maximum while refusing
 the most unanswerable ones) and precision/recall of "unanswerable" are reported on the
 holdout split, which the threshold never saw.
 """
@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.golden_kb import load_cases, retrieve_cases  # noqa: E402
-from frontdesk.chat.answering import missing_names  # noqa: E402
+from frontdesk.answer.coverage import Coverage, SpacyTagger  # noqa: E402
+from frontdesk.answer.lexicon import Lexicon  # noqa: E402
 from frontdesk.config import load_bot_config  # noqa: E402
 
 
@@ -39,7 +40,9 @@ class Row:
 
 
 async def features(cases: list[dict[str, Any]], known: tuple[str, ...]) -> list[Row]:
-    _, retrieved = await retrieve_cases(cases)
+    texts: list[str] = []
+    _, retrieved = await retrieve_cases(cases, texts=texts)
+    coverage = Coverage(SpacyTagger.load(), lambda: Lexicon.build(texts), known=known)
     rows: list[Row] = []
     for item in retrieved:
         sims = [h.vector_score for h in item.hits if h.vector_score is not None]
@@ -49,7 +52,7 @@ async def features(cases: list[dict[str, Any]], known: tuple[str, ...]) -> list[
                 split=str(item.case.get("split", "dev")),
                 unanswerable=item.case["kind"] == "unanswerable",
                 similarity=max(sims, default=0.0),
-                missing=tuple(missing_names(item.question.text, item.sources, known=known)),
+                missing=tuple(coverage.unknown(item.question.text) or ()),
             )
         )
     return rows
@@ -99,7 +102,7 @@ def main() -> int:
     holdout = [r for r in rows if r.split != "dev"]
     for use_names in (False, True):
         t = fit(dev, use_names)
-        label = "similarity + missing names" if use_names else "similarity only"
+        label = "similarity + unknown terms" if use_names else "similarity only"
         print(f"\n{label}: threshold fitted on dev = {t:.3f}")
         for name, part in (("dev", dev), ("holdout", holdout)):
             s = scores(part, t, use_names)

@@ -18,6 +18,7 @@ from frontdesk.chat.prompt import Source
 from frontdesk.domain import ChatMessage
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievedChunk
+from frontdesk.knowledge.types import SearchFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +38,9 @@ class RetrievedCase:
 
 
 async def retrieve_cases(
-    cases: Sequence[dict[str, Any]], *, k: int = 4
+    cases: Sequence[dict[str, Any]], *, k: int = 4, texts: list[str] | None = None
 ) -> tuple[LocalEmbedder, list[RetrievedCase]]:
+    """``texts``, when given, receives every ingested document's text (for a lexicon)."""
     from frontdesk.knowledge.ingest import ingest
     from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
     from frontdesk.knowledge.stores.factory import open_store
@@ -49,6 +51,10 @@ async def retrieve_cases(
         store = open_store(f"sqlite:///{home}/kb.db")
         try:
             await ingest([str(ROOT / "sample_kb")], store=store, embedder=embedder)
+            if texts is not None:
+                where = SearchFilter("default", "default")
+                for doc in store.list_documents(where):
+                    texts.append(store.document_text(where, doc.id) or "")
             retriever = Retriever(store, embedder, options=RetrievalOptions(top_k=k))
             for case in cases:
                 turns = [str(t) for t in case["turns"]]
