@@ -26,7 +26,7 @@ from frontdesk.text.stopwords import STOPWORDS
 if TYPE_CHECKING:
     import Stemmer as _Stemmer
 
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_WORD = re.compile(r"([a-z0-9]+)(?:['’][a-z]+)?")
 _SEGMENT_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
 _MARKUP = re.compile(r"[*_#>`|]+")
 _ITEM_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-•+])\s+")
@@ -118,12 +118,7 @@ class Analyzer:
     def words(self, text: str, stopwords: frozenset[str] | None = None) -> list[str]:
         """Kept words (no stopwords), not stemmed; a possessive/contraction tail is dropped."""
         stop = self.stopwords if stopwords is None else stopwords
-        out = []
-        for match in _WORD.findall(text.lower()):
-            word = re.split(r"['’]", match, maxsplit=1)[0]
-            if word and word not in stop:
-                out.append(word)
-        return out
+        return [w for w in _WORD.findall(text.lower()) if w not in stop]
 
     def stems(self, words: Sequence[str]) -> list[str]:
         cache = self._cache

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,38 +93,39 @@ class Bm25Index:
         documents: dict[str, int] = {}
         labels: list[int] = []
         row_documents: list[int] = []
-        term_ids: list[int] = []
+        term_ids: list[int] = []  # one entry per term occurrence
         row_ids: list[int] = []
-        tfs: list[float] = []
-        lengths: list[float] = []
+        weights: list[float] = []
+        lookup = vocabulary.setdefault
         for row, item in enumerate(items):
-            text_terms = analyzer.terms(item.text)
-            counts: dict[str, float] = dict(Counter(text_terms))
-            length = float(len(text_terms))
-            for extra, weight in ((item.title, p.title_weight), (item.section, p.section_weight)):
-                extra_terms = analyzer.terms(extra) if extra else []
-                for term in extra_terms:
-                    counts[term] = counts.get(term, 0.0) + weight
-                length += weight * len(extra_terms)
             labels.append(item.label)
             row_documents.append(documents.setdefault(item.document_id, len(documents)))
-            lengths.append(length)
-            term_ids.extend(vocabulary.setdefault(t, len(vocabulary)) for t in counts)
-            tfs.extend(counts.values())
-            row_ids.extend([row] * len(counts))
-        n = len(labels)
-        terms = np.asarray(term_ids, dtype=np.int64)
-        order = np.argsort(terms, kind="stable")
-        terms = terms[order]
-        rows = np.asarray(row_ids, dtype=np.int32)[order]
-        tf = np.asarray(tfs, dtype=np.float64)[order]
-        df = np.bincount(terms, minlength=len(vocabulary)).astype(np.float64)
+            for field, weight in ((item.text, 1.0), (item.title, p.title_weight)):
+                terms = analyzer.terms(field) if field else []
+                term_ids.extend([lookup(t, len(vocabulary)) for t in terms])
+                row_ids.extend([row] * len(terms))
+                weights.extend([weight] * len(terms))
+            if item.section:
+                terms = analyzer.terms(item.section)
+                term_ids.extend([lookup(t, len(vocabulary)) for t in terms])
+                row_ids.extend([row] * len(terms))
+                weights.extend([p.section_weight] * len(terms))
+        n, v = len(labels), max(len(vocabulary), 1)
+        occ_rows = np.asarray(row_ids, dtype=np.int64)
+        occ_weights = np.asarray(weights, dtype=np.float64)
+        length_arr = np.bincount(occ_rows, weights=occ_weights, minlength=n)
+        # (term, row) pairs, sorted by term then row: one posting each with its summed tf.
+        keys = np.asarray(term_ids, dtype=np.int64) * max(n, 1) + occ_rows
+        unique, inverse = np.unique(keys, return_inverse=True)
+        tf = np.bincount(inverse.reshape(-1), weights=occ_weights, minlength=len(unique))
+        terms_of = unique // max(n, 1)
+        rows = (unique % max(n, 1)).astype(np.int32)
+        df = np.bincount(terms_of, minlength=v).astype(np.float64)
         idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        length_arr = np.asarray(lengths, dtype=np.float64)
         avg = float(length_arr.mean()) if n else 1.0
         norm = p.k1 * (1.0 - p.b + p.b * length_arr / max(avg, 1e-9))
-        impacts = (idf[terms] * tf * (p.k1 + 1.0) / (tf + norm[rows])).astype(np.float32)
-        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        impacts = (idf[terms_of] * tf * (p.k1 + 1.0) / (tf + norm[rows])).astype(np.float32)
+        offsets = np.zeros(v + 1, dtype=np.int64)
         np.cumsum(df.astype(np.int64), out=offsets[1:])
         return cls(
             labels=np.asarray(labels, dtype=np.int64),
