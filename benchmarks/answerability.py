@@ -6,9 +6,9 @@ Ingests sample_kb/ into a temporary SQLite knowledge base, retrieves for each ca
 question (made standalone from its earlier turns, as the turn does), and records the
 features the turn decides on: the best vector similarity and whether the question names
 something the documents never mention (``frontdesk.answer.coverage``, as the turn does).
-The similarity threshold is fitted on the cases with split=dev (the lowest threshold keeping answerable recall at its maximum while refusing
-the most unanswerable ones) and precision/recall of "unanswerable" are reported on the
-holdout split, which the threshold never saw.
+The similarity threshold is fitted on the cases with split=dev (the lowest threshold keeping
+answerable recall at its maximum while refusing the most unanswerable ones) and
+precision/recall of "unanswerable" are reported on the holdout split, which the threshold never saw.
 """
 
 from __future__ import annotations
