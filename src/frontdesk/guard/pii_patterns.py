@@ -208,6 +208,9 @@ def find_phones(text: str) -> list[Span]:
         digits = sum(ch.isdigit() for ch in m.group("num"))
         if 7 <= digits <= 18 and not _DATE_LIKE.match(m.group("num")):
             spans.append(Span("PHONE", m.start("num"), m.end("num"), 0.75, "phone-cue"))
+    if spans:  # a digit run inside a card number or an IBAN is not a phone number
+        taken = find_cards(text) + find_ibans(text)
+        spans = [s for s in spans if not any(t.start <= s.start and s.end <= t.end for t in taken)]
     return [s for s in spans if not _NOT_PHONE_CONTEXT.search(text[max(0, s.start - 40) : s.start])]
 
 
@@ -224,9 +227,16 @@ def _phone_span(text: str, m: re.Match[str]) -> Span | None:
     if number.startswith("+"):
         return _international(raw, number, m.start())
     start = m.start()
-    # A postcode or house number run into the number ("Portugal 30971 21 253 109 8211"):
-    # drop leading groups while there are too many digits.
-    while sum(map(len, groups)) > 15 and len(groups) > 2:
+    if len(set(map(len, groups))) == 1 and sum(map(len, groups)) > 15:
+        return None  # "4111 1111 1111 1111": a card or account number, not a phone
+    # A postcode run into the number ("Portugal 30971 21 253 109 8211"): after a word, drop
+    # the leading group when there are too many digits.
+    if (
+        sum(map(len, groups)) > 15
+        and len(groups) > 2
+        and 4 <= len(groups[0]) <= 6
+        and re.search(r"[^\W\d_][ \t]$", text[max(0, m.start() - 2) : m.start()])
+    ):
         cut = number.index(groups[1], len(groups[0]))
         start += cut
         number, raw = number[cut:], raw[cut:]
