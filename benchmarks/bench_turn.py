@@ -204,6 +204,14 @@ def start_frontdesk(work: Path, upstream_port: int, guard: bool, cpus: str | Non
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(FRONTDESK_DATA_DIR=str(data), FRONTDESK_BOT_CONFIG=str(bot),
                FRONTDESK_LOG_LEVEL="WARNING", BENCH_UPSTREAM_KEY="sk-bench")  # fmt: skip
+    # every simulated customer comes from 127.0.0.1: lift the per-address/session abuse
+    # limits and anonymous daily budgets (0 = off), which would otherwise throttle the bench
+    for limit in ("CONVERSATIONS", "MESSAGES"):
+        for per in ("ADDRESS", "SESSION"):
+            env[f"FRONTDESK_ABUSE__{limit}_PER_{per}"] = "0"
+    for budget in ("TOKENS", "USD"):
+        for per in ("ADDRESS", "SESSION"):
+            env[f"FRONTDESK_ABUSE__ANONYMOUS_DAILY_{budget}_PER_{per}"] = "0"
     cli = str(ROOT / ".venv" / "bin" / "frontdesk")
     subprocess.run([cli, "db", "upgrade"], env=env, cwd=work, check=True, capture_output=True)
     port = free_port()
