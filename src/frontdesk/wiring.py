@@ -261,7 +261,10 @@ async def _guard(
         embedder=embedder,
         known_term=knowledge.knows_term if knowledge is not None else None,
     )
-    return TurnGuard(GuardPipeline(bot.guard, services), bot.name, composer=composer)
+    pipeline = GuardPipeline(bot.guard, services)
+    if knowledge is not None:
+        knowledge.screen = pipeline.source_screen  # hidden instructions stay out of prompts
+    return TurnGuard(pipeline, bot.name, composer=composer)
 
 
 async def _knowledge(

@@ -12,6 +12,7 @@ from frontdesk.answer.lexicon import Lexicon
 from frontdesk.chat.prompt import Source
 from frontdesk.config import KnowledgeConfig
 from frontdesk.domain import Citation, StoredMessage
+from frontdesk.guard.injection_sources import SourceScreen
 from frontdesk.knowledge.documents import citation_url
 from frontdesk.knowledge.retrieval import RetrievedChunk, Retriever
 from frontdesk.knowledge.stores.base import KnowledgeStore
@@ -28,6 +29,8 @@ class Grounding:
     """What retrieval found for one question."""
 
     hits: list[RetrievedChunk] = field(default_factory=list)
+    dropped: tuple[str, ...] = ()
+    """Ids of retrieved passages kept out of the prompt: they carry hidden instructions."""
 
     @property
     def found(self) -> bool:
@@ -68,6 +71,8 @@ class KnowledgeBase:
         self.lexicon: Lexicon | None = None
         """The words of the whole collection (None: none yet, or too large to read)."""
         self._terms: dict[str, bool] = {}
+        self.screen: SourceScreen | None = None
+        """Drops passages that carry instructions aimed at the model (set by the guard)."""
 
     async def refresh(self) -> bool:
         self._terms.clear()
@@ -123,4 +128,11 @@ class KnowledgeBase:
             if previous:
                 query = f"{previous}\n{question}"
         hits = await self.retriever.retrieve(query, k=self.config.top_k)
-        return Grounding(hits)
+        if self.screen is None or not hits:
+            return Grounding(hits)
+        screened = await asyncio.to_thread(self.screen.screen, [h.chunk.text for h in hits])
+        dropped = tuple(h.chunk.id for h, f in zip(hits, screened.flagged, strict=True) if f)
+        if dropped:
+            log.warning("retrieved passages with hidden instructions kept out: %s", dropped)
+        kept = [h for h, f in zip(hits, screened.flagged, strict=True) if not f]
+        return Grounding(kept, dropped)

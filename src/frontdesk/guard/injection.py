@@ -1,17 +1,20 @@
-"""Prompt-injection and jailbreak detection: rules first, then the embedding classifier.
+"""Prompt-injection and jailbreak detection: rules first, then the embedding classifiers.
 
 Direct injection (the customer's message) is blocked with a refusal. Indirect injection
-(instructions inside ingested documents or retrieved chunks) is flagged with
-:func:`flag_instructions` and neutralised in the prompt with :func:`wrap_untrusted`.
+(instructions hidden in retrieved passages, uploaded documents or attachments) is scored by
+the document model with :meth:`InjectionDetector.score_documents` / :func:`flag_instructions`;
+the chat turn keeps flagged passages out of the prompt (``guard/injection_sources.py``) and
+:func:`wrap_untrusted` fences any other untrusted text.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from frontdesk.guard.base import Finding, GuardContext, Verdict, allow
-from frontdesk.guard.injection_model import LogisticModel, SyncEmbedder
+from frontdesk.guard.injection_model import LogisticModel, SyncEmbedder, document_pieces
 from frontdesk.guard.injection_rules import RuleHit, detect
 
 REFUSAL = (
@@ -24,6 +27,8 @@ REFUSAL = (
 class InjectionScore:
     rules: tuple[RuleHit, ...]
     probability: float | None
+    """The classifier's score relative to its threshold (above 0.5 is flagged); None
+    without a classifier."""
     flagged: bool
 
 
@@ -36,20 +41,21 @@ class InjectionDetector:
         embedder: SyncEmbedder | None = None,
         classifier: LogisticModel | None = None,
         threshold: float | None = None,
+        document_classifier: LogisticModel | None = None,
     ) -> None:
         if (embedder is None) != (classifier is None):
             raise ValueError("the classifier needs an embedder and vice versa")
-        if (
-            embedder is not None
-            and classifier is not None
-            and embedder.model_id != classifier.model_id
-        ):
-            raise ValueError(
-                f"classifier was trained on {classifier.model_id!r} embeddings, "
-                f"got {embedder.model_id!r}"
-            )
+        if document_classifier is not None and embedder is None:
+            raise ValueError("the document classifier needs an embedder")
+        for model in (classifier, document_classifier):
+            if embedder is not None and model is not None and embedder.model_id != model.model_id:
+                raise ValueError(
+                    f"classifier was trained on {model.model_id!r} embeddings, "
+                    f"got {embedder.model_id!r}"
+                )
         self._embedder = embedder
         self._classifier = classifier
+        self._documents = document_classifier
         self._threshold = (
             threshold
             if threshold is not None
@@ -57,17 +63,78 @@ class InjectionDetector:
         )
 
     def score_many(self, texts: Sequence[str]) -> list[InjectionScore]:
+        """Customer messages: rules, then the message model. A message that looks like a
+        pasted document (several lines, or long) is also scored as a document, so an
+        instruction hidden in a pasted e-mail or attachment text is caught the same way."""
         rules = [tuple(detect(t)) for t in texts]
-        probs: list[float | None] = [None] * len(texts)
-        if self._embedder is not None and self._classifier is not None and texts:
-            probs = [float(p) for p in self._classifier.predict(self._embedder, texts)]
+        if self._embedder is None or self._classifier is None or not texts:
+            return [InjectionScore(r, None, bool(r)) for r in rules]
+        raw = self._classifier.predict(self._embedder, texts)
+        scores = [relative(float(p), self._threshold) for p in raw]
+        pasted = [i for i, t in enumerate(texts) if looks_like_document(t)]
+        if pasted and self._documents is not None:
+            docs = self._document_scores([texts[i] for i in pasted])
+            for i, d in zip(pasted, docs, strict=True):
+                scores[i] = max(scores[i], d)
         return [
-            InjectionScore(r, p, bool(r) or (p is not None and p > self._threshold))
-            for r, p in zip(rules, probs, strict=True)
+            InjectionScore(r, p, bool(r) or p > 0.5) for r, p in zip(rules, scores, strict=True)
         ]
 
     def score(self, text: str) -> InjectionScore:
         return self.score_many([text])[0]
+
+    def _document_scores(self, texts: Sequence[str]) -> list[float]:
+        assert self._documents is not None and self._embedder is not None
+        threshold = self._documents.threshold
+        return [
+            relative(float(p), threshold) for p in self._documents.predict(self._embedder, texts)
+        ]
+
+    def score_documents(self, texts: Sequence[str]) -> list[InjectionScore]:
+        """Instructions hidden in documents (passages, uploads, attachments): rules on each
+        text, and the document model over each of its lines and sentences. Without a document
+        model the message model judges each document piece by piece."""
+        if self._documents is None or self._embedder is None:
+            pieces = [[t, *document_pieces(t)] for t in texts]
+            flat = self.score_many([p for ps in pieces for p in ps])
+            out, at = [], 0
+            for ps in pieces:
+                part = flat[at : at + len(ps)]
+                at += len(ps)
+                probs = [s.probability for s in part if s.probability is not None]
+                out.append(
+                    InjectionScore(
+                        tuple(h for s in part for h in s.rules),
+                        max(probs) if probs else None,
+                        any(s.flagged for s in part),
+                    )
+                )
+            return out
+        rules = [tuple(detect(t)) for t in texts]
+        scores = self._document_scores(texts) if texts else []
+        return [
+            InjectionScore(r, p, bool(r) or p > 0.5) for r, p in zip(rules, scores, strict=True)
+        ]
+
+
+DOCUMENT_LINES = 3
+DOCUMENT_CHARS = 500
+
+
+def looks_like_document(text: str) -> bool:
+    """A message with several lines or of some length: a pasted e-mail, table or file."""
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    return lines >= DOCUMENT_LINES or len(text) > DOCUMENT_CHARS
+
+
+def relative(probability: float, threshold: float) -> float:
+    """``probability`` on a scale where the model's threshold sits at 0.5 (the logit shifted
+    by the threshold's logit), so scores of models with different thresholds compare."""
+    eps = 1e-12
+    p = min(max(probability, eps), 1 - eps)
+    t = min(max(threshold, eps), 1 - eps)
+    z = math.log(p / (1 - p)) - math.log(t / (1 - t))
+    return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, z))))
 
 
 class InjectionCheck:
@@ -109,8 +176,8 @@ class InjectionCheck:
 
 
 def flag_instructions(detector: InjectionDetector, chunks: Sequence[str]) -> list[bool]:
-    """For ingest: which chunks carry instructions aimed at the model (indirect injection)."""
-    return [s.flagged for s in detector.score_many(chunks)]
+    """Which chunks (passages, documents, attachments) carry instructions aimed at the model."""
+    return [s.flagged for s in detector.score_documents(chunks)]
 
 
 _UNTRUSTED_NOTE = (

@@ -1,11 +1,15 @@
 """The classifier layer of the injection detector: logistic regression on MiniLM embeddings
 concatenated with hashed word uni/bigrams (the embeddings are English-only; the n-grams carry
-German phrasings and exact wording such as "vergiss alle"). With ``sentence_max`` a message
-scores the highest of its whole text and each of its sentences (same model, one embedding
-batch), so an instruction appended to a harmless question is not averaged away.
+German phrasings and exact wording such as "vergiss alle"). With ``sentence_max`` a text
+scores the highest of its whole text and each of its pieces (same model, one embedding
+batch), so an instruction appended to a harmless question, or hidden on one line of an
+e-mail or a table, is not averaged away. Messages are cut into sentences; documents
+(``pieces="lines"``) into lines, then sentences.
 
-Weights ship as ``guard/data/injection_lr.json`` (trained by ``guard/train_injection.py`` on
-deepset/prompt-injections, Apache-2.0; see ``guard/data/NOTICE.md``). Pure numpy.
+Two models ship in ``guard/data`` (trained by ``guard/train_injection.py``; provenance in
+``guard/data/NOTICE.md``): ``injection_lr.json`` for customer messages and
+``injection_doc_lr.json`` for retrieved passages and uploaded documents. Each file's sha256
+is pinned in :data:`SHIPPED_SHA256` and checked when it is loaded. Pure numpy.
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ class SyncEmbedder(Protocol):
     ) -> Vectors: ...
 
 
+MESSAGE_MODEL = "injection_lr.json"
+DOCUMENT_MODEL = "injection_doc_lr.json"
+SHIPPED_SHA256: dict[str, str] = {
+    MESSAGE_MODEL: "cd59edf75d5478a7d7538303e49bec806a661c61821008521225868b12677985",
+    DOCUMENT_MODEL: "087bd3386c96d81fec763f5ccfe1213870a969727d9767d845ea5ad934313a92",
+}
+"""The sha256 of each shipped weights file; ``train_injection --write`` prints new ones."""
+
 HASH_DIMS = 2048
 HASH_WEIGHT = 2.0
 _TOKEN = re.compile(r"\w+")
@@ -60,12 +72,54 @@ def hashed_ngrams(texts: Sequence[str], dims: int = HASH_DIMS) -> Vectors:
 
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?:;])\s+|\n+")
+_DOC_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_FENCE = re.compile(r"^\s*```")
+PieceMode = Literal["sentences", "lines"]
+MAX_PIECES = 24
+"""At most this many pieces per text (longer texts have neighbouring pieces merged), which
+bounds the latency of one check."""
+DOC_WINDOW_WORDS = 60
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentence-ish pieces of ``text`` (on . ! ? : ; and line breaks); one piece means none."""
     pieces = [p.strip() for p in _SENTENCE_BREAK.split(text) if p and len(p.strip()) > 1]
     return pieces or [text]
+
+
+def document_pieces(text: str, max_words: int = DOC_WINDOW_WORDS) -> list[str]:
+    """Lines of a document, each cut into sentences and windows of ``max_words`` words.
+
+    An instruction hidden in an e-mail, a table or a code comment usually sits on its own
+    line or sentence; code-fence markers and near-empty lines are skipped.
+    """
+    out: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if len(line) < 3 or _FENCE.match(line):
+            continue
+        for sentence in _DOC_SENTENCE.split(line):
+            words = sentence.split()
+            for i in range(0, len(words), max_words):
+                piece = " ".join(words[i : i + max_words])
+                if len(piece) > 2:
+                    out.append(piece)
+    return out or [text]
+
+
+def _cap(pieces: list[str], limit: int) -> list[str]:
+    if len(pieces) <= limit:
+        return pieces
+    size = -(-len(pieces) // limit)
+    return [" ".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
+
+
+def pieces_of(text: str, mode: PieceMode = "sentences", limit: int = MAX_PIECES) -> list[str]:
+    """The pieces a text is scored on besides its whole (none when it is one piece)."""
+    found = split_sentences(text) if mode == "sentences" else document_pieces(text)
+    if len(found) <= 1 and found[0].strip() == text.strip():
+        return []
+    return _cap(found, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +132,13 @@ class Pieces:
     """positions in ``texts`` of the whole messages, in input order"""
 
 
-def expand(texts: Sequence[str]) -> Pieces:
+def expand(texts: Sequence[str], mode: PieceMode = "sentences") -> Pieces:
     out: list[str] = []
     owner: list[int] = []
     whole: list[int] = []
     for i, text in enumerate(texts):
         whole.append(len(out))
-        sentences = split_sentences(text)
-        extra = sentences if len(sentences) > 1 else []
+        extra = pieces_of(text, mode)
         out += [text, *extra]
         owner += [i] * (1 + len(extra))
     return Pieces(out, np.asarray(owner, dtype=np.int64), np.asarray(whole, dtype=np.int64))
@@ -104,11 +157,16 @@ def features(
     *,
     hash_dims: int = HASH_DIMS,
     hash_weight: float = HASH_WEIGHT,
+    embedding: bool = True,
 ) -> Vectors:
+    """MiniLM embeddings (unless ``embedding`` is off) beside weighted hashed n-grams."""
+    grams = hash_weight * hashed_ngrams(texts, hash_dims) if hash_dims > 0 else None
+    if not embedding:
+        if grams is None:
+            raise ValueError("a model needs embeddings or n-grams")
+        return grams
     vectors = embedder.embed_sync(list(texts))
-    if hash_dims <= 0:
-        return vectors
-    return np.hstack([vectors, hash_weight * hashed_ngrams(texts, hash_dims)])
+    return vectors if grams is None else np.hstack([vectors, grams])
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +178,32 @@ class LogisticModel:
     hash_dims: int = HASH_DIMS
     hash_weight: float = HASH_WEIGHT
     sentence_max: bool = False
-    """Score a message as the max over the whole text and each of its sentences (an
+    """Score a text as the max over the whole text and each of its pieces (an
     instruction appended to a harmless question is scored on its own)."""
+    pieces: PieceMode = "sentences"
+    """How a text is cut: ``sentences`` for messages, ``lines`` for documents."""
+    embedding: bool = True
+    """Whether the features include the MiniLM embedding (else n-grams only)."""
 
     def scores(self, vectors: Vectors) -> Floats:
         z = vectors.astype(np.float64) @ self.weights + self.bias
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
     def features(self, embedder: SyncEmbedder, texts: Sequence[str]) -> Vectors:
-        return features(embedder, texts, hash_dims=self.hash_dims, hash_weight=self.hash_weight)
+        return features(
+            embedder,
+            texts,
+            hash_dims=self.hash_dims,
+            hash_weight=self.hash_weight,
+            embedding=self.embedding,
+        )
 
     def predict(self, embedder: SyncEmbedder, texts: Sequence[str]) -> Floats:
         if not self.sentence_max:
             return self.scores(self.features(embedder, texts))
-        pieces = expand(texts)
+        parts = expand(texts, self.pieces)
         return max_by_owner(
-            self.scores(self.features(embedder, pieces.texts)), pieces.owner, len(texts)
+            self.scores(self.features(embedder, parts.texts)), parts.owner, len(texts)
         )
 
     def to_json(self, meta: dict[str, object]) -> str:
@@ -145,6 +213,8 @@ class LogisticModel:
                 "hash_dims": self.hash_dims,
                 "hash_weight": self.hash_weight,
                 "sentence_max": self.sentence_max,
+                "pieces": self.pieces,
+                "embedding": self.embedding,
                 "threshold": self.threshold,
                 "bias": self.bias,
                 "weights": [round(float(w), 6) for w in self.weights],
@@ -163,19 +233,39 @@ class LogisticModel:
             hash_dims=int(data.get("hash_dims", 0)),
             hash_weight=float(data.get("hash_weight", 0.0)),
             sentence_max=bool(data.get("sentence_max", False)),
+            pieces="lines" if data.get("pieces") == "lines" else "sentences",
+            embedding=bool(data.get("embedding", True)),
         )
 
     @classmethod
-    def load(cls, path: Path | None = None) -> LogisticModel:
+    def load(
+        cls,
+        path: Path | None = None,
+        *,
+        name: str = MESSAGE_MODEL,
+        expected_sha256: str | None = None,
+    ) -> LogisticModel:
+        """The shipped model ``name`` (its sha256 checked against :data:`SHIPPED_SHA256`),
+        or the file at ``path`` (checked against ``expected_sha256`` when given)."""
         try:
             if path is None:
-                ref = resources.files("frontdesk.guard") / "data" / "injection_lr.json"
-                text = ref.read_text(encoding="utf-8")
+                raw = (resources.files("frontdesk.guard") / "data" / name).read_bytes()
+                expected_sha256 = SHIPPED_SHA256.get(name)
+                if expected_sha256 is None:
+                    raise ConfigError(f"no pinned sha256 for injection model {name!r}")
             else:
-                text = path.read_text(encoding="utf-8")
+                raw = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"injection classifier weights cannot be read: {exc}") from exc
+        if expected_sha256 is not None:
+            actual = hashlib.sha256(raw).hexdigest()
+            if actual != expected_sha256:
+                raise ConfigError(
+                    f"injection model {path or name} has sha256 {actual}, expected "
+                    f"{expected_sha256}: the file was changed or damaged"
+                )
         try:
+            text = raw.decode("utf-8")
             return cls.from_json(text)
         except (KeyError, ValueError, TypeError) as exc:
             raise ConfigError(f"injection classifier weights are malformed: {exc}") from exc
@@ -185,28 +275,42 @@ _BIAS_SCALE = 10.0
 
 
 def fit_logistic(
-    x: Vectors, y: npt.NDArray[np.int64], *, l2: float = 3e-3, iterations: int = 30
+    x: Vectors,
+    y: npt.NDArray[np.int64],
+    *,
+    l2: float = 3e-3,
+    iterations: int = 30,
+    tolerance: float = 1e-6,
+    sample_weight: Floats | None = None,
 ) -> tuple[Floats, float]:
-    """L2-regularised logistic regression by Newton's method.
+    """L2-regularised (optionally sample-weighted) logistic regression by Newton's method.
 
     The bias is a constant feature of value 10, so its penalty is 100 times weaker than the
-    weights'. Each Newton step solves an n-by-n system (Woodbury identity), which is much
-    cheaper than the d-by-d Hessian when there are fewer texts than features.
+    weights'. With fewer texts than features each Newton step solves an n-by-n system
+    (Woodbury identity); otherwise the d-by-d Hessian.
     """
-    n, _d = x.shape
+    n, d = x.shape
     xb = np.hstack([x.astype(np.float64), np.full((n, 1), _BIAS_SCALE)])
     w = np.zeros(xb.shape[1])
     target = y.astype(np.float64)
-    gram = xb @ xb.T
+    c = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    c = c * (n / c.sum())
+    dual = n <= d
+    gram = xb @ xb.T if dual else None
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(xb @ w)))
-        grad = xb.T @ (p - target) / n + l2 * w
-        # (X^T S X / n + l2 I)^-1 g = (g - X^T R (n l2 I + R X X^T R)^-1 R X g) / l2, R = S^1/2
-        r = np.sqrt(p * (1 - p))
-        inner = n * l2 * np.eye(n) + (r[:, None] * gram) * r[None, :]
-        step = (grad - xb.T @ (r * np.linalg.solve(inner, r * (xb @ grad)))) / l2
+        grad = xb.T @ (c * (p - target)) / n + l2 * w
+        s = c * p * (1 - p)
+        if gram is not None:
+            # (X^T S X / n + l2 I)^-1 g = (g - X^T R (n l2 I + R X X^T R)^-1 R X g) / l2
+            r = np.sqrt(s)
+            inner = n * l2 * np.eye(n) + (r[:, None] * gram) * r[None, :]
+            step = (grad - xb.T @ (r * np.linalg.solve(inner, r * (xb @ grad)))) / l2
+        else:
+            hessian = (xb.T * s) @ xb / n + l2 * np.eye(d + 1)
+            step = np.linalg.solve(hessian, grad)
         w -= step
-        if float(np.abs(step).max()) < 1e-6:
+        if float(np.abs(step).max()) < tolerance:
             break
     return w[:-1], float(w[-1] * _BIAS_SCALE)
 

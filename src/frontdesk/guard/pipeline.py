@@ -24,7 +24,8 @@ from frontdesk.guard.base import ACTION_RANK, Action, GuardContext, Guardrail, P
 from frontdesk.guard.config import GuardConfig, PolicyRuleConfig
 from frontdesk.guard.grounding import Grounder
 from frontdesk.guard.injection import InjectionCheck, InjectionDetector
-from frontdesk.guard.injection_model import LogisticModel, SyncEmbedder
+from frontdesk.guard.injection_model import DOCUMENT_MODEL, LogisticModel, SyncEmbedder
+from frontdesk.guard.injection_sources import SourceScreen
 from frontdesk.guard.length import LengthCheck
 from frontdesk.guard.ner import NerEngine
 from frontdesk.guard.output import OutputGuard, OutputOptions, resolve_rules
@@ -38,6 +39,8 @@ class GuardServices:
     ner: NerEngine | None = None
     embedder: SyncEmbedder | None = None
     classifier: LogisticModel | None = None
+    document_classifier: LogisticModel | None = None
+    """Scores retrieved passages and documents for hidden instructions."""
     known_term: Callable[[str], bool] | None = None
     """Whether a word belongs to the company's documents (plan and product names)."""
 
@@ -55,10 +58,17 @@ class GuardServices:
         trained on); without it the injection check runs its rules only.
         """
         ner = NerEngine.load() if config.input.pii_names and "pii" in config.input.checks else None
-        classifier = None
+        classifier = documents = None
         if embedder is not None and config.input.injection_classifier:
             classifier = LogisticModel.load()
-        return cls(ner=ner, embedder=embedder, classifier=classifier, known_term=known_term)
+            documents = LogisticModel.load(name=DOCUMENT_MODEL)
+        return cls(
+            ner=ner,
+            embedder=embedder,
+            classifier=classifier,
+            document_classifier=documents,
+            known_term=known_term,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +99,7 @@ class GuardPipeline:
         self._config = config
         self._pii: PiiCheck | None = None
         self._checks: list[Guardrail] = []
+        self._screen: SourceScreen | None = None
         cfg = config.input
         for name in cfg.checks:
             if name == "pii":
@@ -105,8 +116,10 @@ class GuardPipeline:
                     embedder=services.embedder if services.classifier is not None else None,
                     classifier=services.classifier,
                     threshold=cfg.injection_threshold,
+                    document_classifier=services.document_classifier,
                 )
                 self._checks.append(InjectionCheck(detector, action=cfg.injection_action))
+                self._screen = SourceScreen(detector) if config.enabled else None
         out = config.output
         self._grounder = (
             Grounder(
@@ -128,6 +141,11 @@ class GuardPipeline:
     @property
     def config(self) -> GuardConfig:
         return self._config
+
+    @property
+    def source_screen(self) -> SourceScreen | None:
+        """Screens retrieved passages for hidden instructions (with the injection check)."""
+        return self._screen
 
     def run_input_sync(self, text: str, context: GuardContext) -> InputResult:
         if not self._config.enabled:

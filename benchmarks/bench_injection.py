@@ -1,0 +1,109 @@
+"""Prompt-injection detection: grouped cross-validated recall per kind and false flags, with
+the thresholds fitted on training folds only, plus the shipped models' latency.
+
+    .venv/bin/python benchmarks/bench_injection.py [--datasets ../shared/datasets] [--quick]
+
+Messages: recall on direct injections (deepset), hijacking and prompt-extraction attempts
+(authored families, each held out whole), false flags on held-out banking77 messages and on
+other benign messages. Documents: recall on BIPIA attacks of held-out categories inserted at
+the start, middle or end of held-out clean e-mails, tables and code, and false flags on
+held-out clean documents (BIPIA and the support knowledge base). ``--quick`` skips the
+cross-validation (several minutes) and measures the shipped models only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from frontdesk.guard.base import GuardContext
+from frontdesk.guard.injection import InjectionCheck, InjectionDetector
+from frontdesk.guard.injection_model import DOCUMENT_MODEL, LogisticModel
+from frontdesk.guard.injection_sources import SourceScreen
+from frontdesk.guard.train_injection import (
+    DocumentData,
+    Featurizer,
+    MessageData,
+    measure_documents,
+    measure_messages,
+    print_report,
+)
+from frontdesk.knowledge.embedding import LocalEmbedder
+
+
+def percentiles(samples: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return statistics.median(ordered), p99
+
+
+def timed(fn: Callable[[str], object], texts: Sequence[str]) -> tuple[float, float]:
+    samples = []
+    for text in texts:
+        start = time.perf_counter()
+        fn(text)
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentiles(samples)
+
+
+def latency(detector: InjectionDetector, data: MessageData, documents: DocumentData) -> None:
+    check = InjectionCheck(detector)
+    messages = data.banking[::50][:200]
+    attacks = [t for t, k in zip(data.texts.texts, data.texts.kinds, strict=True) if k != "direct"]
+    long_attacks = sorted(attacks, key=len)[-50:]
+    passages = [d.text[:800] for d in documents.documents[::10]][:100]
+    rows = [
+        (
+            "injection check, banking77 message",
+            timed(lambda t: check.check(t, GuardContext()), messages),
+        ),
+        (
+            "injection check, 50 longest attacks",
+            timed(lambda t: check.check(t, GuardContext()), long_attacks),
+        ),
+        (
+            "passage screen, uncached (<= 800 chars)",
+            timed(lambda t: SourceScreen(detector).screen([t]), passages),
+        ),
+    ]
+    screen = SourceScreen(detector)
+    for p in passages:
+        screen.screen([p])
+    rows.append(("passage screen, cached", timed(lambda t: screen.screen([t]), passages)))
+    print("\n| Latency | p50 ms | p99 ms |\n|---|---:|---:|")
+    for name, (p50, p99) in rows:
+        print(f"| {name} | {p50:.1f} | {p99:.1f} |")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--quick", action="store_true", help="skip the cross-validation")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    embedder = LocalEmbedder.load()
+    detector = InjectionDetector(
+        embedder=embedder,
+        classifier=LogisticModel.load(),
+        document_classifier=LogisticModel.load(name=DOCUMENT_MODEL),
+    )
+    print(f"load (MiniLM + both models): {time.perf_counter() - start:.2f} s", flush=True)
+    messages = MessageData.load(args.datasets, embedder)
+    documents = DocumentData.load(args.datasets, messages.texts)
+    if not args.quick:
+        began = time.perf_counter()
+        print_report(
+            "messages (grouped 5-fold CV)", measure_messages(Featurizer(embedder), messages)
+        )
+        doc_model = LogisticModel.load(name=DOCUMENT_MODEL)
+        feats = Featurizer(embedder, embedding=doc_model.embedding)
+        print_report("documents (grouped 5-fold CV)", measure_documents(feats, documents))
+        print(f"cross-validation: {time.perf_counter() - began:.0f} s", flush=True)
+    latency(detector, messages, documents)
+
+
+if __name__ == "__main__":
+    main()
