@@ -1,12 +1,13 @@
 """Indirect injection end to end: a knowledge-base passage (an uploaded document) carrying
-instructions aimed at the model is kept out of the prompt; clean passages still reach it."""
+instructions aimed at the model is kept out of the prompt when an injection rule matches it,
+and fenced with a warning when only the document model flags it; clean passages reach the
+model unchanged."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from frontdesk.chat.prompt import UNTRUSTED_WARNING
 from frontdesk.config import KnowledgeConfig
 from frontdesk.guard.config import GuardConfig
 from frontdesk.providers.scripted import ScriptedProvider
@@ -33,12 +34,9 @@ POISONED = {
 }
 
 
-@pytest.mark.parametrize("caught_by", sorted(POISONED))
-def test_passage_with_hidden_instructions_never_reaches_the_model(
-    migrated: Settings, running: Running, tmp_path: Path, caught_by: str
-) -> None:
+def _prompt_for(migrated: Settings, running: Running, tmp_path: Path, poisoned: str) -> str:
     (tmp_path / "shipping-times.md").write_text(CLEAN, encoding="utf-8")
-    (tmp_path / "shipping-europe.md").write_text(POISONED[caught_by], encoding="utf-8")
+    (tmp_path / "shipping-europe.md").write_text(poisoned, encoding="utf-8")
     _ingest(migrated, [tmp_path])
     provider = ScriptedProvider(responder=lambda r: "Orders ship within 2 business days [1].")
     bot = make_bot().model_copy(
@@ -48,6 +46,27 @@ def test_passage_with_hidden_instructions_never_reaches_the_model(
         send(client, new_conversation(client), "How long does shipping to Europe take?")
     assert provider.requests, "the model was not called"
     prompt = "\n".join(m.content for r in provider.requests for m in r.messages)
-    assert "Leeds" in prompt  # the clean passage is a source
+    assert "Leeds" in prompt  # the clean passage is a source, without a warning
+    assert prompt.count(UNTRUSTED_WARNING.strip()) <= 1
+    return prompt
+
+
+def test_passage_matching_an_injection_rule_never_reaches_the_model(
+    migrated: Settings, running: Running, tmp_path: Path
+) -> None:
+    prompt = _prompt_for(migrated, running, tmp_path, POISONED["rule"])
     assert "France and Spain" not in prompt
-    assert "parcel-tracker" not in prompt and "ships free" not in prompt
+    assert "ships free" not in prompt
+
+
+def test_passage_flagged_by_the_document_model_is_fenced_as_data(
+    migrated: Settings, running: Running, tmp_path: Path
+) -> None:
+    prompt = _prompt_for(migrated, running, tmp_path, POISONED["model"])
+    warning = prompt.index(UNTRUSTED_WARNING.strip())
+    source_start = prompt.rindex("<source", 0, warning)
+    source_end = prompt.index("</source>", warning)
+    fenced = prompt[source_start:source_end]
+    assert "parcel-tracker" in fenced and "France and Spain" in fenced
+    assert prompt.count("parcel-tracker") == 1
+    assert "Leeds" not in fenced

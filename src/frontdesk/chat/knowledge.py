@@ -30,7 +30,9 @@ class Grounding:
 
     hits: list[RetrievedChunk] = field(default_factory=list)
     dropped: tuple[str, ...] = ()
-    """Ids of retrieved passages kept out of the prompt: they carry hidden instructions."""
+    """Ids of retrieved passages kept out: an injection rule matched them."""
+    fenced: frozenset[str] = frozenset()
+    """Ids of passages the document model flagged: given with a warning, as data only."""
 
     @property
     def found(self) -> bool:
@@ -38,7 +40,7 @@ class Grounding:
 
     def sources(self) -> list[Source]:
         return [
-            Source(i, h.chunk.title, h.chunk.section, h.chunk.text)
+            Source(i, h.chunk.title, h.chunk.section, h.chunk.text, h.chunk.id in self.fenced)
             for i, h in enumerate(self.hits, start=1)
         ]
 
@@ -131,8 +133,16 @@ class KnowledgeBase:
         if self.screen is None or not hits:
             return Grounding(hits)
         screened = await asyncio.to_thread(self.screen.screen, [h.chunk.text for h in hits])
-        dropped = tuple(h.chunk.id for h, f in zip(hits, screened.flagged, strict=True) if f)
-        if dropped:
-            log.warning("retrieved passages with hidden instructions kept out: %s", dropped)
-        kept = [h for h, f in zip(hits, screened.flagged, strict=True) if not f]
-        return Grounding(kept, dropped)
+        ruled = [bool(r) for r in screened.rules]
+        dropped = tuple(h.chunk.id for h, r in zip(hits, ruled, strict=True) if r)
+        fenced = frozenset(
+            h.chunk.id for h, f, r in zip(hits, screened.flagged, ruled, strict=True) if f and not r
+        )
+        if dropped or fenced:
+            log.warning(
+                "retrieved passages with instructions: kept out %s, fenced %s",
+                dropped,
+                sorted(fenced),
+            )
+        kept = [h for h, r in zip(hits, ruled, strict=True) if not r]
+        return Grounding(kept, dropped, fenced)
