@@ -135,3 +135,10 @@ def test_a_tier_the_documents_do_not_have_is_named(lexicon: Lexicon, tagger: Spa
     # a tier word the documents do write with that noun is known
     lex = Lexicon.build([*DOCS, "Every plan includes the team plan features."])
     assert unknown_terms("What does the team plan include?", lex, tagger) == []
+
+
+def test_an_answer_about_another_plan_is_not_an_answer(lexicon: Lexicon) -> None:
+    question = "What uptime SLA do you guarantee on the Growth plan?"
+    assert lexicon.other_instance(question, "The Enterprise plan adds a 99.9% SLA.") == "Growth"
+    assert lexicon.other_instance(question, "Growth and Enterprise include alerts.") is None
+    assert lexicon.other_instance("How do I reset my password?", "The Enterprise plan…") is None

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from frontdesk.knowledge.embedding import HashEmbedder, LocalEmbedder
 from frontdesk.knowledge.errors import EmbeddingMismatch
 from frontdesk.knowledge.ingest import ingest
-from frontdesk.knowledge.retrieval import Retriever, make_snippet, rrf_fuse
+from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever, make_snippet, rrf_fuse
 from frontdesk.knowledge.stores.sqlite import SqliteKnowledgeStore
 from frontdesk.knowledge.types import ScoredChunk, SearchFilter
 from tests.contracts.store_contract import make_chunk
@@ -107,3 +108,22 @@ def test_snippets_end_on_word_boundaries() -> None:
     assert make_snippet("short   text", 50) == "short text"
     snippet = make_snippet("alpha beta gamma delta", 13)
     assert snippet == "alpha beta…"
+
+
+async def test_a_passage_that_holds_the_question_s_words_survives_the_similarity_floor(
+    tmp_path: Path, local_embedder: LocalEmbedder
+) -> None:
+    """The US IP addresses sit in a paragraph about connection timeouts: far by meaning (below
+    min_similarity) while a page about network policies is close; the floor must not drop the
+    paragraph that holds the question's words."""
+    store = SqliteKnowledgeStore.open(tmp_path / "kb.db")
+    try:
+        docs = ["pipelines/troubleshooting-failed-runs.md", "integrations/snowflake.html"]
+        await ingest([SAMPLE_KB / d for d in docs], store=store, embedder=local_embedder)
+        question = "Which IP addresses do you use for the US region?"
+        strict = Retriever(store, local_embedder, options=RetrievalOptions(lexical_keep=1.01))
+        kept = Retriever(store, local_embedder)
+        assert not any("44.210.3.17" in h.chunk.text for h in await strict.retrieve(question))
+        assert any("44.210.3.17" in h.chunk.text for h in await kept.retrieve(question))
+    finally:
+        store.close()

@@ -362,6 +362,11 @@ class Coverage:
         self._lexicon = lexicon
         self._known = tuple(known)
 
+    def other_instance(self, question: str, answer: str) -> str | None:
+        """The plan or product the question asks about, when the answer is about another."""
+        lexicon = self._lexicon()
+        return lexicon.other_instance(question, answer) if lexicon is not None else None
+
     def unknown(self, question: str) -> list[str] | None:
         """None when there is no lexicon yet (no documents)."""
         lexicon = self._lexicon()

@@ -106,9 +106,13 @@ class ExtractiveComposer:
                 chosen.append(nxt)
         picked = tuple(sorted((units[i] for i in chosen), key=lambda u: (u.source, u.position)))
         confidence = float(scores[best])
+        text = render(picked)
+        # "an SLA on the Growth plan?" answered by the Enterprise SLA: not an answer
+        about = "\n".join([text, *(u.context for u in picked)])  # "It adds …" under "Enterprise"
+        other = self._coverage.other_instance(question, about) if self._coverage else None
         return ComposedAnswer(
-            render(picked),
-            confidence >= self._opt.answer_threshold,
+            text,
+            confidence >= self._opt.answer_threshold and other is None,
             confidence,
             picked,
             expected,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from frontdesk.text.stopwords import STOPWORDS
 
@@ -68,6 +68,8 @@ class Lexicon:
     """Initials of capitalised multi-word names, lower case."""
     modifiers: dict[str, frozenset[str]]
     """For nouns heading two or more capitalised names: the words seen right before them."""
+    instances: dict[str, frozenset[str]] = field(default_factory=dict)
+    """For the same nouns: the capitalised names they head ("plan": Starter, Growth, …)."""
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> Lexicon:
@@ -86,8 +88,10 @@ class Lexicon:
                     for a in range(len(initials) - 1):  # "Our Data Processing Agreement"
                         for b in range(a + 2, len(initials) + 1):
                             acronyms.add(initials[a:b])
-        heads = {h: frozenset(before[h]) for h, caps in capital_before.items() if len(caps) >= 2}
-        return cls(frozenset(words), frozenset(names), frozenset(acronyms), heads)
+        named = {h: caps for h, caps in capital_before.items() if len(caps) >= 2}
+        heads = {h: frozenset(before[h]) for h in named}
+        instances = {h: frozenset(caps) for h, caps in named.items()}
+        return cls(frozenset(words), frozenset(names), frozenset(acronyms), heads, instances)
 
     def knows(self, word: str) -> bool:
         """Whether the documents use the word, in any inflection (or as the initials of a
@@ -101,10 +105,24 @@ class Lexicon:
     def is_head(self, noun: str) -> bool:
         return any(f in self.modifiers for f in word_forms(noun))
 
+    def other_instance(self, question: str, answer: str) -> str | None:
+        """The name the question asks about ("Growth") when the answer speaks only of other
+        names of the same kind ("Enterprise"), else None."""
+        for names in self.instances.values():
+            asked = [n for n in sorted(names) if _names(n, question)]
+            said = [n for n in sorted(names) if _names(n, answer)]
+            if asked and said and not set(asked) & set(said):
+                return asked[0]
+        return None
+
     def knows_pair(self, modifier: str, noun: str) -> bool:
         """Whether the documents write ``modifier noun`` ("Growth plan")."""
         mod = modifier.lower()
         return any(mod in self.modifiers.get(f, frozenset()) for f in word_forms(noun))
+
+
+def _names(name: str, text: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def _read_line(

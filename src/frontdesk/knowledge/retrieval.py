@@ -33,6 +33,9 @@ class RetrievalOptions:
     #: A query whose best vector similarity is below this finds nothing ("no answer").
     #: Hits known to be below it are dropped too. 0.3 suits all-MiniLM-L6-v2.
     min_similarity: float = 0.3
+    #: Below ``min_similarity`` a hit still stays when its lexical score is at least this
+    #: share of the best lexical score (the words match though the meaning vector is far).
+    lexical_keep: float = 0.7
     snippet_chars: int = 300
     #: Fusion (fitted on the support_kb development queries, see BENCHMARKS.md).
     lexical_weight: float = 0.7
@@ -238,8 +241,21 @@ class Retriever:
                 vector_lists, lexical_hits if mode == "hybrid" else [], self.options.fusion
             )
         out: list[RetrievedChunk] = []
+        best_lexical = max((h.lexical for h in fused if h.lexical is not None), default=0.0)
         for hit in fused:
-            if apply_threshold and hit.similarity is not None and hit.similarity < threshold:
+            # the IP list inside a paragraph about connection timeouts: far by meaning, but
+            # it holds the question's words
+            lexical_match = (
+                hit.lexical is not None
+                and best_lexical > 0
+                and hit.lexical >= self.options.lexical_keep * best_lexical
+            )
+            if (
+                apply_threshold
+                and hit.similarity is not None
+                and hit.similarity < threshold
+                and not lexical_match
+            ):
                 continue
             out.append(RetrievedChunk(hit.chunk, hit.score, hit.similarity, hit.lexical))
             if len(out) == k:
