@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.answer.extractive import ExtractiveComposer, question_parts
-from frontdesk.answer.question import answer_type
+from frontdesk.answer.question import answer_type, type_match
 from frontdesk.answer.units import Segmenter, spacy_segmenter, units_of
 from frontdesk.chat.prompt import Source
 from frontdesk.knowledge.embedding import LocalEmbedder
@@ -190,3 +190,17 @@ def test_a_sentence_about_the_page_itself_is_never_the_answer(
     answer = composer.compose("When can I get my money back?", [page])
     assert "This policy explains" not in answer.text
     assert "full refund within 14 days" in answer.text
+
+
+def test_a_question_for_ip_addresses_wants_the_addresses() -> None:
+    assert answer_type("Which IP addresses should our firewall allow?") == "network"
+    units = units_of(
+        9,
+        "Connecting Snowflake",
+        "Network policies",
+        "If your account uses network policies, allow the Northwind Data IP addresses for your "
+        "region (see Settings > Network). The addresses are 34.90.12.8 and 34.90.12.9 for the "
+        "EU region.",
+        spacy_segmenter(),
+    )
+    assert [type_match("network", u.text, u.kind) for u in units] == [0.0, 1.0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerType = Literal["amount", "duration", "yes_no", "steps", "contact", "condition", "other"]
+AnswerType = Literal[
+    "amount", "duration", "yes_no", "steps", "contact", "network", "condition", "other"
+]
 
 _AMOUNT_Q = re.compile(
     r"\b(how much|price|pricing|cost|costs|fee|fees|\$|dollars?|"
@@ -43,6 +45,13 @@ _DURATION = re.compile(
     re.IGNORECASE,
 )
 _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|\b(settings|chat|phone)\b", re.IGNORECASE)
+_NETWORK_Q = re.compile(
+    r"\b(ip|ips|ip address(es)?|ip ranges?|cidr|allow ?list|whitelist|firewall|egress)\b",
+    re.IGNORECASE,
+)
+_IP = re.compile(
+    r"\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b"
+)
 _CONDITION = re.compile(
     r"\b(if|within|after|unless|except|only|when|before|until)\b", re.IGNORECASE
 )
@@ -57,6 +66,8 @@ def answer_type(question: str) -> AnswerType:
         return "amount"
     if re.search(r"\bhow long|how soon|how quickly|how often\b", question, re.IGNORECASE):
         return "duration"
+    if _NETWORK_Q.search(question):
+        return "network"
     if _CONTACT_Q.search(question):
         return "contact"
     if _YES_NO_Q.search(question):
@@ -84,6 +95,8 @@ def type_match(kind: AnswerType, text: str, unit_kind: str) -> float:
         )
     if kind == "contact":
         return 1.0 if _CONTACT.search(text) else 0.0
+    if kind == "network":
+        return 1.0 if _IP.search(text) else 0.0
     if kind == "condition":
         return 1.0 if _CONDITION.search(text) else 0.0
     return 0.0
