@@ -41,13 +41,13 @@ pytestmark = [
 ]
 
 
-def podman(*args: str, timeout: float = 600, check: bool = True) -> str:
+def podman(*args: str, timeout: float = 600, check: bool = True, stderr: bool = False) -> str:
     done = subprocess.run(
         [*PODMAN, *args], capture_output=True, text=True, timeout=timeout, check=False
     )
     if check and done.returncode != 0:
         raise AssertionError(f"podman {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
+    return done.stdout + (done.stderr if stderr else "")
 
 
 @dataclass
@@ -106,8 +106,10 @@ def test_models_are_inside_the_image_and_work_without_a_network(image: str) -> N
         "--read-only",
         "--tmpfs",
         "/tmp",
-        "--tmpfs",
-        "/var/lib/frontdesk:rw,uid=10001,gid=10001",
+        "--mount",  # U: owned by the image's user (podman ignores a tmpfs mode here)
+        "type=tmpfs,destination=/var/lib/frontdesk,U=true",
+        "-e",
+        f"FRONTDESK_ADMIN_TOKEN={secrets.token_urlsafe(32)}",
         image,
         "migrate",
         timeout=600,
@@ -144,8 +146,8 @@ def container(build: Build) -> Iterator[str]:
         "--read-only",  # as in deploy/k8s (readOnlyRootFilesystem)
         "--tmpfs",
         "/tmp",
-        "--tmpfs",
-        "/var/lib/frontdesk:rw,uid=10001,gid=10001",
+        "--mount",  # U: owned by the image's user (podman ignores a tmpfs mode here)
+        "type=tmpfs,destination=/var/lib/frontdesk,U=true",
         "-e",
         f"FRONTDESK_PORT={port}",
         "-e",
@@ -163,7 +165,7 @@ def container(build: Build) -> Iterator[str]:
                 pass
             state = podman("inspect", "--format", "{{.State.Status}}", name).strip()
             if state != "running" or time.monotonic() > deadline:
-                logs = podman("logs", name, check=False)
+                logs = podman("logs", name, check=False, stderr=True)
                 raise AssertionError(f"container {state}, no /healthz:\n{logs[-4000:]}")
             time.sleep(1)
         yield base
