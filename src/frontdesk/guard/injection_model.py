@@ -47,7 +47,7 @@ class SyncEmbedder(Protocol):
 MESSAGE_MODEL = "injection_lr.json"
 DOCUMENT_MODEL = "injection_doc_lr.json"
 SHIPPED_SHA256: dict[str, str] = {
-    MESSAGE_MODEL: "cd59edf75d5478a7d7538303e49bec806a661c61821008521225868b12677985",
+    MESSAGE_MODEL: "cd12449d9ec3ec3a3e8ba050d22eaea3b074ad59f7d10886703604150ce9ea9c",
     DOCUMENT_MODEL: "087bd3386c96d81fec763f5ccfe1213870a969727d9767d845ea5ad934313a92",
 }
 """The sha256 of each shipped weights file; ``train_injection --write`` prints new ones."""

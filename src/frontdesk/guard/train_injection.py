@@ -57,7 +57,7 @@ from frontdesk.guard.injection_rules import detect
 FOLDS = 5
 SEED = 0
 BANK_FPR = 0.01
-GENERAL_FPR = 0.05
+GENERAL_FPR = 0.02
 DOC_FPR = 0.03
 BANK_FIT = 2000
 """banking77 messages per fit (a random sample of the fitting folds)."""
