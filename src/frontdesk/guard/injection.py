@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from frontdesk.guard.base import Finding, GuardContext, Verdict, allow
 from frontdesk.guard.injection_model import LogisticModel, SyncEmbedder, document_pieces
 from frontdesk.guard.injection_rules import RuleHit, detect
+from frontdesk.media.message import unmarked
 
 REFUSAL = (
     "I can't follow instructions that try to change how I work or reveal my configuration. "
@@ -66,6 +67,8 @@ class InjectionDetector:
         """Customer messages: rules, then the message model. A message that looks like a
         pasted document (several lines, or long) is also scored as a document, so an
         instruction hidden in a pasted e-mail or attachment text is caught the same way."""
+        # our own "[Text read from the customer's image]" labels are not the customer's words
+        texts = [unmarked(t) for t in texts]
         rules = [tuple(detect(t)) for t in texts]
         if self._embedder is None or self._classifier is None or not texts:
             return [InjectionScore(r, None, bool(r)) for r in rules]
@@ -110,6 +113,8 @@ class InjectionDetector:
                     )
                 )
             return out
+        # our own "[Text read from the customer's image]" labels are not the customer's words
+        texts = [unmarked(t) for t in texts]
         rules = [tuple(detect(t)) for t in texts]
         scores = self._document_scores(texts) if texts else []
         return [

@@ -61,5 +61,11 @@ def typed_part(content: str) -> str:
     return IMAGE_BLOCK.sub("", content).strip()
 
 
+def unmarked(content: str) -> str:
+    """The message with our image-text markers taken out and the text read kept: what the
+    customer sent, for checks that must not mistake our labels for their words."""
+    return IMAGE_BLOCK.sub(lambda m: m.group(1) or "", content)
+
+
 def has_image_text(content: str) -> bool:
     return IMAGE_OPEN in content or NO_TEXT in content
