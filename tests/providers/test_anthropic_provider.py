@@ -197,3 +197,26 @@ def test_capabilities_per_model() -> None:
     configured = AnthropicChatProvider.from_endpoint(endpoint, api_key=API_KEY)
     assert (configured.name, configured.model) == ("claude", MODEL)
     assert configured.capabilities.context_length == 9000
+
+
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw"
+    "HwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+async def test_a_customer_image_is_sent_as_an_image_block(
+    provider: AnthropicChatProvider, fake: FakeAnthropic
+) -> None:
+    request = ChatRequest(
+        messages=[ChatMessage("user", "What does this error mean?", images=(PIXEL,))],
+        max_output_tokens=50,
+    )
+    await run(provider, request)
+    (message,) = fake.requests[-1].json()["messages"]
+    image, text = message["content"]
+    assert image == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": PIXEL.split(",", 1)[1]},
+    }
+    assert text == {"type": "text", "text": "What does this error mean?"}

@@ -241,3 +241,24 @@ async def test_error_mapping_is_a_provider_error(
     with pytest.raises(ProviderError) as info:
         await run(provider)
     assert info.value.retryable is False
+
+
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw"
+    "HwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+async def test_a_customer_image_is_sent_as_inline_data(
+    provider: GeminiChatProvider, fake: FakeGemini
+) -> None:
+    request = ChatRequest(
+        messages=[ChatMessage("user", "What does this error mean?", images=(PIXEL,))],
+        max_output_tokens=50,
+    )
+    await run(provider, request)
+    (content,) = fake.requests[-1].json()["contents"]
+    image, text = content["parts"]
+    # the official SDK's own wire form (the API reads both spellings of the field names)
+    assert image == {"inlineData": {"mime_type": "image/png", "data": PIXEL.split(",", 1)[1]}}
+    assert text == {"text": "What does this error mean?"}

@@ -17,6 +17,7 @@ sampling-temperature parameter any more (current Claude models fix it).
 
 from __future__ import annotations
 
+import base64
 import importlib
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from frontdesk.providers.errors_map import error_from_status
 from frontdesk.providers.report import reported
 from frontdesk.providers.timeouts import Timeouts
 from frontdesk.providers.tokens import EstimatingTokenCounter
-from frontdesk.providers.turns import split_system
+from frontdesk.providers.turns import Turn, decode_image, split_system
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -82,6 +83,19 @@ def anthropic_capabilities(model: str) -> Capabilities:
     return _UNKNOWN
 
 
+def _content(turn: Turn) -> str | list[dict[str, Any]]:
+    """Text, or image blocks then the text when the turn carries images (vision)."""
+    if not turn.images:
+        return turn.text
+    blocks: list[dict[str, Any]] = []
+    for url in turn.images:
+        media_type, data = decode_image(url)
+        encoded = base64.b64encode(data).decode("ascii")
+        source = {"type": "base64", "media_type": media_type, "data": encoded}
+        blocks.append({"type": "image", "source": source})
+    return [*blocks, {"type": "text", "text": turn.text}]
+
+
 def build_payload(model: str, request: ChatRequest) -> dict[str, Any]:
     system, turns = split_system(request.messages)
     if not turns:
@@ -89,7 +103,7 @@ def build_payload(model: str, request: ChatRequest) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_output_tokens,
-        "messages": [{"role": t.role, "content": t.text} for t in turns],
+        "messages": [{"role": t.role, "content": _content(t)} for t in turns],
     }
     if system:
         payload["system"] = system

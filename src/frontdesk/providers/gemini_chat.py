@@ -37,7 +37,7 @@ from frontdesk.providers.errors_map import error_from_status
 from frontdesk.providers.report import reported
 from frontdesk.providers.timeouts import Timeouts
 from frontdesk.providers.tokens import EstimatingTokenCounter
-from frontdesk.providers.turns import split_system
+from frontdesk.providers.turns import Turn, decode_image, split_system
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -68,14 +68,20 @@ def gemini_capabilities(model: str) -> Capabilities:
     return _UNKNOWN
 
 
+def _parts(turn: Turn) -> list[dict[str, Any]]:
+    """The text, after the turn's images as inline data (vision)."""
+    images = [decode_image(url) for url in turn.images]
+    inline = [{"inline_data": {"mime_type": mt, "data": data}} for mt, data in images]
+    return [*inline, {"text": turn.text}]
+
+
 def build_contents(request: ChatRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``contents`` and ``config`` for ``generate_content_stream``."""
     system, turns = split_system(request.messages)
     if not turns:
         raise ProviderBadRequest("a request needs at least one user message", provider="gemini")
     contents = [
-        {"role": "model" if t.role == "assistant" else "user", "parts": [{"text": t.text}]}
-        for t in turns
+        {"role": "model" if t.role == "assistant" else "user", "parts": _parts(t)} for t in turns
     ]
     config: dict[str, Any] = {
         "temperature": request.temperature,

@@ -6,6 +6,9 @@ conversation as alternating user/assistant turns starting with the user.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +22,23 @@ OPENING_PLACEHOLDER = "(The conversation starts.)"
 class Turn:
     role: Literal["user", "assistant"]
     text: str
+    images: tuple[str, ...] = ()
+    """``data:`` URLs of the customer's images (vision endpoints only)."""
+
+
+_DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+);base64,(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def decode_image(url: str) -> tuple[str, bytes]:
+    """Media type and bytes of a ``data:`` image URL (the media package made it; a malformed
+    one is a bug, not customer input)."""
+    m = _DATA_URL.match(url)
+    if m is None:
+        raise ValueError("not a base64 data: image URL")
+    try:
+        return m.group(1).lower(), base64.b64decode(m.group(2), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("the image's base64 is damaged") from exc
 
 
 def split_system(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -35,9 +55,12 @@ def split_system(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
             system.append(message.content)
             continue
         if turns and turns[-1].role == message.role:
-            turns[-1] = Turn(message.role, turns[-1].text + "\n\n" + message.content)
+            last = turns[-1]
+            turns[-1] = Turn(
+                message.role, last.text + "\n\n" + message.content, last.images + message.images
+            )
         else:
-            turns.append(Turn(message.role, message.content))
+            turns.append(Turn(message.role, message.content, message.images))
     if turns and turns[0].role == "assistant":
         turns.insert(0, Turn("user", OPENING_PLACEHOLDER))
     return "\n\n".join(system), turns
