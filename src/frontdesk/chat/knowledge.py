@@ -33,6 +33,8 @@ class Grounding:
     """Ids of retrieved passages kept out: an injection rule matched them."""
     fenced: frozenset[str] = frozenset()
     """Ids of passages the document model flagged: given with a warning, as data only."""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    """Milliseconds of each retrieval stage (embed, vector, lexical, fuse, total)."""
 
     @property
     def found(self) -> bool:
@@ -129,9 +131,10 @@ class KnowledgeBase:
             previous = next((m.content for m in reversed(earlier) if m.role == "user"), None)
             if previous:
                 query = f"{previous}\n{question}"
-        hits = await self.retriever.retrieve(query, k=self.config.top_k)
+        report = await self.retriever.retrieve_report(query, k=self.config.top_k)
+        hits, timings = report.hits, report.timings_ms
         if self.screen is None or not hits:
-            return Grounding(hits)
+            return Grounding(hits, timings_ms=timings)
         screened = await asyncio.to_thread(self.screen.screen, [h.chunk.text for h in hits])
         ruled = [bool(r) for r in screened.rules]
         dropped = tuple(h.chunk.id for h, r in zip(hits, ruled, strict=True) if r)
@@ -145,4 +148,4 @@ class KnowledgeBase:
                 sorted(fenced),
             )
         kept = [h for h, r in zip(hits, ruled, strict=True) if not r]
-        return Grounding(kept, dropped, fenced)
+        return Grounding(kept, dropped, fenced, timings)

@@ -37,6 +37,8 @@ class TurnRun:
     call: MeteredCall | None = None
     """The metered provider call (budget, who served, usage, cost); None: no model was called."""
     retrieved_chunk_ids: list[str] = field(default_factory=list)
+    retrieval_ms: dict[str, float] = field(default_factory=dict)
+    """Milliseconds of each retrieval stage."""
     citations: list[Citation] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
@@ -93,11 +95,14 @@ class TurnRun:
 
     def span_attributes(self) -> dict[str, AttributeValue]:
         """What the turn adds to the span of its call."""
-        return {
+        out: dict[str, AttributeValue] = {
             "gen_ai.conversation.id": self.request.conversation.id,
             "frontdesk.config_version": self.deps.bot.version,
             "frontdesk.answer_mode": self.answer_mode,
         }
+        for stage, ms in self.retrieval_ms.items():
+            out[f"frontdesk.retrieval.{stage}_ms"] = round(ms, 3)
+        return out
 
     async def persist(
         self, status: MessageStatus, error: str | None, *, content: str | None = None
@@ -122,6 +127,7 @@ class TurnRun:
                 "chain": self._provider.name,
                 "answer_mode": self.answer_mode,
                 "finish_reason": self.finish,
+                "retrieval_ms": {k: round(v, 3) for k, v in self.retrieval_ms.items()},
             },
             usage=self.usage,
             prompt_tokens_counted=self.prompt_tokens,

@@ -251,6 +251,17 @@ class AnswerTurn:
             return None
         grounding = await knowledge.ground(question.search_text)
         run.retrieved_chunk_ids = grounding.chunk_ids()
+        run.retrieval_ms = dict(grounding.timings_ms)
+        if grounding.dropped or grounding.fenced:
+            run.verdicts.append(
+                {
+                    "stage": "retrieval",
+                    "check": "injection",
+                    "action": "screen",
+                    "dropped": list(grounding.dropped),
+                    "fenced": sorted(grounding.fenced),
+                }
+            )
         return grounding
 
     def _prompt(self, memory: Memory, grounding: Grounding | None, canary: str | None) -> Prompt:
