@@ -42,7 +42,7 @@ class RetrievalOptions:
     similarity_floor: float = 0.3
     #: Messages of at least this many words are also searched segment by segment.
     long_query_words: int = LONG_QUERY_WORDS
-    max_segments: int = 64
+    max_segments: int = 32
     segment_candidates: int = 10
 
     @property
