@@ -83,7 +83,7 @@ def test_fusion_aggregates_to_documents_and_keeps_a_documents_best_chunk_first()
     # Two sub-queries: A matches both (through different chunks), B only the first.
     vectors = [[ScoredChunk(b1, 0.8), ScoredChunk(a1, 0.7)], [ScoredChunk(a2, 0.7)]]
     fused = fuse(vectors, [], params)
-    assert [f.chunk.id for f in fused] == ["a1", "b1", "a2"]  # one passage per document first
+    assert [f.chunk.id for f in fused] == ["a1", "a2", "b1"]
     assert fused[0].similarity == pytest.approx(0.7)
     # A's second passage barely matches: B comes first, A's weak passage last.
     weak = [vectors[0], [ScoredChunk(a2, 0.35)]]

@@ -9,8 +9,8 @@
 * Both are divided by their best value among the candidates (score-normalised, so BM25's
   unbounded scale and cosine's do not fight) and mixed with ``lexical_weight``.
 * A document's best chunk ranks at the document's score; its other chunks at that score
-  scaled by how they compare with the best one (chunk-level fused scores), and only after
-  every document's best chunk, so one page's passages do not crowd out the next page.
+  scaled by how they compare with the best one (chunk-level fused scores), so a document's
+  weaker passages do not crowd out the next document.
 """
 
 from __future__ import annotations
@@ -94,12 +94,4 @@ def fuse(
         scored.append(FusedChunk(chunk, score, best_sim.get(cid), chunk_lex.get(cid)))
     # Ties (e.g. every chunk below the similarity floor) go to the closer, then the id.
     scored.sort(key=lambda f: (-f.score, -(f.similarity or -1.0), f.chunk.id))
-    # One passage per document first (the sources of an answer should not be three passages
-    # of one page while the page that answers waits fifth), then the others in score order.
-    seen: set[str] = set()
-    first: list[FusedChunk] = []
-    rest: list[FusedChunk] = []
-    for fused in scored:
-        (rest if fused.chunk.document_id in seen else first).append(fused)
-        seen.add(fused.chunk.document_id)
-    return first + rest
+    return scored
