@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 
+from frontdesk.knowledge.analysis import INDEX_STOPWORDS
 from frontdesk.knowledge.schema import kb_chunks
 from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
 from frontdesk.knowledge.stores.sql_common import SqlStoreBase, scope
@@ -43,58 +44,12 @@ _FTS_DDL = [
 _FTS_RANK = "bm25(2.0, 1.5, 1.0)"
 
 _TERM = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
 
 
 def query_terms(query: str) -> list[str]:
     """Distinct lower-case terms without stopwords (falls back to all terms)."""
     terms = [t.lower() for t in _TERM.findall(query)]
-    kept = [t for t in terms if t not in STOPWORDS] or terms
+    kept = [t for t in terms if t not in INDEX_STOPWORDS] or terms
     return list(dict.fromkeys(kept))
 
 
