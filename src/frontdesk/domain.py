@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "agent"]
-PromptRole = Literal["system", "user", "assistant"]
+PromptRole = Literal["system", "user", "assistant", "tool"]
+"""``tool``: the result of one tool call (``ChatMessage.tool_call_id`` names the call)."""
 MessageStatus = Literal["pending", "queued", "answering", "complete", "partial", "failed"]
 """``queued``: every provider was down; a background worker answers it later
 (``answering`` while it does)."""
@@ -16,14 +18,44 @@ ConversationStatus = Literal["bot", "waiting_for_agent", "agent", "closed"]
 
 
 @dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool (an action) the model may call: ``parameters`` is a JSON schema of an object."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call of a tool the model asked for; ``arguments`` is JSON text (an object).
+
+    ``id`` is the vendor's call id (OpenAI ``call_...``, Anthropic ``toolu_...``) or,
+    for vendors without one (Gemini), one the adapter made up; the tool result
+    message names it in ``ChatMessage.tool_call_id``.
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of a prompt sent to a provider."""
+    """One message of a prompt sent to a provider.
+
+    An assistant message that called tools carries them in ``tool_calls`` (its
+    ``content`` may be empty); each result follows as a ``role="tool"`` message
+    whose ``content`` is the result text and ``tool_call_id`` the call's id.
+    """
 
     role: PromptRole
     content: str
     images: tuple[str, ...] = ()
     """``data:`` URLs of the customer's images, for endpoints that see them (``media.vision``);
     the text read from them is in ``content`` either way."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

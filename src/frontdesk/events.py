@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from frontdesk.domain import Citation, Usage
+from frontdesk.domain import Citation, ToolCall, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +25,19 @@ class UsageReport:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallRequested:
+    """The model asks for one tool call, its streamed arguments assembled.
+
+    Emitted, one per call (several for parallel calls), just before
+    ``Finish(reason="tool_calls")``.
+    """
+
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
-    reason: str = "stop"  # stop | length | content_filter | cancelled
+    reason: str = "stop"  # stop | length | content_filter | cancelled | tool_calls
 
 
 AttemptOutcome = Literal["served", "failed", "skipped"]
@@ -94,7 +105,7 @@ class CallReport:
         return bool(self.provider)
 
 
-ProviderEvent = TextDelta | UsageReport | Finish | AttemptEvent | CallReport
+ProviderEvent = TextDelta | ToolCallRequested | UsageReport | Finish | AttemptEvent | CallReport
 
 
 @dataclass(frozen=True, slots=True)

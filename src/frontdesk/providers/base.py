@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from frontdesk.domain import ChatMessage
+from frontdesk.domain import ChatMessage, ToolSpec
 from frontdesk.events import ProviderEvent
 
 
@@ -19,6 +19,9 @@ class Capabilities:
     audio: bool = False
 
 
+ToolChoice = Literal["auto", "none", "required"]
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     messages: Sequence[ChatMessage]
@@ -27,6 +30,11 @@ class ChatRequest:
     stop: Sequence[str] = ()
     idempotency_key: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    tools: tuple[ToolSpec, ...] = ()
+    """Tools the model may call; only for providers with ``capabilities.tools``."""
+    tool_choice: ToolChoice = "auto"
+    """``required``: the model must call a tool; ``none``: it must not (the tools
+    still describe the earlier calls in the history)."""
 
 
 class TokenCounter(Protocol):
