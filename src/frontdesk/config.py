@@ -183,16 +183,24 @@ def load_bot_config(path: Path) -> BotConfig:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         raise ConfigError(f"bot config {path} is not valid YAML: {exc}") from exc
+    return bot_config_from(data, source=str(path), digest_of=raw)
+
+
+def bot_config_from(data: object, *, source: str, digest_of: bytes) -> BotConfig:
+    """Validate a bot config document (a YAML file's or a tenant's stored one).
+
+    ``digest_of`` is hashed into ``version`` when the document sets none.
+    """
     if not isinstance(data, dict):
-        raise ConfigError(f"bot config {path} must be a mapping at the top level")
+        raise ConfigError(f"bot config {source} must be a mapping at the top level")
     try:
         config = BotConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: " + describe_validation_error(exc)) from exc
+        raise ConfigError(f"{source}: " + describe_validation_error(exc)) from exc
     for name in [*config.model.chain, *config.cheaper_chain]:
         config.endpoint(name)
     if not config.version:
-        config = config.model_copy(update={"version": hashlib.sha256(raw).hexdigest()[:12]})
+        config = config.model_copy(update={"version": hashlib.sha256(digest_of).hexdigest()[:12]})
     # validate placeholders early
     config.render_system_prompt(date.today())
     return config
