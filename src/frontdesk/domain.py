@@ -145,3 +145,8 @@ class TurnRecord:
     retrieved_chunk_ids: list[str] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """What the answer was made from, for ``frontdesk replay`` (see
+    :mod:`frontdesk.chat.inputs`): the prompt messages as sent (PII-redacted text, as
+    stored; images as a count), the numbered sources and their citations, the canary;
+    empty for turns recorded before replay existed."""

@@ -47,6 +47,8 @@ class TurnRun:
     policy: str | None = None
     """Set when a policy answered instead of a model (e.g. ``no_answer``, ``extractive``)."""
     answer_mode: str = "generative"
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """What the answer is made from, for replay (:mod:`frontdesk.chat.inputs`)."""
 
     def add_text(self, text: str) -> None:
         if self.ttft_ms is None:
@@ -139,6 +141,7 @@ class TurnRun:
             retrieved_chunk_ids=self.retrieved_chunk_ids,
             verdicts=self.verdicts,
             created_at=datetime.now(UTC),
+            inputs=self.inputs,
         )
         shown = self.content if content is None else content
 

@@ -22,6 +22,7 @@ from frontdesk.chat.deps import TurnDeps, TurnRequest
 from frontdesk.chat.followup import Question, recall_fact, recalled_answer, standalone
 from frontdesk.chat.guarding import OutputCheck, with_canary
 from frontdesk.chat.handoff_events import decision_events
+from frontdesk.chat.inputs import extractive_inputs, generative_inputs, policy_inputs
 from frontdesk.chat.knowledge import Grounding
 from frontdesk.chat.prompt import Prompt, build_prompt
 from frontdesk.chat.record import TurnRun
@@ -106,6 +107,7 @@ class AnswerTurn:
         run = self._run()
         run.policy = f"guard:{checked.action}"
         run.finish = "blocked"
+        run.inputs = policy_inputs("refusal")
         text = checked.message or "I can't help with that request."
         reason = None
         if checked.action == "escalate":
@@ -133,6 +135,7 @@ class AnswerTurn:
         config = self.deps.bot.knowledge
         run.policy = "no_answer"
         run.finish = "no_answer"
+        run.inputs = policy_inputs("no_answer")
         text = config.no_answer_message
         reason = "knowledge:no_answer" if config.no_answer == "handoff" else None
         signals = AnswerSignals("complete", text, reason_code=reason, no_answer=True)
@@ -154,7 +157,11 @@ class AnswerTurn:
         )
         run.policy = "extractive"
         run.finish = "stop" if reply.answered else "not_documented"
-        cited = resolve_citations(reply.text, grounding.citations(self.request.conversation.id))
+        numbered = grounding.citations(self.request.conversation.id)
+        run.inputs = extractive_inputs(
+            question.text, question.previous, sources=sources, citations=numbered
+        )
+        cited = resolve_citations(reply.text, numbered)
         run.citations = cited.citations
         run.verdicts.append(
             {
@@ -185,6 +192,7 @@ class AnswerTurn:
             fact = recall_fact(req.user_message.content, memory.earlier)
             if fact is not None:
                 run.policy = "memory"
+                run.inputs = policy_inputs("memory")
                 text = recalled_answer(fact)
                 async for ev in self._policy_answer(run, text, AnswerSignals("complete", text)):
                     yield ev
@@ -301,6 +309,13 @@ class AnswerTurn:
             temperature=deps.bot.model.temperature,
             max_output_tokens=deps.bot.model.max_output_tokens,
             idempotency_key=req.assistant_message_id,
+        )
+        run.inputs = generative_inputs(
+            request.messages,
+            canary=canary,
+            question=req.user_message.content,
+            sources=grounding.sources() if grounding else [],
+            citations=grounding.citations(req.conversation.id) if grounding else {},
         )
         async for ev in self._stream(run, request, check):
             yield ev

@@ -74,6 +74,7 @@ def turn_values(turn: TurnRecord, *, now: datetime) -> dict[str, Any]:
         "retrieved_chunk_ids": list(turn.retrieved_chunk_ids),
         "verdicts": list(turn.verdicts),
         "created_at": turn.created_at or now,
+        "inputs": dict(turn.inputs),
     }
 
 
@@ -98,4 +99,5 @@ def turn(row: Row) -> TurnRecord:
         retrieved_chunk_ids=list(row["retrieved_chunk_ids"]),
         verdicts=list(row["verdicts"]),
         created_at=row["created_at"],
+        inputs=dict(row["inputs"] or {}),
     )

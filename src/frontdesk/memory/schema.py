@@ -101,6 +101,7 @@ turns = Table(
     Column("retrieved_chunk_ids", JSON, nullable=False),
     Column("verdicts", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("inputs", JSON, nullable=True),  # migration 0005: what a replay re-runs
     Index(None, "conversation_id", "created_at"),
 )
 
@@ -220,3 +221,16 @@ gateway_calls = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "tenant_id", "created_at"),
 )
+
+# --- scheduled jobs (migration 0005) -----------------------------------------
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("claimed_by", String(128), nullable=True),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("result", JSON, nullable=True),
+)
+"""One row per periodic job: the claim that lets one worker of many run it per interval."""
