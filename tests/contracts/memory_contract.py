@@ -117,6 +117,28 @@ class MemoryStoreContract:
         with pytest.raises(NotFound):
             await store.set_summary(str(uuid.uuid4()), "x", 1)
 
+    async def test_update_conversation_metadata_is_atomic(self, store: MemoryStore) -> None:
+        conversation = await store.create_conversation(
+            tenant_id="acme", bot_id="support", metadata={"channel": "web"}
+        )
+
+        def count(metadata: dict[str, Any]) -> dict[str, Any]:
+            return {**metadata, "n": int(metadata.get("n", 0)) + 1}
+
+        # concurrent read-modify-writes must not lose an update
+        await asyncio.gather(
+            *(store.update_conversation_metadata(conversation.id, count) for _ in range(8))
+        )
+        got = await store.get_conversation(conversation.id)
+        assert got is not None
+        assert got.metadata == {"channel": "web", "n": 8}
+        updated = await store.update_conversation_metadata(
+            conversation.id, lambda m: {k: v for k, v in m.items() if k != "n"}
+        )
+        assert updated.metadata == {"channel": "web"}
+        with pytest.raises(NotFound):
+            await store.update_conversation_metadata(str(uuid.uuid4()), count)
+
     # --- messages --------------------------------------------------------
 
     async def test_messages_are_ordered_by_seq(self, store: MemoryStore) -> None:

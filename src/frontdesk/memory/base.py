@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -96,6 +96,13 @@ class MemoryStore(Protocol):
     async def set_status(self, conversation_id: str, status: ConversationStatus) -> None: ...
 
     async def list_turns(self, conversation_id: str) -> list[TurnRecord]: ...
+
+    async def update_conversation_metadata(
+        self, conversation_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Conversation:
+        """Replace the metadata with ``change(current)`` atomically (read and write under one
+        lock); NotFound for an unknown conversation."""
+        ...
 
     async def erase_conversation(self, conversation_id: str) -> None: ...
 

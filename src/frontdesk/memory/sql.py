@@ -114,6 +114,27 @@ class SqlMemoryStore:
             if result.rowcount == 0:
                 raise NotFound(f"conversation {conversation_id} not found")
 
+    async def update_conversation_metadata(
+        self, conversation_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Conversation:
+        """Replace a conversation's metadata with ``change(current)``, atomically: the row is
+        locked from the read to the write (``FOR UPDATE`` on PostgreSQL; SQLite's
+        ``BEGIN IMMEDIATE`` writer). ``change`` is pure and may be called once per attempt."""
+        async with self._writer.begin() as conn:
+            query = select(conversations).where(conversations.c.id == conversation_id)
+            row = (await conn.execute(query.with_for_update())).mappings().first()
+            if row is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            values = dict(row)
+            values["metadata"] = change(dict(values["metadata"] or {}))
+            values["updated_at"] = self._clock()
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(metadata=values["metadata"], updated_at=values["updated_at"])
+            )
+        return rows.conversation(values)
+
     async def erase_conversation(self, conversation_id: str) -> None:
         """Delete the conversation with its messages and turns. Erasing twice is fine."""
         async with self._writer.begin() as conn:
