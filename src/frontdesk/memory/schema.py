@@ -234,3 +234,17 @@ job_runs = Table(
     Column("result", JSON, nullable=True),
 )
 """One row per periodic job: the claim that lets one worker of many run it per interval."""
+
+# --- tenants with their own bots (migration 0006) ---------------------------
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("site_key", String(64), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("version", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("site_key"),
+)
