@@ -16,6 +16,7 @@ from frontdesk.memory.migrate import upgrade
 from frontdesk.memory.schema import messages
 from frontdesk.memory.sql import SqlMemoryStore
 from tests.contracts.memory_contract import MemoryStoreContract
+from tests.contracts.privacy_contract import MemoryPrivacyContract
 from tests.memory.pg import temporary_database
 
 pytestmark = pytest.mark.postgres
@@ -35,7 +36,7 @@ async def store(postgres_url: str) -> AsyncIterator[SqlMemoryStore]:
     await store.close()
 
 
-class TestPostgresStore(MemoryStoreContract):
+class TestPostgresStore(MemoryStoreContract, MemoryPrivacyContract):
     pass
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from frontdesk.memory.migrate import upgrade_async
 from frontdesk.memory.sql import SqlMemoryStore
 from tests.contracts.memory_contract import MemoryStoreContract, make_turn
+from tests.contracts.privacy_contract import MemoryPrivacyContract
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ async def store(sqlite_url: str) -> AsyncIterator[SqlMemoryStore]:
     await store.close()
 
 
-class TestSqliteStore(MemoryStoreContract):
+class TestSqliteStore(MemoryStoreContract, MemoryPrivacyContract):
     pass
 
 

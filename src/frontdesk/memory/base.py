@@ -15,6 +15,7 @@ from frontdesk.domain import (
     StoredMessage,
     TurnRecord,
 )
+from frontdesk.memory.privacy import ConversationExport, UserRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,31 @@ class MemoryStore(Protocol):
         ...
 
     async def erase_conversation(self, conversation_id: str) -> None: ...
+
+    # --- replay, retention, erasure and export -------------------------------------------
+
+    async def get_turn(self, turn_id: str) -> TurnRecord | None: ...
+
+    async def tenant_ids(self) -> list[str]:
+        """Tenants that have conversations."""
+        ...
+
+    async def idle_conversations(
+        self, tenant_id: str, *, before: datetime, limit: int = 500
+    ) -> list[str]:
+        """The tenant's conversations last active before ``before`` (oldest first)."""
+        ...
+
+    async def user_conversations(self, tenant_id: str, user: UserRef) -> list[str]:
+        """The tenant's conversations of one end user."""
+        ...
+
+    async def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
+        """Delete conversations with their messages, turns, tickets, notes, signals and
+        outbox deliveries; returns how many existed. Erasing twice is fine."""
+        ...
+
+    async def export_conversation(self, conversation_id: str) -> ConversationExport | None: ...
 
     async def fail_pending_messages(
         self, *, error: str, created_before: datetime | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from frontdesk.domain import (
     TurnRecord,
 )
 from frontdesk.errors import Conflict, NotFound
-from frontdesk.memory import rows
+from frontdesk.memory import privacy, rows
 from frontdesk.memory.base import AddedMessage
 from frontdesk.memory.dialects import WRITE_OPTION, create_engine
 from frontdesk.memory.schema import conversations, messages, turns
@@ -137,8 +137,7 @@ class SqlMemoryStore:
 
     async def erase_conversation(self, conversation_id: str) -> None:
         """Delete the conversation with its messages and turns. Erasing twice is fine."""
-        async with self._writer.begin() as conn:
-            await conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
+        await privacy.erase_conversations(self._engine, [conversation_id])
 
     # --- messages --------------------------------------------------------
 
@@ -375,6 +374,30 @@ class SqlMemoryStore:
         async with self._engine.connect() as conn:
             result = await conn.execute(query)
             return [rows.turn(row) for row in result.mappings()]
+
+    # --- replay, retention, erasure, export (queries in memory/privacy.py) ---
+
+    async def get_turn(self, turn_id: str) -> TurnRecord | None:
+        return await privacy.get_turn(self._engine, turn_id)
+
+    async def tenant_ids(self) -> list[str]:
+        return await privacy.tenant_ids(self._engine)
+
+    async def idle_conversations(
+        self, tenant_id: str, *, before: datetime, limit: int = 500
+    ) -> list[str]:
+        return await privacy.idle_conversations(self._engine, tenant_id, before, limit)
+
+    async def user_conversations(self, tenant_id: str, user: privacy.UserRef) -> list[str]:
+        return await privacy.user_conversations(self._engine, tenant_id, user)
+
+    async def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
+        return await privacy.erase_conversations(self._engine, conversation_ids)
+
+    async def export_conversation(
+        self, conversation_id: str
+    ) -> privacy.ConversationExport | None:
+        return await privacy.export_conversation(self._engine, conversation_id)
 
     # --- lifecycle -------------------------------------------------------
 
