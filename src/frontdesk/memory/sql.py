@@ -394,9 +394,7 @@ class SqlMemoryStore:
     async def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
         return await privacy.erase_conversations(self._engine, conversation_ids)
 
-    async def export_conversation(
-        self, conversation_id: str
-    ) -> privacy.ConversationExport | None:
+    async def export_conversation(self, conversation_id: str) -> privacy.ConversationExport | None:
         return await privacy.export_conversation(self._engine, conversation_id)
 
     # --- lifecycle -------------------------------------------------------
