@@ -155,6 +155,16 @@ class Settings(BaseSettings):
         description="HMAC key of browser session tokens (default: derived from the admin token)",
     )
     abuse: AbuseSettings = Field(default_factory=AbuseSettings)
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="Conversations with no activity for this many days are deleted with "
+        "their messages, turn records, tickets and attachments (every tenant; None: kept "
+        "until erased)",
+    )
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the server's retention job runs (one worker a time)"
+    )
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
