@@ -11,8 +11,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from frontdesk.actions.config import ActionsConfig
 from frontdesk.errors import ConfigError
 from frontdesk.guard.config import GuardConfig
+from frontdesk.identity.config import IdentitySection
 from frontdesk.media.config import MediaConfig
 from frontdesk.settings import describe_validation_error
 
@@ -134,6 +136,10 @@ class BotConfig(_Strict):
     media: MediaConfig = MediaConfig()
     limits: LimitsConfig = LimitsConfig()
     budgets: list[BudgetConfig] = Field(default_factory=list)
+    identity: IdentitySection | None = Field(
+        None, description="How the company's backend signs who the visitor is (None: anonymous)"
+    )
+    actions: ActionsConfig = ActionsConfig()
     over_budget: Literal["refuse", "cheaper"] = Field(
         "refuse", description="Over a budget: refuse clearly, or answer with cheaper_chain"
     )
