@@ -124,6 +124,55 @@ def stream_frames(
     return frames
 
 
+def pieces_of(text: str, size: int) -> list[str]:
+    """``text`` in pieces of ``size`` characters (how vendors split tool arguments)."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def tool_call_frames(
+    calls: list[tuple[str, str, str]],
+    *,
+    text: str = "",
+    model: str = MODEL,
+    split: int = 7,
+    prompt_tokens: int = 40,
+    finish_reason: str | None = "tool_calls",
+    done: bool = True,
+) -> list[bytes]:
+    """OpenAI's frames for an answer that calls tools: optional text, then each call
+    (``(id, name, arguments)``) as a first fragment with id and name, its arguments in
+    ``split``-character fragments, the ``tool_calls`` finish, usage, ``[DONE]``."""
+    frames = [sse_frame(_delta(model, {"role": "assistant", "content": None, "refusal": None}))]
+    frames += [sse_frame(_delta(model, {"content": p})) for p in _PIECE.findall(text)]
+    for index, (call_id, name, arguments) in enumerate(calls):
+        head = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        frames.append(sse_frame(_delta(model, {"tool_calls": [head]})))
+        for piece in pieces_of(arguments, split):
+            fragment = {"index": index, "function": {"arguments": piece}}
+            frames.append(sse_frame(_delta(model, {"tool_calls": [fragment]})))
+    if finish_reason is not None:
+        frames.append(sse_frame(_delta(model, {}, finish_reason)))
+        output = len(_PIECE.findall(text)) + sum(len(a) // 4 + 5 for _, _, a in calls)
+        frames.append(sse_frame(_chunk(model, [], usage_body(prompt_tokens, output))))
+    if done:
+        frames.append(sse_frame("[DONE]"))
+    return frames
+
+
+def tool_call_reply(calls: list[tuple[str, str, str]], **kwargs: Any) -> Reply:
+    cut_after = kwargs.pop("cut_after", None)
+    return Reply(
+        headers={"Content-Type": "text/event-stream; charset=utf-8"},
+        chunks=tool_call_frames(calls, **kwargs),
+        cut_after=cut_after,
+    )
+
+
 def stream_reply(text: str, **kwargs: Any) -> Reply:
     first_delay = float(kwargs.pop("first_delay", 0.0))
     chunk_delay = float(kwargs.pop("chunk_delay", 0.0))
@@ -218,6 +267,9 @@ class FakeOpenAI:
         return error_reply(404, f"Invalid URL ({request.method} {request.path})")
 
     def _completion(self, body: dict[str, Any]) -> Reply:
+        problem = tool_problem(body)
+        if problem is not None:
+            return error_reply(400, problem)
         model = str(body.get("model", self.model))
         prompt_tokens = sum(len(str(m.get("content", "")).split()) + 3 for m in body["messages"])
         if body.get("stream"):
@@ -240,6 +292,42 @@ class FakeOpenAI:
             "usage": usage_body(prompt_tokens, len(_PIECE.findall(self.default_text))),
         }
         return json_reply(200, completion)
+
+
+def tool_problem(body: dict[str, Any]) -> str | None:
+    """What OpenAI would refuse about a request's tools and tool messages (400), if anything."""
+    for tool in body.get("tools") or ():
+        function = tool.get("function") or {}
+        if tool.get("type") != "function" or not function.get("name"):
+            return "Invalid 'tools': each tool needs type 'function' and function.name."
+        if not isinstance(function.get("parameters", {}), dict):
+            return "Invalid 'tools[].function.parameters': expected an object."
+    if body.get("tool_choice") not in (None, "auto", "none", "required") and not isinstance(
+        body.get("tool_choice"), dict
+    ):
+        return "Invalid 'tool_choice'."
+    pending: set[str] = set()
+    for message in body["messages"]:
+        if message.get("role") == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in pending:
+                return (
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'."
+                )
+            pending.discard(call_id)
+            continue
+        if pending:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                f"responding to each 'tool_call_id'. Missing: {sorted(pending)}"
+            )
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            if call.get("type") != "function" or not isinstance(function.get("arguments"), str):
+                return "Invalid 'tool_calls': type 'function' with string arguments expected."
+            pending.add(call.get("id"))
+    return None
 
 
 def request_body(request: Request) -> dict[str, Any]:

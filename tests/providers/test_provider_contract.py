@@ -5,6 +5,7 @@ model (``local_model``), and the scripted provider."""
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from frontdesk.config import EndpointConfig
-from frontdesk.domain import Usage
+from frontdesk.domain import ToolCall, Usage
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.events import ProviderEvent
 from frontdesk.providers.anthropic_chat import AnthropicChatProvider
@@ -78,6 +79,18 @@ class OpenAIHarness(HTTPHarness):
     async def unusable(self) -> ChatProvider:
         return self._provider("http://127.0.0.1:9/v1")
 
+    def push_tool_calls(self, calls: tuple[ToolCall, ...], text: str) -> None:
+        wire = [(c.id, c.name, c.arguments) for c in calls]
+        self.fake.push(fake_openai.tool_call_reply(wire, text=text, split=5))
+
+    def push_broken_tool_calls(self, calls: tuple[ToolCall, ...]) -> None:
+        wire = [(c.id, c.name, c.arguments) for c in calls]
+        frames = fake_openai.tool_call_frames(wire, split=5)
+        last = len(calls) - 1
+        head = next(i for i, f in enumerate(frames) if f'"index": {last}, "id"'.encode() in f)
+        # the connection drops two argument fragments into the last call
+        self.fake.push(fake_openai.tool_call_reply(wire, split=5, cut_after=head + 3))
+
 
 class AnthropicHarness(HTTPHarness):
     exact_tokens = False
@@ -106,6 +119,16 @@ class AnthropicHarness(HTTPHarness):
             model="claude-haiku-4-5", api_key="", base_url=self.fake.base_url
         )
 
+    def push_tool_calls(self, calls: tuple[ToolCall, ...], text: str) -> None:
+        wire = [(c.id, c.name, c.arguments) for c in calls]
+        frames = fake_anthropic.tool_use_frames(wire, text=text, split=5)
+        self.fake.push(fake_anthropic.stream_reply(frames))
+
+    def push_broken_tool_calls(self, calls: tuple[ToolCall, ...]) -> None:
+        wire = [(c.id, c.name, c.arguments) for c in calls]
+        frames = fake_anthropic.tool_use_frames(wire, split=5, error_type="overloaded_error")
+        self.fake.push(fake_anthropic.stream_reply(frames))
+
 
 class GeminiHarness(HTTPHarness):
     exact_tokens = False
@@ -131,6 +154,17 @@ class GeminiHarness(HTTPHarness):
 
     async def unusable(self) -> ChatProvider:
         return GeminiChatProvider(model="gemini-2.5-flash", api_key="", base_url=self.fake.base_url)
+
+    def push_tool_calls(self, calls: tuple[ToolCall, ...], text: str) -> None:
+        wire = [(c.name, json.loads(c.arguments)) for c in calls]
+        frames = fake_gemini.function_call_frames(wire, text=text, signature="c2lnbmVk")
+        self.fake.push(fake_gemini.stream_reply(frames))
+
+    def push_broken_tool_calls(self, calls: tuple[ToolCall, ...]) -> None:
+        """Gemini streams whole calls: the stream breaks after the first, before the end."""
+        wire = [(c.name, json.loads(c.arguments)) for c in calls]
+        frames = fake_gemini.function_call_frames(wire, finish_reason=None)
+        self.fake.push(fake_gemini.stream_reply(frames, cut_after=1))
 
 
 class Watched(ScriptedProvider):
@@ -179,10 +213,17 @@ class ScriptedHarness(Harness):
     async def unusable(self) -> ChatProvider:
         return ScriptedProvider(check_error=ProviderUnavailable("not ready", provider="s"))
 
+    def push_tool_calls(self, calls: tuple[ToolCall, ...], text: str) -> None:
+        self.next.append(Step(text, tool_calls=calls))
+
+    def push_broken_tool_calls(self, calls: tuple[ToolCall, ...]) -> None:
+        self.next.append(Step("", tool_calls=calls, fail_after_tokens=0))
+
 
 class LocalHarness(Harness):
     exact_tokens = True
     http = False
+    tools = False
 
     def __init__(self, model: LocalModel) -> None:
         self.model = model

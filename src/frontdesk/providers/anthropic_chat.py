@@ -11,6 +11,14 @@ Usage semantics: ``Usage.input_tokens`` is the whole prompt (Anthropic's
 ``input_tokens`` + cache reads + cache writes) and ``cached_tokens`` the cache
 reads, the same shape as OpenAI's report, so pricing treats both alike.
 
+Tool calling: ``ChatRequest.tools`` go out as ``tools`` (``input_schema``) with
+``tool_choice`` (``auto``/``any``/``none``); an assistant turn's calls as
+``tool_use`` blocks after its text; results as ``tool_result`` blocks at the start
+of the next user message. Streamed ``tool_use`` blocks (``content_block_start``,
+then ``input_json_delta`` fragments) are assembled per block and emitted as
+:class:`~frontdesk.events.ToolCallRequested` before ``Finish("tool_calls")``
+(``stop_reason: tool_use``).
+
 ``ChatRequest.temperature`` is not sent: the Messages API of SDK 2.x has no
 sampling-temperature parameter any more (current Claude models fix it).
 """
@@ -18,6 +26,7 @@ sampling-temperature parameter any more (current Claude models fix it).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,13 +42,14 @@ from frontdesk.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
-from frontdesk.providers.base import Capabilities, ChatRequest
+from frontdesk.events import Finish, ProviderEvent, TextDelta, ToolCallRequested, UsageReport
+from frontdesk.providers.base import Capabilities, ChatRequest, ToolChoice
 from frontdesk.providers.calibrated import CalibratedTokenCounter
 from frontdesk.providers.errors_map import error_from_status
 from frontdesk.providers.report import reported
 from frontdesk.providers.timeouts import Timeouts
 from frontdesk.providers.tokens import EstimatingTokenCounter
+from frontdesk.providers.toolcalls import ToolCallAssembler, arguments_json, parse_arguments
 from frontdesk.providers.turns import Turn, decode_image, split_system
 
 if TYPE_CHECKING:
@@ -48,16 +58,16 @@ if TYPE_CHECKING:
 # Longest matching prefix wins. The published window of every Claude family is
 # 200k tokens (larger beta windows: set ``context_length`` on the endpoint).
 _MODELS: tuple[tuple[str, Capabilities], ...] = (
-    ("claude-opus", Capabilities(context_length=200_000, vision=True)),
-    ("claude-sonnet", Capabilities(context_length=200_000, vision=True)),
-    ("claude-haiku", Capabilities(context_length=200_000, vision=True)),
-    ("claude-3-7-sonnet", Capabilities(context_length=200_000, vision=True)),
-    ("claude-3-5-sonnet", Capabilities(context_length=200_000, vision=True)),
-    ("claude-3-5-haiku", Capabilities(context_length=200_000, vision=False)),
-    ("claude-3-haiku", Capabilities(context_length=200_000, vision=True)),
-    ("claude-3-opus", Capabilities(context_length=200_000, vision=True)),
+    ("claude-opus", Capabilities(context_length=200_000, tools=True, vision=True)),
+    ("claude-sonnet", Capabilities(context_length=200_000, tools=True, vision=True)),
+    ("claude-haiku", Capabilities(context_length=200_000, tools=True, vision=True)),
+    ("claude-3-7-sonnet", Capabilities(context_length=200_000, tools=True, vision=True)),
+    ("claude-3-5-sonnet", Capabilities(context_length=200_000, tools=True, vision=True)),
+    ("claude-3-5-haiku", Capabilities(context_length=200_000, tools=True, vision=False)),
+    ("claude-3-haiku", Capabilities(context_length=200_000, tools=True, vision=True)),
+    ("claude-3-opus", Capabilities(context_length=200_000, tools=True, vision=True)),
 )
-_UNKNOWN = Capabilities(context_length=200_000, vision=False)
+_UNKNOWN = Capabilities(context_length=200_000, tools=True, vision=False)
 
 # Error ``type`` of an in-stream ``error`` event (sent with HTTP 200) → HTTP status.
 _ERROR_TYPE_STATUS = {
@@ -72,7 +82,13 @@ _ERROR_TYPE_STATUS = {
     "overloaded_error": 529,
 }
 
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+}
+_TOOL_CHOICE: dict[ToolChoice, str] = {"auto": "auto", "required": "any", "none": "none"}
 
 
 def anthropic_capabilities(model: str) -> Capabilities:
@@ -84,16 +100,24 @@ def anthropic_capabilities(model: str) -> Capabilities:
 
 
 def _content(turn: Turn) -> str | list[dict[str, Any]]:
-    """Text, or image blocks then the text when the turn carries images (vision)."""
-    if not turn.images:
+    """Text, or blocks: tool results, images (vision), the text, tool calls, in that order."""
+    if not (turn.images or turn.tool_calls or turn.tool_results):
         return turn.text
-    blocks: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = [
+        {"type": "tool_result", "tool_use_id": r.call_id, "content": r.content}
+        for r in turn.tool_results
+    ]
     for url in turn.images:
         media_type, data = decode_image(url)
         encoded = base64.b64encode(data).decode("ascii")
         source = {"type": "base64", "media_type": media_type, "data": encoded}
         blocks.append({"type": "image", "source": source})
-    return [*blocks, {"type": "text", "text": turn.text}]
+    if turn.text or turn.images:  # the API refuses empty text blocks
+        blocks.append({"type": "text", "text": turn.text})
+    for call in turn.tool_calls:
+        arguments = parse_arguments(call.arguments, provider="anthropic")
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": arguments})
+    return blocks
 
 
 def build_payload(model: str, request: ChatRequest) -> dict[str, Any]:
@@ -107,6 +131,12 @@ def build_payload(model: str, request: ChatRequest) -> dict[str, Any]:
     }
     if system:
         payload["system"] = system
+    if request.tools:
+        payload["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+            for t in request.tools
+        ]
+        payload["tool_choice"] = {"type": _TOOL_CHOICE[request.tool_choice]}
     stops = [s for s in request.stop if s.strip()]
     if stops:
         payload["stop_sequences"] = stops
@@ -129,7 +159,7 @@ class AnthropicChatProvider:
         self._model = model
         caps = anthropic_capabilities(model)
         if context_length is not None:
-            caps = Capabilities(context_length=context_length, vision=caps.vision)
+            caps = dataclasses.replace(caps, context_length=context_length)
         self._caps = caps
         self._tokens = CalibratedTokenCounter(EstimatingTokenCounter())
         self._has_key = bool(api_key)
@@ -184,7 +214,7 @@ class AnthropicChatProvider:
         self, upstream: Any, messages: Sequence[ChatMessage]
     ) -> AsyncIterator[ProviderEvent]:
         sdk = _sdk()
-        state = _StreamState()
+        state = _StreamState(self._name)
         try:
             async for event in upstream:
                 text = state.feed(event)
@@ -202,11 +232,14 @@ class AnthropicChatProvider:
         self._tokens.reconcile(self._tokens.raw_estimate(messages), usage.input_tokens)
         if state.stop_reason == "refusal" and not state.saw_text:
             raise ContentFiltered("the model refused to answer", provider=self._name)
-        yield UsageReport(usage)
+        finish = _FINISH.get(state.stop_reason or "", "stop")
         if state.stop_reason == "refusal":
-            yield Finish("content_filter")
-        else:
-            yield Finish(_FINISH.get(state.stop_reason or "", "stop"))
+            finish = "content_filter"
+        elif finish == "tool_calls":
+            for call in state.tools.calls():
+                yield ToolCallRequested(call)
+        yield UsageReport(usage)
+        yield Finish(finish)
 
     def _map(self, exc: Exception) -> ProviderError:
         sdk = _sdk()
@@ -236,13 +269,14 @@ class AnthropicChatProvider:
 class _StreamState:
     """Folds the Messages API events of one answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, provider: str) -> None:
         self.input_tokens = 0
         self.cached_tokens = 0
         self.output_tokens = 0
         self.stop_reason: str | None = None
         self.stopped = False
         self.saw_text = False
+        self.tools = ToolCallAssembler(provider, id_prefix="toolu")
 
     def feed(self, event: Any) -> str:
         kind = event.type
@@ -253,11 +287,18 @@ class _StreamState:
             self.input_tokens = usage.input_tokens + cache_read + cache_write
             self.cached_tokens = cache_read
             self.output_tokens = usage.output_tokens or 0
+        elif kind == "content_block_start":
+            block = event.content_block
+            if block.type == "tool_use":
+                start = arguments_json(block.input) if block.input else ""
+                self.tools.add(event.index, id=block.id, name=block.name, arguments=start)
         elif kind == "content_block_delta":
             delta = event.delta
             if delta.type == "text_delta" and delta.text:
                 self.saw_text = True
                 return str(delta.text)
+            if delta.type == "input_json_delta" and delta.partial_json:
+                self.tools.add(event.index, arguments=str(delta.partial_json))
         elif kind == "message_delta":
             self.output_tokens = max(self.output_tokens, event.usage.output_tokens or 0)
             self.stop_reason = event.delta.stop_reason

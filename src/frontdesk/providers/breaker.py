@@ -25,7 +25,7 @@ from frontdesk.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from frontdesk.events import ProviderEvent, TextDelta
+from frontdesk.events import ProviderEvent, TextDelta, ToolCallRequested
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.wrapper import ProviderWrapper
 
@@ -177,7 +177,7 @@ class Breakered(ProviderWrapper):
         settled = False
         try:
             async for event in upstream:
-                if isinstance(event, TextDelta):
+                if isinstance(event, TextDelta | ToolCallRequested):
                     seen_text = True
                 yield event
             settled = True

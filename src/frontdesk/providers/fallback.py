@@ -3,13 +3,16 @@
 Providers are tried in order *before the first token*. Each try is recorded as an
 :class:`Attempt` (provider, model, outcome, error code, why it was skipped). When
 every provider fails, :class:`~frontdesk.errors.AllProvidersFailed` carries the
-errors. Once a :class:`~frontdesk.events.TextDelta` has been yielded the serving
-provider is fixed: a later failure propagates (no switching mid-answer).
+errors. Once a :class:`~frontdesk.events.TextDelta` or a
+:class:`~frontdesk.events.ToolCallRequested` has been yielded the serving provider
+is fixed: a later failure propagates (no switching mid-answer, and never after the
+caller may have started running a tool). A request with tools (or tool calls in
+its history) skips providers without ``capabilities.tools`` (``tools_unsupported``).
 
 How the caller reads the record: from the events. The stream yields an
 :class:`~frontdesk.events.AttemptEvent` for each try as soon as its outcome is
 decided (``failed``/``skipped`` when the chain moves on, ``served`` just before the
-first text delta, or at the end of an empty answer), and ends with one
+first text delta or tool call, or at the end of an empty answer), and ends with one
 :class:`~frontdesk.events.CallReport` (served by, every attempt with its final
 duration and usage, usage, time to first token). The inner providers' own reports
 are folded into it, not passed on.
@@ -24,16 +27,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frontdesk.domain import Usage
-from frontdesk.errors import AllProvidersFailed, ContentFiltered, ContextTooLong, ProviderError
+from frontdesk.errors import (
+    AllProvidersFailed,
+    ContentFiltered,
+    ContextTooLong,
+    ProviderBadRequest,
+    ProviderError,
+)
 from frontdesk.events import (
     AttemptEvent,
     AttemptOutcome,
     CallReport,
     ProviderEvent,
     TextDelta,
+    ToolCallRequested,
     UsageReport,
 )
 from frontdesk.providers.base import Capabilities, ChatProvider, ChatRequest, TokenCounter
+from frontdesk.providers.tokens import count_request, tool_call_text, tool_spec_json
 
 Outcome = AttemptOutcome
 
@@ -111,8 +122,14 @@ def surely_fits(request: ChatRequest, window: int) -> bool:
     """True when the request fits ``window`` whatever the tokenizer, without tokenizing:
     a token covers at least one UTF-8 byte (at most 4 a character, 5 with an estimating
     counter's margin), plus a generous allowance for each message's chat template."""
-    bound = 64 + sum(64 + 5 * len(m.content) for m in request.messages)
+    bound = 64 + sum(64 + 5 * (len(m.content) + len(tool_call_text(m))) for m in request.messages)
+    bound += sum(64 + 5 * len(tool_spec_json(t)) for t in request.tools)
     return bound + request.max_output_tokens <= window
+
+
+def uses_tools(request: ChatRequest) -> bool:
+    """Tools offered, or tool calls and results in the history."""
+    return bool(request.tools) or any(m.tool_calls or m.role == "tool" for m in request.messages)
 
 
 def _failed(
@@ -170,10 +187,10 @@ class Fallback:
         call = _Call()
         errors: list[ProviderError] = []
         for provider in self.providers:
-            too_long = self.context_overflow(provider, request)
-            if too_long is not None:
-                errors.append(too_long)
-                yield call.record(_failed(provider, too_long, "skipped", 0.0, Usage()))
+            unfit = self.unsupported(provider, request) or self.context_overflow(provider, request)
+            if unfit is not None:
+                errors.append(unfit)
+                yield call.record(_failed(provider, unfit, "skipped", 0.0, Usage()))
                 continue
             started = time.perf_counter()
             usage = Usage()
@@ -186,8 +203,8 @@ class Fallback:
                         continue  # folded into this chain's own report
                     if isinstance(event, UsageReport):
                         usage = event.usage
-                    elif attempt is None and isinstance(event, TextDelta):
-                        attempt = call.serve(provider, started, text=True)
+                    elif attempt is None and isinstance(event, TextDelta | ToolCallRequested):
+                        attempt = call.serve(provider, started, text=isinstance(event, TextDelta))
                         yield attempt.event()
                     yield event
             except ProviderError as exc:
@@ -212,6 +229,16 @@ class Fallback:
         names = ", ".join(f"{a.provider}: {a.error_code}" for a in call.attempts)
         raise AllProvidersFailed(f"every provider failed ({names})", attempts=errors)
 
+    @staticmethod
+    def unsupported(provider: ChatProvider, request: ChatRequest) -> ProviderError | None:
+        if provider.capabilities.tools or not uses_tools(request):
+            return None
+        error = ProviderBadRequest(
+            "the request uses tools and this endpoint cannot call them", provider=provider.name
+        )
+        error.code = "tools_unsupported"
+        return error
+
     def context_overflow(
         self, provider: ChatProvider, request: ChatRequest
     ) -> ProviderError | None:
@@ -220,7 +247,7 @@ class Fallback:
         window = provider.capabilities.context_length
         if surely_fits(request, window):
             return None
-        needed = provider.tokens.count_messages(request.messages) + request.max_output_tokens
+        needed = count_request(provider.tokens, request) + request.max_output_tokens
         if needed <= window:
             return None
         return ContextTooLong(

@@ -9,17 +9,32 @@ usage comes from ``usageMetadata`` (``promptTokenCount`` includes
 :class:`~frontdesk.errors.ContentFiltered` before any text, and
 ``Finish("content_filter")`` after text was shown. The SDK's retries stay off
 (no ``retry_options``); it is imported when the first provider is built.
+
+Tool calling: ``ChatRequest.tools`` go out as one ``function_declarations`` tool
+(``parameters_json_schema``) with ``function_calling_config`` mode
+``AUTO``/``ANY``/``NONE``; an assistant turn's calls as ``function_call`` parts,
+results as ``function_response`` parts (``{"output": text}``) of the next user
+turn. Streamed ``functionCall`` parts arrive whole; they are emitted as
+:class:`~frontdesk.events.ToolCallRequested` before ``Finish("tool_calls")``.
+Gemini calls carry no id (or one only sometimes), so the call id is the API's or
+a made-up ``gemini_...`` one, and carries the part's ``thoughtSignature``
+(Gemini 3 refuses a history whose function calls lost theirs) after
+:data:`SIGNATURE_MARK`; the adapter splits it off again when the history goes out.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import importlib
 import re
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from frontdesk.config import EndpointConfig
-from frontdesk.domain import ChatMessage, Usage
+from frontdesk.domain import ChatMessage, ToolCall, Usage
 from frontdesk.errors import (
     ContentFiltered,
     ContextTooLong,
@@ -30,32 +45,37 @@ from frontdesk.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
-from frontdesk.providers.base import Capabilities, ChatRequest
+from frontdesk.events import Finish, ProviderEvent, TextDelta, ToolCallRequested, UsageReport
+from frontdesk.providers.base import Capabilities, ChatRequest, ToolChoice
 from frontdesk.providers.calibrated import CalibratedTokenCounter
 from frontdesk.providers.errors_map import error_from_status
 from frontdesk.providers.report import reported
 from frontdesk.providers.timeouts import Timeouts
 from frontdesk.providers.tokens import EstimatingTokenCounter
+from frontdesk.providers.toolcalls import arguments_json, parse_arguments
 from frontdesk.providers.turns import Turn, decode_image, split_system
 
 if TYPE_CHECKING:
     from google.genai import Client
 
 _MODELS: tuple[tuple[str, Capabilities], ...] = (
-    ("gemini-1.5-pro", Capabilities(context_length=2_097_152, vision=True, audio=True)),
-    ("gemini-1.5-flash", Capabilities(context_length=1_048_576, vision=True, audio=True)),
-    ("gemini-2.0-flash", Capabilities(context_length=1_048_576, vision=True, audio=True)),
-    ("gemini-2.5-pro", Capabilities(context_length=1_048_576, vision=True, audio=True)),
-    ("gemini-2.5-flash", Capabilities(context_length=1_048_576, vision=True, audio=True)),
-    ("gemini-3", Capabilities(context_length=1_048_576, vision=True, audio=True)),
+    ("gemini-1.5-pro", Capabilities(2_097_152, tools=True, vision=True, audio=True)),
+    ("gemini-1.5-flash", Capabilities(1_048_576, tools=True, vision=True, audio=True)),
+    ("gemini-2.0-flash", Capabilities(1_048_576, tools=True, vision=True, audio=True)),
+    ("gemini-2.5-pro", Capabilities(1_048_576, tools=True, vision=True, audio=True)),
+    ("gemini-2.5-flash", Capabilities(1_048_576, tools=True, vision=True, audio=True)),
+    ("gemini-3", Capabilities(1_048_576, tools=True, vision=True, audio=True)),
 )
-_UNKNOWN = Capabilities(context_length=131_072, vision=False)
+_UNKNOWN = Capabilities(context_length=131_072, tools=True, vision=False)
 
 _FILTER_REASONS = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
 )
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
+_MODES: dict[ToolChoice, str] = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
+GENERATED_ID_PREFIX = "gemini_"
+SIGNATURE_MARK = "~sig~"
+"""Separates a call id from the base64url thought signature it carries."""
 _CONTEXT = re.compile(r"input token count.*exceeds|exceeds the maximum number of tokens", re.I)
 _DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -68,11 +88,57 @@ def gemini_capabilities(model: str) -> Capabilities:
     return _UNKNOWN
 
 
+def call_id(api_id: str | None, signature: bytes | None) -> str:
+    """Our id of a Gemini call: the API's id (or a new one), with its thought signature."""
+    base = api_id or GENERATED_ID_PREFIX + uuid.uuid4().hex[:16]
+    if not signature:
+        return base
+    return base + SIGNATURE_MARK + base64.urlsafe_b64encode(signature).decode("ascii")
+
+
+def split_call_id(value: str) -> tuple[str | None, bytes | None]:
+    """The API's id (``None`` for a made-up one) and the thought signature of a call id."""
+    base, _, encoded = value.partition(SIGNATURE_MARK)
+    signature: bytes | None = None
+    if encoded:
+        try:
+            signature = base64.urlsafe_b64decode(encoded)
+        except (binascii.Error, ValueError):
+            signature = None  # not ours: send the call without one
+    api_id = None if base.startswith(GENERATED_ID_PREFIX) else base
+    return api_id, signature
+
+
+def _function_call(call: ToolCall) -> dict[str, Any]:
+    api_id, signature = split_call_id(call.id)
+    function: dict[str, Any] = {
+        "name": call.name,
+        "args": parse_arguments(call.arguments, provider="gemini"),
+    }
+    if api_id:
+        function["id"] = api_id
+    part: dict[str, Any] = {"function_call": function}
+    if signature:
+        part["thought_signature"] = signature
+    return part
+
+
 def _parts(turn: Turn) -> list[dict[str, Any]]:
-    """The text, after the turn's images as inline data (vision)."""
+    """Function responses, the turn's images as inline data (vision), the text, then
+    function calls."""
+    parts: list[dict[str, Any]] = []
+    for result in turn.tool_results:
+        api_id, _ = split_call_id(result.call_id)
+        response: dict[str, Any] = {"name": result.name, "response": {"output": result.content}}
+        if api_id:
+            response["id"] = api_id
+        parts.append({"function_response": response})
     images = [decode_image(url) for url in turn.images]
-    inline = [{"inline_data": {"mime_type": mt, "data": data}} for mt, data in images]
-    return [*inline, {"text": turn.text}]
+    parts += [{"inline_data": {"mime_type": mt, "data": data}} for mt, data in images]
+    if turn.text or (not parts and not turn.tool_calls):
+        parts.append({"text": turn.text})
+    parts += [_function_call(call) for call in turn.tool_calls]
+    return parts
 
 
 def build_contents(request: ChatRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -90,6 +156,19 @@ def build_contents(request: ChatRequest) -> tuple[list[dict[str, Any]], dict[str
     }
     if system:
         config["system_instruction"] = system
+    if request.tools:
+        declarations = [
+            {
+                "name": t.name,
+                "description": t.description,
+                "parameters_json_schema": dict(t.parameters),
+            }
+            for t in request.tools
+        ]
+        config["tools"] = [{"function_declarations": declarations}]
+        mode = _MODES[request.tool_choice]
+        config["tool_config"] = {"function_calling_config": {"mode": mode}}
+        config["automatic_function_calling"] = {"disable": True}
     if request.stop:
         config["stop_sequences"] = list(request.stop)
     return contents, config
@@ -112,7 +191,7 @@ class GeminiChatProvider:
         self._model = model
         caps = gemini_capabilities(model)
         if context_length is not None:
-            caps = Capabilities(context_length=context_length, vision=caps.vision, audio=caps.audio)
+            caps = dataclasses.replace(caps, context_length=context_length)
         self._caps = caps
         self._tokens = CalibratedTokenCounter(EstimatingTokenCounter())
         self._has_key = bool(api_key)
@@ -195,8 +274,13 @@ class GeminiChatProvider:
             raise ContentFiltered(
                 f"answer blocked (finishReason {state.finish_reason})", provider=self._name
             )
+        finish = "content_filter" if filtered else _FINISH.get(state.finish_reason, "stop")
+        if finish == "stop" and state.calls:
+            for call in state.calls:
+                yield ToolCallRequested(call)
+            finish = "tool_calls"
         yield UsageReport(usage)
-        yield Finish("content_filter" if filtered else _FINISH.get(state.finish_reason, "stop"))
+        yield Finish(finish)
 
     def _map(self, exc: Any) -> ProviderError:
         status = int(exc.code or 500)
@@ -234,6 +318,7 @@ class _StreamState:
         self.cached_tokens = 0
         self.finish_reason: str | None = None
         self.saw_text = False
+        self.calls: list[ToolCall] = []
 
     def feed(self, chunk: Any) -> str:
         meta = chunk.usage_metadata
@@ -252,6 +337,17 @@ class _StreamState:
         if candidate.finish_reason is not None:
             self.finish_reason = _enum_name(candidate.finish_reason)
         parts = candidate.content.parts if candidate.content is not None else None
+        for part in parts or ():
+            call = part.function_call
+            if call is not None:
+                if not call.name:
+                    raise ProviderProtocolError(
+                        "a functionCall has no name", provider=self.provider
+                    )
+                arguments = arguments_json(call.args)
+                self.calls.append(
+                    ToolCall(call_id(call.id, part.thought_signature), call.name, arguments)
+                )
         text = "".join(p.text for p in parts or () if p.text and not p.thought)
         if text:
             self.saw_text = True

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from frontdesk.admission.buckets import Buckets, Rate, Take
 from frontdesk.errors import ProviderRateLimited
-from frontdesk.events import ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import ProviderEvent, TextDelta, ToolCallRequested, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
+from frontdesk.providers.tokens import count_request
 from frontdesk.providers.wrapper import ProviderWrapper
 
 
@@ -52,7 +53,7 @@ class Limited(ProviderWrapper):
         self._sleep = sleep
 
     def estimate(self, request: ChatRequest) -> int:
-        return self._inner.tokens.count_messages(request.messages) + request.max_output_tokens
+        return count_request(self._inner.tokens, request) + request.max_output_tokens
 
     async def _acquire(self, estimate: int) -> None:
         takes = []
@@ -84,7 +85,7 @@ class Limited(ProviderWrapper):
             async for event in upstream:
                 if isinstance(event, UsageReport):
                     actual = event.usage.total_tokens
-                elif isinstance(event, TextDelta):
+                elif isinstance(event, TextDelta | ToolCallRequested):
                     produced = True
                 yield event
         finally:

@@ -61,10 +61,12 @@ from frontdesk.events import (
     Finish,
     ProviderEvent,
     TextDelta,
+    ToolCallRequested,
     UsageReport,
 )
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.pricing import PriceTable
+from frontdesk.providers.tokens import count_request
 from frontdesk.telemetry import Metrics
 from frontdesk.telemetry.tracing import Tracing
 
@@ -129,7 +131,7 @@ class Metered:
         chosen, switched = route, False
         if self.budget is not None and self.budget.applies(subject):
             if prompt_tokens is None:
-                prompt_tokens = route.provider.tokens.count_messages(request.messages)
+                prompt_tokens = count_request(route.provider.tokens, request)
             max_out = request.max_output_tokens
             try:
                 amount = self.worst_case(route.endpoints, prompt_tokens, max_out)
@@ -253,6 +255,8 @@ class MeteredCall:
     usage: Usage = field(default_factory=Usage)
     attempts: list[AttemptEvent] = field(default_factory=list)
     finish_reason: str | None = None
+    tool_called: bool = False
+    """The provider asked for a tool call (it served, even without text)."""
     _report: CallReport | None = None
     _settled: bool = False
     _observed: bool = False
@@ -275,6 +279,8 @@ class MeteredCall:
                     self._report = event
                 elif isinstance(event, Finish):
                     self.finish_reason = event.reason
+                elif isinstance(event, ToolCallRequested):
+                    self.tool_called = True
                 yield event
         finally:
             await upstream.aclose()
@@ -292,7 +298,8 @@ class MeteredCall:
             return self._report
         served = next((a for a in reversed(self.attempts) if a.outcome == "served"), None)
         provider, model = (served.provider, served.model) if served else ("", "")
-        if served is None and not self.attempts and self.ttft_ms is not None:
+        began = self.ttft_ms is not None or self.tool_called
+        if served is None and not self.attempts and began:
             # a single provider (no chain announcing attempts) that began answering
             provider, model = self.provider.name, self.provider.model
         return CallReport(

@@ -7,6 +7,13 @@ Ollama, llama.cpp server, LiteLLM, Azure OpenAI's ``/openai/v1/`` endpoint):
 the endpoint's ``base_url`` and key are configuration. There are no client-side
 retries (our retry wrapper owns that policy); every failure arrives here already
 translated into :mod:`frontdesk.errors`.
+
+Tool calling: ``ChatRequest.tools`` go out as ``tools`` (``type: function``) with
+``tool_choice``; an assistant message's ``tool_calls`` and ``role: tool`` results
+go out in OpenAI's shape. Streamed ``delta.tool_calls`` fragments are assembled
+by ``index`` and emitted as :class:`~frontdesk.events.ToolCallRequested` before
+``Finish("tool_calls")`` (also when a compatible server finishes such an answer
+with ``stop``). A stream cut off by ``length`` mid-call emits no call.
 """
 
 from __future__ import annotations
@@ -16,17 +23,24 @@ from contextlib import aclosing
 from typing import Any
 
 from frontdesk.config import EndpointConfig
-from frontdesk.domain import ChatMessage, Usage
+from frontdesk.domain import ChatMessage, ToolSpec, Usage
 from frontdesk.errors import ProviderProtocolError
-from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import Finish, ProviderEvent, TextDelta, ToolCallRequested, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest, TokenCounter
 from frontdesk.providers.openai_http import OpenAIHTTP
 from frontdesk.providers.report import reported
 from frontdesk.providers.tokens import counter_for
+from frontdesk.providers.toolcalls import ToolCallAssembler
 
 CHECK_TIMEOUT_SECONDS = 5.0
 DEFAULT_CONTEXT_LENGTH = 8192
-_FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+_FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
 
 # Context windows of OpenAI models; longest prefix wins. Other models need
 # ``context_length`` in the endpoint config, else DEFAULT_CONTEXT_LENGTH.
@@ -83,7 +97,9 @@ class OpenAIChatProvider:
         )
         self._tokens = tokens or counter_for("openai", endpoint.model)
         context = endpoint.context_length or known_context_length(endpoint.model)
-        self._capabilities = Capabilities(context_length=context or DEFAULT_CONTEXT_LENGTH)
+        self._capabilities = Capabilities(
+            context_length=context or DEFAULT_CONTEXT_LENGTH, tools=True
+        )
         self._reasoning = is_reasoning_model(endpoint.model)
 
     @property
@@ -116,6 +132,9 @@ class OpenAIChatProvider:
             params["temperature"] = request.temperature
         if request.stop:
             params["stop"] = list(request.stop)
+        if request.tools:
+            params["tools"] = wire_tools(request.tools)
+            params["tool_choice"] = request.tool_choice
         headers = {}
         if request.idempotency_key:
             headers["Idempotency-Key"] = request.idempotency_key
@@ -128,9 +147,10 @@ class OpenAIChatProvider:
         params, headers = self._params(request)
         finish: str | None = None
         usage: Usage | None = None
+        tools = ToolCallAssembler(self.name)
         async with aclosing(self._client.stream_chat(params, headers)) as chunks:
             async for chunk in chunks:
-                for event in self._parse_chunk(chunk):
+                for event in self._parse_chunk(chunk, tools):
                     if isinstance(event, Finish):
                         finish = event.reason
                     elif isinstance(event, UsageReport):
@@ -139,14 +159,18 @@ class OpenAIChatProvider:
                         yield event
         if finish is None:
             raise ProviderProtocolError("stream ended without a finish reason", provider=self.name)
+        if tools and finish in ("tool_calls", "stop"):
+            for call in tools.calls():
+                yield ToolCallRequested(call)
+            finish = "tool_calls"
         if usage is not None:
             yield UsageReport(usage)
         yield Finish(finish)
 
-    def _parse_chunk(self, chunk: dict[str, Any]) -> list[ProviderEvent]:
+    def _parse_chunk(self, chunk: dict[str, Any], tools: ToolCallAssembler) -> list[ProviderEvent]:
         """Events from one ``chat.completion.chunk``; anything off-shape is a protocol error."""
         try:
-            return _chunk_events(chunk)
+            return _chunk_events(chunk, tools)
         except (AttributeError, TypeError, KeyError, ValueError) as exc:
             raise ProviderProtocolError(
                 f"malformed stream chunk: {exc!r}", provider=self.name
@@ -160,8 +184,41 @@ class OpenAIChatProvider:
         await self._client.aclose()
 
 
+def wire_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    """``ChatRequest.tools`` as OpenAI ``tools`` (function tools)."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": t.name,
+                "description": t.description,
+                "parameters": dict(t.parameters),
+            },
+        }
+        for t in tools
+    ]
+
+
 def _wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    return [{"role": m.role, "content": _wire_content(m)} for m in messages]
+    return [wire_message(m) for m in messages]
+
+
+def wire_message(m: ChatMessage) -> dict[str, Any]:
+    """One message in OpenAI's shape (tool calls and tool results included)."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
+    out: dict[str, Any] = {"role": m.role, "content": _wire_content(m)}
+    if m.tool_calls:
+        out["content"] = m.content or None
+        out["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            }
+            for c in m.tool_calls
+        ]
+    return out
 
 
 def _wire_content(m: ChatMessage) -> str | list[dict[str, Any]]:
@@ -173,7 +230,7 @@ def _wire_content(m: ChatMessage) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _chunk_events(chunk: dict[str, Any]) -> list[ProviderEvent]:
+def _chunk_events(chunk: dict[str, Any], tools: ToolCallAssembler) -> list[ProviderEvent]:
     events: list[ProviderEvent] = []
     choices = chunk.get("choices")
     if not isinstance(choices, list):
@@ -187,6 +244,8 @@ def _chunk_events(chunk: dict[str, Any]) -> list[ProviderEvent]:
             raise TypeError(f"delta content is {type(content).__name__}")
         if content:
             events.append(TextDelta(content))
+        for position, fragment in enumerate((delta or {}).get("tool_calls") or ()):
+            _add_fragment(tools, position, fragment)
         reason = choice.get("finish_reason")
         if reason is not None:
             events.append(Finish(_FINISH_REASONS.get(str(reason), "stop")))
@@ -197,3 +256,19 @@ def _chunk_events(chunk: dict[str, Any]) -> list[ProviderEvent]:
             UsageReport(Usage(int(usage["prompt_tokens"]), int(usage["completion_tokens"]), cached))
         )
     return events
+
+
+def _add_fragment(tools: ToolCallAssembler, position: int, fragment: dict[str, Any]) -> None:
+    """One ``delta.tool_calls`` entry (servers without ``index`` send whole calls)."""
+    index = fragment.get("index", position)
+    function = fragment.get("function") or {}
+    arguments = function.get("arguments") or ""
+    name = function.get("name")
+    call_id = fragment.get("id")
+    if not isinstance(index, int) or not isinstance(arguments, str):
+        raise TypeError("a tool call fragment needs an integer index and string arguments")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"tool call name is {type(name).__name__}")
+    if call_id is not None and not isinstance(call_id, str):
+        raise TypeError(f"tool call id is {type(call_id).__name__}")
+    tools.add(index, id=call_id, name=name, arguments=arguments)

@@ -13,8 +13,10 @@ Policy (also in the docs):
   ``max_retry_after``; a longer hint ends the retries at once (waiting that long
   would hold the customer; the fallback chain takes over instead).
 * One idempotency key for all attempts: set on the request when missing.
-* Never retried once a :class:`~frontdesk.events.TextDelta` has been yielded: the
-  customer has seen part of the answer, so the error propagates.
+* Never retried once a :class:`~frontdesk.events.TextDelta` or a
+  :class:`~frontdesk.events.ToolCallRequested` has been yielded: the customer has
+  seen part of the answer (or the caller may be running the tool), so the error
+  propagates.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from frontdesk.errors import ProviderError
-from frontdesk.events import ProviderEvent, TextDelta
+from frontdesk.events import ProviderEvent, TextDelta, ToolCallRequested
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.wrapper import ProviderWrapper
 
@@ -85,7 +87,7 @@ def _uniform(upper: float) -> float:
 
 
 class Retrying(ProviderWrapper):
-    """Retries ``inner`` per ``policy`` until the first text delta."""
+    """Retries ``inner`` per ``policy`` until the first text delta or tool call."""
 
     def __init__(
         self,
@@ -112,7 +114,7 @@ class Retrying(ProviderWrapper):
             upstream = self._inner.stream(request)
             try:
                 async for event in upstream:
-                    if isinstance(event, TextDelta):
+                    if isinstance(event, TextDelta | ToolCallRequested):
                         started = True
                     yield event
                 return

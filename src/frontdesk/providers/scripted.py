@@ -1,7 +1,10 @@
 """A deterministic chat provider for tests and demos.
 
 It is a real implementation of :class:`ChatProvider`: it replays configured
-replies, word by word, with configurable delays and failures.
+replies, word by word, with configurable delays and failures. A step may also
+call tools: its ``tool_calls`` follow its text as
+:class:`~frontdesk.events.ToolCallRequested` events and the stream finishes with
+``Finish("tool_calls")``, as the vendor adapters do.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
-from frontdesk.domain import ChatMessage, Usage
+from frontdesk.domain import ChatMessage, ToolCall, Usage
 from frontdesk.errors import ProviderError
-from frontdesk.events import Finish, ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import Finish, ProviderEvent, TextDelta, ToolCallRequested, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest
 from frontdesk.providers.report import reported
+from frontdesk.providers.tokens import tool_call_text
 
 _WORD = re.compile(r"\S+\s*|\s+")
 
@@ -27,15 +31,17 @@ class WordTokenCounter:
         return len(text.split())
 
     def count_messages(self, messages: Sequence[ChatMessage]) -> int:
-        return sum(self.count(m.content) + 3 for m in messages) + 1
+        return sum(self.count(m.content) + self.count(tool_call_text(m)) + 3 for m in messages) + 1
 
 
 @dataclass
 class Step:
     """One scripted reply. ``fail_before`` raises before any token;
-    ``fail_after_tokens`` raises after that many deltas."""
+    ``fail_after_tokens`` raises after that many deltas (before any tool call);
+    ``tool_calls`` are requested after the text (``Finish("tool_calls")``)."""
 
     text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
     fail_before: ProviderError | None = None
     fail_after_tokens: int | None = None
     fail_with: ProviderError | None = None
@@ -58,6 +64,8 @@ class ScriptedProvider:
     requests: list[ChatRequest] = field(default_factory=list)
     check_error: ProviderError | None = None
     """Raised by :meth:`check` (an endpoint that is not ready)."""
+    supports_tools: bool = True
+    """``capabilities.tools`` (``False`` stands in for an endpoint without tool calling)."""
     _cursor: int = 0
 
     @classmethod
@@ -74,7 +82,7 @@ class ScriptedProvider:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(context_length=self.context_length)
+        return Capabilities(context_length=self.context_length, tools=self.supports_tools)
 
     @property
     def tokens(self) -> WordTokenCounter:
@@ -119,8 +127,10 @@ class ScriptedProvider:
             raise step.fail_with or ProviderError(
                 "scripted failure at end of stream", provider=self.name, retryable=True
             )
-        yield UsageReport(self._usage(request, emitted))
-        yield Finish("stop")
+        for call in step.tool_calls:
+            yield ToolCallRequested(call)
+        yield UsageReport(self._usage(request, emitted + len(step.tool_calls)))
+        yield Finish("tool_calls" if step.tool_calls else "stop")
 
     def _usage(self, request: ChatRequest, emitted: int) -> Usage:
         return Usage(self.tokens.count_messages(request.messages), emitted)

@@ -12,10 +12,18 @@ OpenAI-compatible server) gets an :class:`EstimatingTokenCounter`: ``o200k_base`
 counts plus a safety margin, flagged ``exact = False``. It errs on the high side
 so budgets are not overrun, but it is an estimate and says so. The embedded
 model counts with its own tokenizer (see ``providers.local``).
+
+Tool calling: an assistant message's ``tool_calls`` count as their names and
+JSON arguments plus :data:`TOKENS_PER_TOOL_CALL`; a tool result message as its
+content. The tool specs of a request are not messages: :func:`count_request`
+adds them (their JSON text plus :data:`TOKENS_PER_TOOL`; vendors render the
+specs in their own, undocumented template, so this is an estimate for every
+vendor and errs high).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Sequence
@@ -23,8 +31,8 @@ from typing import Protocol
 
 import quicktok
 
-from frontdesk.domain import ChatMessage
-from frontdesk.providers.base import TokenCounter
+from frontdesk.domain import ChatMessage, ToolSpec
+from frontdesk.providers.base import ChatRequest, TokenCounter
 
 O200K = "o200k_base"
 CL100K = "cl100k_base"
@@ -50,6 +58,44 @@ _OPENAI_PREFIXES: tuple[tuple[str, str], ...] = (
 TOKENS_PER_MESSAGE = 3
 REPLY_PRIMING_TOKENS = 3
 ESTIMATE_MARGIN = 1.15
+TOKENS_PER_TOOL_CALL = 8
+"""The call's id and framing around its name and arguments."""
+TOKENS_PER_TOOL = 12
+"""The template around one tool spec (OpenAI's ``namespace functions`` rendering)."""
+TOOLS_OVERHEAD = 16
+"""The fixed preamble vendors add when a request carries any tools."""
+
+
+def tool_spec_json(tool: ToolSpec) -> str:
+    """A spec as the compact JSON its tokens are estimated from."""
+    payload = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def tool_call_text(message: ChatMessage) -> str:
+    """The names and arguments of a message's tool calls (and a result's call id)."""
+    parts = [f"{call.id} {call.name} {call.arguments}" for call in message.tool_calls]
+    if message.tool_call_id:
+        parts.append(message.tool_call_id)
+    return "\n".join(parts)
+
+
+def _tool_call_tokens(counter: _Encoding, message: ChatMessage) -> int:
+    if not message.tool_calls and not message.tool_call_id:
+        return 0
+    return TOKENS_PER_TOOL_CALL * len(message.tool_calls) + counter.count(tool_call_text(message))
+
+
+def count_tools(counter: TokenCounter, tools: Sequence[ToolSpec]) -> int:
+    """Estimated prompt tokens of a request's tool specs (0 without tools)."""
+    if not tools:
+        return 0
+    return TOOLS_OVERHEAD + sum(TOKENS_PER_TOOL + counter.count(tool_spec_json(t)) for t in tools)
+
+
+def count_request(counter: TokenCounter, request: ChatRequest) -> int:
+    """Prompt tokens of a whole request: its messages and its tool specs."""
+    return counter.count_messages(request.messages) + count_tools(counter, request.tools)
 
 
 class _Encoding(Protocol):
@@ -111,6 +157,7 @@ class OpenAITokenCounter:
         total = REPLY_PRIMING_TOKENS
         for message in messages:
             total += TOKENS_PER_MESSAGE + self.count(message.role) + self.count(message.content)
+            total += _tool_call_tokens(self, message)
         return total
 
 
@@ -135,6 +182,7 @@ class EstimatingTokenCounter:
         total = REPLY_PRIMING_TOKENS
         for message in messages:
             total += TOKENS_PER_MESSAGE + 1 + self.count(message.content)
+            total += _tool_call_tokens(self, message)
         return total
 
 
