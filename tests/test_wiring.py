@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from frontdesk import wiring
+from frontdesk.config import KnowledgeConfig
 from frontdesk.providers.factory import SharedModels
 from frontdesk.providers.scripted import ScriptedProvider
 from frontdesk.settings import Settings
@@ -25,9 +26,10 @@ async def test_a_failed_start_closes_what_it_had_opened(
         raise RuntimeError("model file unreadable")
 
     monkeypatch.setattr(SharedModels, "aclose", recording_aclose)
-    monkeypatch.setattr(wiring, "_embedder", broken_embedder)
+    monkeypatch.setattr(wiring.SharedKnowledge, "embedder", broken_embedder)
     provider = ScriptedProvider()
     with pytest.raises(RuntimeError, match="model file unreadable"):
-        async with wiring.open_services(migrated, make_bot(), provider=provider):
+        bot = make_bot().model_copy(update={"knowledge": KnowledgeConfig()})  # needs the embedder
+        async with wiring.open_services(migrated, bot, provider=provider):
             pytest.fail("the services should not have opened")
     assert closed == ["shared"]

@@ -20,6 +20,8 @@ from frontdesk.api import (
     knowledge,
     live,
     openai_compat,
+    privacy,
+    replay,
 )
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
@@ -27,9 +29,10 @@ from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddlewa
 from frontdesk.config import BotConfig, load_bot_config
 from frontdesk.media.config import media_body_limits
 from frontdesk.providers.base import ChatProvider
-from frontdesk.services import Services
+from frontdesk.retention.build import retention_job
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
+from frontdesk.tenants import pages as tenant_pages
 from frontdesk.wiring import EscalationOptions, open_services
 
 
@@ -62,7 +65,13 @@ def create_app(
             ) as services:
                 app.state.services = services
                 services.deferred.start()
-                yield
+                # one retention job per process, for every tenant; workers claim its runs
+                retention = retention_job(settings, services.store, services.media)
+                retention.start()
+                try:
+                    yield
+                finally:
+                    await retention.aclose()
         finally:
             tracing.shutdown()
 
@@ -86,6 +95,7 @@ def create_app(
     app.include_router(docs.router(app))
     app.include_router(metrics_route.router)
     app.include_router(chat.router)
+    app.include_router(tenant_pages.router)  # GET /api/site/{site_key}: public branding
     app.include_router(attachments.router)
     app.include_router(openai_compat.router)
     app.include_router(agent.router)
@@ -93,24 +103,16 @@ def create_app(
     app.include_router(knowledge.viewer)
     app.include_router(knowledge.admin)
     app.include_router(admin_stats.router)  # GET /api/admin/stats (admin role)
+    app.include_router(privacy.router)  # conversation export, end-user erasure (admin role)
+    app.include_router(replay.router)  # POST /api/admin/turns/{id}/replay (admin role)
     app.include_router(admin_stats.page)  # GET /admin: the dashboard
 
     app.mount("/static", StaticFiles(directory=web.static_dir()), name="static")
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> HTMLResponse:
-        services: Services = request.app.state.services
-        page = web.index_html(bot_name=services.bot.name)
-        csp = web.content_security_policy(tuple(settings.widget_origins))
-        return HTMLResponse(
-            page,
-            headers={
-                "Cache-Control": "no-cache",
-                "Content-Security-Policy": csp,
-                "X-Content-Type-Options": "nosniff",
-                "Referrer-Policy": "same-origin",
-            },
-        )
+        """The web chat: the default tenant's, or ``/?site=KEY`` a tenant's."""
+        return await tenant_pages.chat_page(request)
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> FileResponse:

@@ -21,6 +21,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 keys_app = typer.Typer(help="API keys (admin, agent, client).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+tenants_app = typer.Typer(help="Tenants with their own bots.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
 
 err = Console(stderr=True)
 
@@ -106,20 +108,33 @@ def config_check(
     bot_config: Annotated[
         Path | None, typer.Option(help="Bot YAML (default from settings)")
     ] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Check this tenant's stored config instead")
+    ] = None,
 ) -> None:
-    """Validate settings and the bot config; print what would run."""
+    """Validate settings and the bot config (or a tenant's); print what would run."""
     from frontdesk.config import load_bot_config
     from frontdesk.providers.factory import available_chain
 
     settings = _settings(bot_config=bot_config)
+    out = Console()
     try:
-        bot = load_bot_config(settings.bot_config)
-    except ConfigError as exc:
+        if tenant is not None and tenant != "default":
+            from frontdesk.tenants.cli import get_tenant
+
+            record = get_tenant(settings.resolved_database_url, tenant)
+            bot = record.config.served_bot()
+            origins = ", ".join(record.config.widget_origins) or "(none: not embeddable)"
+            out.print(f"tenant: [bold]{record.id}[/bold], site key {record.site_key}")
+            out.print(f"widget origins: {origins}")
+        else:
+            bot = load_bot_config(settings.bot_config)
+    except FrontdeskError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     chain = available_chain(bot, settings)
-    out = Console()
     out.print(f"bot: [bold]{bot.name}[/bold] ({bot.company}), config version {bot.version}")
+    out.print(f"knowledge collection: {bot.knowledge.collection}")
     out.print("provider chain: " + " -> ".join(f"{e.name} ({e.dialect}:{e.model})" for e in chain))
     out.print(f"database: {settings.resolved_database_url}")
     out.print("[green]configuration OK[/green]")
@@ -150,6 +165,15 @@ def ingest(
     from frontdesk.knowledge.stores.factory import open_store
 
     settings = _settings()
+    if tenant != "default":
+        from frontdesk.tenants.cli import get_tenant
+
+        try:  # a tenant's documents go to its bot's collection
+            own = get_tenant(settings.resolved_database_url, tenant).config.bot.knowledge
+        except FrontdeskError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        collection = collection or own.collection
     if collection is None:
         try:
             collection = load_bot_config(settings.bot_config).knowledge.collection
@@ -373,6 +397,105 @@ def keys_revoke(
         err.print(f"[red]error:[/red] no active key {key_id}")
         raise typer.Exit(1)
     err.print(f"revoked {key_id}")
+
+
+@tenants_app.command("create")
+def tenants_create(
+    tenant_id: Annotated[str, typer.Argument(help="Tenant id: lowercase letters, digits, - _")],
+    file: Annotated[
+        Path, typer.Option("--file", "-f", help="Tenant YAML: bot, branding, widget_origins")
+    ],
+    server_url: Annotated[
+        str, typer.Option(help="Public URL of this server (for the widget snippet)")
+    ] = "https://support.example.com",
+) -> None:
+    """Create a tenant from a YAML file; prints its public site key and widget snippet."""
+    from frontdesk.tenants.cli import create_tenant, widget_snippet
+
+    settings = _settings()
+    try:
+        record = create_tenant(settings.resolved_database_url, tenant_id, file)
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    err.print(
+        f"created tenant {record.id} ({record.config.display_name}); "
+        f"ingest its documents with `frontdesk ingest PATH --tenant {record.id}`"
+    )
+    err.print("embed its chat with: " + widget_snippet(server_url, record))
+    print(record.site_key)
+
+
+@tenants_app.command("update")
+def tenants_update(
+    tenant_id: Annotated[str, typer.Argument(help="Tenant id")],
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Replace the config with this YAML")
+    ] = None,
+    rotate_site_key: Annotated[
+        bool, typer.Option(help="Issue a new site key (the old one stops working)")
+    ] = False,
+) -> None:
+    """Replace a tenant's config and/or rotate its site key (live within a few seconds)."""
+    from frontdesk.tenants.cli import update_tenant
+
+    if file is None and not rotate_site_key:
+        err.print("[red]error:[/red] nothing to update: give --file and/or --rotate-site-key")
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        record = update_tenant(
+            settings.resolved_database_url, tenant_id, file, rotate_site_key=rotate_site_key
+        )
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    err.print(f"updated tenant {record.id}, config version {record.version}")
+    print(record.site_key)
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants: id, site key, name, config version, widget origins."""
+    from frontdesk.tenants.cli import list_tenants
+
+    try:
+        records = list_tenants(_settings().resolved_database_url)
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for r in records:
+        origins = ",".join(r.config.widget_origins) or "-"
+        print(f"{r.id:<16} {r.site_key}  {r.version}  {r.config.display_name}  {origins}")
+
+
+@tenants_app.command("show")
+def tenants_show(tenant_id: Annotated[str, typer.Argument(help="Tenant id")]) -> None:
+    """Print a tenant's stored config and site key as JSON."""
+    import json
+
+    from frontdesk.tenants.cli import describe, get_tenant
+
+    try:
+        record = get_tenant(_settings().resolved_database_url, tenant_id)
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print(json.dumps(describe(record), indent=2, sort_keys=True))
+
+
+def _privacy_commands() -> None:
+    """Replay, retention, erasure and export (their modules import their work lazily)."""
+    from frontdesk.replay.cli import replay
+    from frontdesk.retention.cli import conversations_app, retention_app, users_app
+
+    app.command("replay")(replay)
+    app.add_typer(retention_app, name="retention")
+    app.add_typer(users_app, name="users")
+    app.add_typer(conversations_app, name="conversations")
+
+
+_privacy_commands()
 
 
 def main() -> None:

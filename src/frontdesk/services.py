@@ -18,6 +18,8 @@ from frontdesk.providers.breaker import BreakerBoard
 from frontdesk.providers.factory import SharedModels
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
+from frontdesk.tenants.bot import BotStack
+from frontdesk.tenants.registry import TenantBots
 
 
 @dataclass
@@ -37,3 +39,5 @@ class Services:
     escalation: Escalation
     media: MediaService | None = None
     """Images and voice messages (None: the bot accepts text only)."""
+    tenants: TenantBots[BotStack] | None = None
+    """The bots of tenant records, built on first use (None: only the default tenant)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from frontdesk.admission.buckets import Buckets, MemoryBuckets, RedisBuckets
 from frontdesk.admission.budgets import Ledger, MemoryLedger, RedisLedger
@@ -21,8 +22,10 @@ from frontdesk.chat.deferred import CLAIM_LEASE_SECONDS, DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.chat.service import ChatService
-from frontdesk.config import BotConfig
-from frontdesk.escalation import EscalationSettings, build_escalation
+from frontdesk.config import BotConfig, EndpointConfig
+from frontdesk.domain import Conversation
+from frontdesk.escalation import EscalationService, EscalationSettings, build_escalation
+from frontdesk.escalation.build import Escalation
 from frontdesk.escalation.live import LiveBus, RedisBus
 from frontdesk.escalation.sinks import EscalationSink
 from frontdesk.gateway.recorder import UsageRecorder
@@ -30,6 +33,7 @@ from frontdesk.gateway.service import Gateway
 from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
+from frontdesk.knowledge.stores.base import KnowledgeStore
 from frontdesk.knowledge.stores.factory import open_store
 from frontdesk.media.service import MediaService
 from frontdesk.memory.dialects import create_engine
@@ -37,6 +41,7 @@ from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
 from frontdesk.providers.base import ChatProvider, TokenCounter
+from frontdesk.providers.breaker import BreakerBoard
 from frontdesk.providers.chain import (
     build_hardened,
     new_breaker_board,
@@ -44,13 +49,141 @@ from frontdesk.providers.chain import (
 )
 from frontdesk.providers.factory import SharedModels
 from frontdesk.providers.fallback import Fallback
-from frontdesk.providers.pricing import load_price_table
+from frontdesk.providers.pricing import PriceTable, load_price_table
 from frontdesk.providers.tokens import warm
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
+from frontdesk.tenants.bot import BotStack
+from frontdesk.tenants.config import DEFAULT_TENANT
+from frontdesk.tenants.registry import TenantBots, TenantUnavailable
+from frontdesk.tenants.store import TenantStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class SharedServices:
+    """What every tenant's bot shares: the database, model files, limits and hand-off."""
+
+    settings: Settings
+    engine: AsyncEngine
+    store: SqlMemoryStore
+    shared: SharedModels
+    board: BreakerBoard
+    buckets: Buckets
+    ledger: Ledger
+    prices: PriceTable
+    metrics: Metrics
+    tracing: Tracing
+    escalation: Escalation
+    models: SharedKnowledge
+
+
+async def build_bot(
+    stack: AsyncExitStack,
+    shared: SharedServices,
+    bot: BotConfig,
+    *,
+    tenant_id: str,
+    provider: ChatProvider | None = None,
+    extra_endpoints: Sequence[EndpointConfig] = (),
+    escalation: EscalationService | None = None,
+) -> BotStack:
+    """Build one bot's provider chain, admission, knowledge, guard and chat service.
+
+    Everything opened registers its close on ``stack``. ``extra_endpoints`` get resilient
+    providers too (the gateway's); ``escalation`` defaults to a service with this bot's
+    contacts on the shared hand-off.
+    """
+    settings = shared.settings
+    endpoints = usable_endpoints(bot, settings)
+    cheaper_endpoints = (
+        usable_endpoints(bot, settings, bot.cheaper_chain) if bot.over_budget == "cheaper" else []
+    )
+    cheaper: ChatProvider | None = None
+    hardened: dict[str, ChatProvider] = {}
+    if provider is None:
+        wanted = {ep.name: ep for ep in [*endpoints, *cheaper_endpoints, *extra_endpoints]}
+        if any(ep.dialect == "local" for ep in wanted.values()):
+            await shared.shared.load_local()  # hash check + load, off the event loop
+        # one resilient provider per endpoint, shared by the bot chain and the gateway
+        hardened = build_hardened(
+            settings,
+            list(wanted.values()),
+            shared=shared.shared,
+            board=shared.board,
+            buckets=shared.buckets,
+        )
+        chain: ChatProvider = Fallback([hardened[ep.name] for ep in endpoints])
+        if bot.over_budget == "cheaper" and cheaper_endpoints:
+            cheaper = Fallback([hardened[ep.name] for ep in cheaper_endpoints])
+    else:
+        chain = provider
+    stack.push_async_callback(chain.aclose)
+    # tokenizers load in a worker thread while the app starts serving (the first count waits)
+    warming = asyncio.ensure_future(
+        asyncio.to_thread(_warm, [p.tokens for p in [chain, *hardened.values()]])
+    )
+    stack.push_async_callback(_settle, warming)
+    admission = Admission.for_bot(
+        bot,
+        buckets=shared.buckets,
+        ledger=shared.ledger,
+        prices=shared.prices,
+        abuse=settings.abuse,
+    )
+    summarizer = Summarizer(
+        chain,
+        max_tokens=bot.memory.summary_tokens,
+        timeout_seconds=bot.memory.summarize_timeout_seconds,
+    )
+    store = shared.store
+
+    async def summarize(conversation_id: str, through_seq: int) -> None:
+        await refresh_summary(store, summarizer, conversation_id, through_seq)
+
+    embedder = await shared.models.embedder() if _needs_embedder(bot) else None
+    knowledge = await _knowledge(shared.models, bot, embedder, tenant_id=tenant_id)
+    composer = await _composer(bot, embedder, knowledge)
+    guard = await _guard(bot, embedder, knowledge, composer)
+    if escalation is None:
+        escalation = EscalationService(shared.escalation.handoff, bot.contacts)
+    escalation.gate = admission.admit_escalation  # escalations per address/session
+    chat = ChatService(
+        store=store,
+        escalation=escalation,
+        knowledge=knowledge,
+        guard=guard,
+        provider=chain,
+        bot=bot,
+        max_message_chars=settings.max_message_chars,
+        tenant_id=tenant_id,
+        summarize=summarize,
+        degraded_mode=bot.degraded_mode,
+        admission=admission,
+        prices=shared.prices,
+        endpoints=endpoints,
+        cheaper=cheaper,
+        cheaper_endpoints=cheaper_endpoints,
+        metrics=shared.metrics,
+        tracing=shared.tracing,
+        serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
+        composer=composer,
+    )
+    stack.push_async_callback(chat.background.drain)
+    media = MediaService.for_bot(
+        bot, settings.data_dir, guard=guard.check_input if guard is not None else None
+    )
+    return BotStack(
+        bot=bot,
+        chat=chat,
+        provider=chain,
+        admission=admission,
+        media=media,
+        hardened=hardened,
+        endpoints=endpoints,
+    )
 
 
 async def _build(
@@ -81,78 +214,16 @@ async def _build(
     )
     if stale:
         log.warning("marked %d interrupted answers as failed", stale)
-    shared = SharedModels(settings)
-    stack.push_async_callback(shared.aclose)
-    board = new_breaker_board()
+    shared_models = SharedModels(settings)
+    stack.push_async_callback(shared_models.aclose)
     redis = _redis(settings)
     if redis is not None:
         stack.push_async_callback(redis.aclose)
-    buckets: Buckets = RedisBuckets(redis) if redis is not None else MemoryBuckets()
-    ledger: Ledger = RedisLedger(redis) if redis is not None else MemoryLedger()
-    endpoints = usable_endpoints(bot, settings)
-    cheaper_endpoints = (
-        usable_endpoints(bot, settings, bot.cheaper_chain) if bot.over_budget == "cheaper" else []
-    )
-    cheaper: ChatProvider | None = None
-    gateway_endpoints = (
-        usable_endpoints(bot, settings, [ep.name for ep in bot.endpoints])
-        if settings.gateway_enabled and provider is None
-        else []
-    )
-    hardened: dict[str, ChatProvider] = {}
-    if provider is None:
-        wanted = {ep.name: ep for ep in [*endpoints, *cheaper_endpoints, *gateway_endpoints]}
-        if any(ep.dialect == "local" for ep in wanted.values()):
-            await shared.load_local()  # hash check + load, off the event loop
-        # one resilient provider per endpoint, shared by the bot chain and the gateway
-        hardened = build_hardened(
-            settings, list(wanted.values()), shared=shared, board=board, buckets=buckets
-        )
-        chain: ChatProvider = Fallback([hardened[ep.name] for ep in endpoints])
-        if bot.over_budget == "cheaper" and cheaper_endpoints:
-            cheaper = Fallback([hardened[ep.name] for ep in cheaper_endpoints])
-    else:
-        chain = provider
-    stack.push_async_callback(chain.aclose)
-    # tokenizers load in a worker thread while the app starts serving (the first count waits)
-    warming = asyncio.ensure_future(
-        asyncio.to_thread(_warm, [p.tokens for p in [chain, *hardened.values()]])
-    )
-    stack.push_async_callback(_settle, warming)
-    prices = load_price_table()
-    admission = Admission.for_bot(
-        bot, buckets=buckets, ledger=ledger, prices=prices, abuse=settings.abuse
-    )
-    gateway = None
-    if gateway_endpoints:
-        gateway = Gateway(
-            {ep.name: hardened[ep.name] for ep in gateway_endpoints},
-            gateway_endpoints,
-            admission=admission,  # tenant/user limits and budgets apply per API key
-            recorder=UsageRecorder(engine),
-            metrics=metrics,
-        )
-        stack.push_async_callback(gateway.aclose)
-    summarizer = Summarizer(
-        chain,
-        max_tokens=bot.memory.summary_tokens,
-        timeout_seconds=bot.memory.summarize_timeout_seconds,
-    )
-
-    async def summarize(conversation_id: str, through_seq: int) -> None:
-        await refresh_summary(store, summarizer, conversation_id, through_seq)
-
     opts = escalation_options or EscalationOptions()
     bus = opts.bus
     if bus is None and settings.redis_url:
         # its own Redis client: every live stream holds a pub/sub connection
         bus = RedisBus.from_url(settings.redis_url)
-    embedder = await _embedder(bot)
-    knowledge = await _knowledge(settings, bot, embedder)
-    if knowledge is not None:
-        stack.push_async_callback(asyncio.to_thread, knowledge.store.close)
-    composer = await _composer(bot, embedder, knowledge)
-    guard = await _guard(bot, embedder, knowledge, composer)
     escalation = build_escalation(
         engine,
         store,
@@ -162,50 +233,94 @@ async def _build(
         sinks=opts.sinks,
         key_cache_seconds=settings.api_key_cache_seconds,
     )
-    escalation.service.gate = admission.admit_escalation  # escalations per address/session
     escalation.start()  # the outbox drain loop
     stack.push_async_callback(escalation.aclose)
-    chat = ChatService(
+    knowledge_models = SharedKnowledge(url)
+    stack.push_async_callback(knowledge_models.aclose)
+    shared = SharedServices(
+        settings=settings,
+        engine=engine,
         store=store,
-        escalation=escalation.service,
-        knowledge=knowledge,
-        guard=guard,
-        provider=chain,
-        bot=bot,
-        max_message_chars=settings.max_message_chars,
-        summarize=summarize,
-        degraded_mode=bot.degraded_mode,
-        admission=admission,
-        prices=prices,
-        endpoints=endpoints,
-        cheaper=cheaper,
-        cheaper_endpoints=cheaper_endpoints,
+        shared=shared_models,
+        board=new_breaker_board(),
+        buckets=RedisBuckets(redis) if redis is not None else MemoryBuckets(),
+        ledger=RedisLedger(redis) if redis is not None else MemoryLedger(),
+        prices=load_price_table(),
         metrics=metrics,
         tracing=tracing,
-        serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
-        composer=composer,
+        escalation=escalation,
+        models=knowledge_models,
     )
-    stack.push_async_callback(chat.background.drain)
-    deferred = DeferredAnswers(chat, interval=settings.deferred_interval_seconds, claim_lease=lease)
+    gateway_endpoints = (
+        usable_endpoints(bot, settings, [ep.name for ep in bot.endpoints])
+        if settings.gateway_enabled and provider is None
+        else []
+    )
+    default = await build_bot(
+        stack,
+        shared,
+        bot,
+        tenant_id=DEFAULT_TENANT,
+        provider=provider,
+        extra_endpoints=gateway_endpoints,
+        escalation=escalation.service,
+    )
+    gateway = None
+    if gateway_endpoints:
+        gateway = Gateway(
+            {ep.name: default.hardened[ep.name] for ep in gateway_endpoints},
+            gateway_endpoints,
+            admission=default.admission,  # tenant/user limits and budgets apply per API key
+            recorder=UsageRecorder(engine),
+            metrics=metrics,
+        )
+        stack.push_async_callback(gateway.aclose)
+    tenant_bots = TenantBots(
+        TenantStore(engine),
+        lambda tenant_stack, record: build_bot(
+            tenant_stack, shared, record.config.served_bot(), tenant_id=record.id
+        ),
+        cache_seconds=settings.api_key_cache_seconds,
+    )
+    stack.push_async_callback(tenant_bots.aclose)
+    chat = default.chat
+
+    async def chat_for(conversation: Conversation) -> ChatService | None:
+        """Queued answers are answered by their conversation's tenant's bot."""
+        if conversation.tenant_id == DEFAULT_TENANT:
+            return chat
+        try:
+            record = await tenant_bots.by_id(conversation.tenant_id)
+            return None if record is None else (await tenant_bots.bot(record)).chat
+        except TenantUnavailable:
+            return None
+
+    deferred = DeferredAnswers(
+        chat,
+        interval=settings.deferred_interval_seconds,
+        claim_lease=lease,
+        service_for=chat_for,
+    )
     stack.push_async_callback(deferred.aclose)
-    log.info("services ready", extra={"provider": chain.name, "model": chain.model})
+    log.info(
+        "services ready", extra={"provider": default.provider.name, "model": default.provider.model}
+    )
     return Services(
         settings=settings,
         bot=bot,
         store=store,
-        provider=chain,
+        provider=default.provider,
         chat=chat,
-        shared=shared,
-        breakers=board,
+        shared=shared_models,
+        breakers=shared.board,
         gateway=gateway,
         redis=redis,
         deferred=deferred,
         metrics=metrics,
         tracing=tracing,
         escalation=escalation,
-        media=MediaService.for_bot(
-            bot, settings.data_dir, guard=guard.check_input if guard is not None else None
-        ),
+        media=default.media,
+        tenants=tenant_bots,
     )
 
 
@@ -222,13 +337,40 @@ async def _settle(task: asyncio.Future[None]) -> None:
         log.exception("a start-up job failed")
 
 
-async def _embedder(bot: BotConfig) -> LocalEmbedder | None:
-    """The local MiniLM embedder, shared by retrieval and the guards, when either needs it."""
+def _needs_embedder(bot: BotConfig) -> bool:
+    """The local MiniLM embedder serves retrieval and the guards, when either needs it."""
     guard = bot.guard
-    needs = bot.knowledge.enabled or (
+    return bot.knowledge.enabled or (
         guard.enabled and (guard.input.injection_classifier or guard.output.on_ungrounded != "off")
     )
-    return await asyncio.to_thread(LocalEmbedder.load) if needs else None
+
+
+class SharedKnowledge:
+    """The embedder and the knowledge store, opened on first use and shared by every bot
+    (each bot's retriever filters by its tenant and collection)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._embedder: LocalEmbedder | None = None
+        self._store: KnowledgeStore | None = None
+        self._lock = asyncio.Lock()
+
+    async def embedder(self) -> LocalEmbedder:
+        async with self._lock:
+            if self._embedder is None:
+                self._embedder = await asyncio.to_thread(LocalEmbedder.load)
+            return self._embedder
+
+    async def store(self) -> KnowledgeStore:
+        async with self._lock:
+            if self._store is None:
+                self._store = await asyncio.to_thread(open_store, self._url)
+            return self._store
+
+    async def aclose(self) -> None:
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
+            self._store = None
 
 
 async def _composer(
@@ -268,24 +410,26 @@ async def _guard(
 
 
 async def _knowledge(
-    settings: Settings, bot: BotConfig, embedder: LocalEmbedder | None
+    models: SharedKnowledge, bot: BotConfig, embedder: LocalEmbedder | None, *, tenant_id: str
 ) -> KnowledgeBase | None:
-    """The bot's documents: the local embedder and the knowledge store on the same database."""
+    """The bot's documents: its tenant's collection in the shared knowledge store."""
     if not bot.knowledge.enabled or embedder is None:
         return None
-    store = await asyncio.to_thread(open_store, settings.resolved_database_url)
+    store = await models.store()
     options = RetrievalOptions(
         top_k=bot.knowledge.top_k, min_similarity=bot.knowledge.min_similarity
     )
     retriever = Retriever(
-        store, embedder, collection=bot.knowledge.collection, tenant="default", options=options
+        store, embedder, collection=bot.knowledge.collection, tenant=tenant_id, options=options
     )
     knowledge = KnowledgeBase(retriever, bot.knowledge)
     if not await knowledge.refresh():
         log.warning(
-            "the knowledge collection %r is empty: answering without documents "
-            "(run `frontdesk ingest PATH`)",
+            "the knowledge collection %r of tenant %r is empty: answering without documents "
+            "(run `frontdesk ingest PATH%s`)",
             bot.knowledge.collection,
+            tenant_id,
+            "" if tenant_id == DEFAULT_TENANT else f" --tenant {tenant_id}",
         )
     return knowledge
 

@@ -61,6 +61,7 @@ async def read_attachment(
     conversation_id: str = Query(..., min_length=1, max_length=80),
 ) -> Response:
     """The stored (cleaned) file, for the conversation it belongs to."""
+    await services.chat.get_conversation(conversation_id)  # 404: another tenant's
     attachment, data = await media_of(services).read(conversation_id, attachment_id)
     return Response(
         data,

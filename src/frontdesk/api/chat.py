@@ -50,7 +50,7 @@ async def bot_info(services: ServicesDep) -> BotInfo:
 async def message_feedback(message_id: str, body: Feedback, services: ServicesDep) -> None:
     """Thumbs up/down on an assistant answer (replaces earlier feedback)."""
     message = await services.store.get_message(message_id)
-    if message is None:
+    if message is None or not await _own(services, message.conversation_id):
         raise NotFound(f"message {message_id} not found")
     if message.role != "assistant":
         raise ValidationFailed("feedback is for assistant answers only")
@@ -65,6 +65,15 @@ async def message_feedback(message_id: str, body: Feedback, services: ServicesDe
         },
     )
     services.metrics.feedback.labels("up" if body.rating > 0 else "down").inc()
+
+
+async def _own(services: Services, conversation_id: str) -> bool:
+    """Whether the conversation is the request's tenant's (another's is like a missing one)."""
+    try:
+        await services.chat.get_conversation(conversation_id)
+    except NotFound:
+        return False
+    return True
 
 
 class CreatedConversation(ConversationOut):

@@ -12,12 +12,15 @@ from frontdesk.api.client_address import TrustedProxies, client_address
 from frontdesk.api.session import request_session, session_secret
 from frontdesk.escalation.priority import REQUESTER_FIELD, Requester, address_key
 from frontdesk.services import Services
+from frontdesk.tenants.resolve import tenant_services
 
 
 async def get_services(request: Request) -> Services:
-    """Async on purpose: a sync dependency costs a thread-pool hop per request."""
-    services: Services = request.app.state.services
-    return services
+    """The services of the request's tenant (site key, API key, else the default tenant).
+
+    Async on purpose: a sync dependency costs a thread-pool hop per request.
+    """
+    return await tenant_services(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -37,7 +40,7 @@ async def get_client(request: Request) -> Client:
     one, or with a key that is not valid (OpenAI clients always send some key), the caller
     is anonymous: limited per address and per session, never trusted with an identity.
     """
-    services: Services = request.app.state.services
+    services = await tenant_services(request)
     identity = None
     principal = await identify(request)  # None: anonymous, the strictest limits apply
     if principal is not None:

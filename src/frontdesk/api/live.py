@@ -47,7 +47,6 @@ from frontdesk.api.params import SQL_INT_MAX
 from frontdesk.api.sse import sse_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.domain import Conversation
-from frontdesk.errors import NotFound
 from frontdesk.escalation.build import Escalation
 from frontdesk.escalation.handoff import message_json
 from frontdesk.escalation.live import conversation_channel, queue_channel
@@ -78,9 +77,7 @@ async def conversation_events(
         None, ge=0, le=SQL_INT_MAX, description="Replay agent messages after this seq"
     ),
 ) -> EventStreamResponse:
-    conversation = await services.store.get_conversation(conversation_id)
-    if conversation is None:
-        raise NotFound(f"conversation {conversation_id} not found")
+    conversation = await services.chat.get_conversation(conversation_id)  # 404: other tenant's
     slot = await stream_slots(services).acquire(request_address(request), conversation_id)
     frames = _held(slot, _frames(escalation, conversation, after_seq))
     # released when the stream ends; a stream that never started gives it back when

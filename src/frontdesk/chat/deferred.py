@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from frontdesk.chat.service import ChatService
+from frontdesk.domain import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,12 @@ class DeferredAnswers:
         max_interval: float = 60.0,
         batch: int = 10,
         claim_lease: float | None = None,
+        service_for: Callable[[Conversation], Awaitable[ChatService | None]] | None = None,
     ) -> None:
+        """``service_for`` picks the chat service of a conversation's tenant (default:
+        ``service`` for every conversation); None leaves the message for a later round."""
         self._service = service
+        self._service_for = service_for
         self._lease = claim_lease
         self._interval = interval
         self._max_interval = max_interval
@@ -109,7 +115,14 @@ class DeferredAnswers:
             user = await store.get_message(message.reply_to)
             if conversation is None or user is None:
                 continue
-            turn = self._service.answer_turn(conversation, user, message.id, deferred=True)
+            service = (
+                self._service
+                if self._service_for is None
+                else await self._service_for(conversation)
+            )
+            if service is None:
+                continue  # its tenant is unavailable: re-queued by the next recovery
+            turn = service.answer_turn(conversation, user, message.id, deferred=True)
             async for _ in turn.events():
                 pass
             stored = await store.get_message(message.id)

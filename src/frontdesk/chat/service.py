@@ -148,7 +148,8 @@ class ChatService:
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
         conv = await self.store.get_conversation(conversation_id)
-        if conv is None:
+        if conv is None or conv.tenant_id != self.tenant_id:
+            # another tenant's conversation answers exactly like a missing one
             raise NotFound(f"conversation {conversation_id} not found")
         return conv
 

@@ -39,13 +39,15 @@ def index_html(
     static_base: str = "/static",
     api_base: str = "",
     storage_key: str = "conversation",
+    site_key: str = "",
 ) -> str:
     """The chat page with the bot's name and URL prefixes filled in (HTML-escaped).
 
     ``static/index.html`` also works served as is (defaults: "Support assistant", assets
     under ``/static``, API at ``/api``). ``static_base`` is where :func:`static_dir` is
     mounted; ``api_base`` is prefixed to ``/api/...`` calls (empty: same origin, root path);
-    ``storage_key`` namespaces the conversation id kept in the browser's localStorage.
+    ``storage_key`` namespaces the conversation id kept in the browser's localStorage;
+    ``site_key`` is the public key of the tenant the page chats with (empty: the default).
     """
     page = (static_dir() / "index.html").read_text(encoding="utf-8")
 
@@ -56,6 +58,7 @@ def index_html(
         'data-bot-name=""': f'data-bot-name="{attr(bot_name)}"',
         'data-api-base=""': f'data-api-base="{attr(api_base.rstrip("/"))}"',
         'data-storage-key=""': f'data-storage-key="{attr(storage_key)}"',
+        'data-site-key=""': f'data-site-key="{attr(site_key)}"',
         ">Support assistant</h1>": f">{attr(bot_name)}</h1>",
         "<title>Support chat</title>": f"<title>{attr(bot_name)} · Chat</title>",
         '"/static/': f'"{attr(static_base.rstrip("/"))}/',

@@ -17,6 +17,9 @@ export class ApiError extends Error {
 // customer's site, where browsers withhold SameSite cookies).
 const SESSION_HEADER = "X-Frontdesk-Session";
 const SESSION_KEY = "frontdesk.session";
+// The public site key of the tenant this chat belongs to (none: the default tenant). Sent
+// on every call; added as ?site= where a header cannot be sent (images, links).
+export const SITE_HEADER = "X-Frontdesk-Site";
 
 function storedSession() {
   try {
@@ -37,9 +40,25 @@ function storeSession(token) {
 const NETWORK_MESSAGE = "Can't reach the support service. Check your connection and try again.";
 
 export class Api {
-  constructor(base = "") {
+  constructor(base = "", siteKey = "") {
     this.base = base.replace(/\/+$/, "");
+    this.siteKey = siteKey;
     this.session = storedSession();
+  }
+
+  /** Public branding of this chat's tenant (null for the default tenant). */
+  async site() {
+    if (!this.siteKey) return null;
+    return this.json("GET", `/api/site/${encodeURIComponent(this.siteKey)}`);
+  }
+
+  /** A same-server URL with this chat's site key, for requests that cannot carry headers. */
+  withSite(url) {
+    if (!this.siteKey) return url;
+    const parsed = new URL(url, window.location.href);
+    if (parsed.origin !== new URL(this.base || "/", window.location.href).origin) return url;
+    parsed.searchParams.set("site", this.siteKey);
+    return parsed.href;
   }
 
   async createConversation() {
@@ -72,6 +91,7 @@ export class Api {
     form.append("file", file, filename || file.name || "attachment");
     const init = { method: "POST", headers: { Accept: "application/json" }, body: form, signal };
     if (this.session) init.headers[SESSION_HEADER] = this.session;
+    if (this.siteKey) init.headers[SITE_HEADER] = this.siteKey;
     let response;
     try {
       response = await fetch(`${this.base}/api/attachments`, init);
@@ -84,7 +104,7 @@ export class Api {
   }
 
   attachmentUrl(url) {
-    return this.base + url;
+    return this.withSite(this.base + url);
   }
 
   async sendFeedback(messageId, rating, comment) {
@@ -111,6 +131,7 @@ export class Api {
   async request(method, path, body, signal, headers = {}) {
     const init = { method, headers: { Accept: "application/json", ...headers }, signal };
     if (this.session) init.headers[SESSION_HEADER] = this.session;
+    if (this.siteKey) init.headers[SITE_HEADER] = this.siteKey;
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";

@@ -1,6 +1,6 @@
 // Frontdesk web chat: the page controller. Plain ES modules, no framework.
 
-import { Api } from "./api.js";
+import { Api, SITE_HEADER } from "./api.js";
 import { AttachmentTray, VoiceRecorder, imageFiles } from "./attachments.js";
 import { Composer } from "./composer.js";
 import { LiveUpdates, queueText } from "./live.js";
@@ -30,7 +30,9 @@ export class ChatApp {
     this.root = root;
     this.botName = setting(root, "botName", "Support assistant");
     const apiBase = setting(root, "apiBase", "");
-    this.api = new Api(apiBase);
+    // the tenant: the page's site key (server-filled), else ?site= (the static page)
+    this.siteKey = setting(root, "siteKey", "") || new URLSearchParams(location.search).get("site") || "";
+    this.api = new Api(apiBase, this.siteKey);
     this.store = new SessionStore(setting(root, "storageKey", "conversation"));
     this.log = new ChatLog(root.querySelector("#fd-log"));
     this.status = root.querySelector("#fd-status");
@@ -48,34 +50,87 @@ export class ChatApp {
     });
     this.setupAttachments(root);
     this.turns = new TurnRunner(this);
-    this.live = new LiveUpdates(apiBase, {
-      onStatus: (data) => this.onLiveStatus(data),
-      onMessage: (data) => this.onLiveMessage(data),
-      onQueue: (data) => this.onQueue(data),
-      onUnavailable: () => {
-        this.liveUnavailable = true;
-        this.schedulePoll();
+    this.live = new LiveUpdates(
+      apiBase,
+      {
+        onStatus: (data) => this.onLiveStatus(data),
+        onMessage: (data) => this.onLiveMessage(data),
+        onQueue: (data) => this.onQueue(data),
+        onUnavailable: () => {
+          this.liveUnavailable = true;
+          this.schedulePoll();
+        },
       },
-    });
+      this.siteKey ? { [SITE_HEADER]: this.siteKey } : {},
+    );
     this.liveUnavailable = false;
     this.conversation = null;
     this.pollTimer = null;
     this.historySignature = "";
   }
 
-  start() {
+  async start() {
+    await this.applyBranding();
     for (const node of this.root.querySelectorAll("[data-bot-name-text]")) {
       node.textContent = this.botName;
     }
     const avatar = this.root.querySelector(".fd-avatar");
-    if (avatar) avatar.textContent = (this.botName.trim()[0] || "S").toUpperCase();
+    if (avatar && !avatar.querySelector("img")) {
+      avatar.textContent = (this.botName.trim()[0] || "S").toUpperCase();
+    }
     document.title = `${this.botName} · Chat`;
+    this.keepSiteOnLinks();
     this.root
       .querySelector("#fd-new")
       .addEventListener("click", () => this.startNewConversation());
     document.addEventListener("visibilitychange", () => this.schedulePoll());
     this.root.classList.add("is-ready");
     return this.restore();
+  }
+
+  // ------------------------------------------------------------ the tenant's branding
+
+  /** Name, colours and logo of this chat's tenant (GET /api/site/{key}); none: defaults. */
+  async applyBranding() {
+    let site;
+    try {
+      site = await this.api.site();
+    } catch {
+      return; // the chat still works unbranded; an unknown key fails on the first call
+    }
+    if (!site) return;
+    this.botName = site.name || this.botName;
+    const style = this.root.style;
+    style.setProperty("--fd-brand", site.primary_color);
+    style.setProperty("--fd-brand-strong", site.primary_color);
+    style.setProperty("--fd-brand-contrast", site.contrast_color);
+    style.setProperty("--fd-header-from", site.header_color);
+    style.setProperty("--fd-header-to", site.header_color);
+    const avatar = this.root.querySelector(".fd-avatar");
+    if (avatar && site.logo_url) {
+      const img = document.createElement("img");
+      img.src = site.logo_url;
+      img.alt = "";
+      img.className = "fd-avatar-logo";
+      avatar.replaceChildren(img);
+    }
+    this.root.classList.add("is-branded");
+  }
+
+  /** Links to this server's cited documents carry the site key (they open in a new tab). */
+  keepSiteOnLinks() {
+    if (!this.siteKey) return;
+    const fix = (node) => {
+      const links = node.matches && node.matches("a[href]") ? [node] : [];
+      for (const a of [...links, ...(node.querySelectorAll ? node.querySelectorAll("a[href]") : [])]) {
+        const href = this.api.withSite(a.href);
+        if (href !== a.href) a.href = href;
+      }
+    };
+    const log = this.root.querySelector("#fd-log");
+    new MutationObserver((changes) => {
+      for (const change of changes) change.addedNodes.forEach(fix);
+    }).observe(log, { childList: true, subtree: true });
   }
 
   announce(text) {

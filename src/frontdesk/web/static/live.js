@@ -7,10 +7,12 @@ import { readEvents } from "./sse.js";
 const MAX_BACKOFF_MS = 30000;
 
 export class LiveUpdates {
-  /** handlers: {onStatus(data), onMessage(data), onQueue(data), onUnavailable()} */
-  constructor(apiBase, handlers) {
+  /** handlers: {onStatus(data), onMessage(data), onQueue(data), onUnavailable()};
+   * headers: sent on every connection (the tenant's site key). */
+  constructor(apiBase, handlers, headers = {}) {
     this.base = apiBase.replace(/\/+$/, "");
     this.handlers = handlers;
+    this.headers = headers;
     this.controller = null;
     this.conversationId = null;
     this.afterSeq = 0;
@@ -45,7 +47,7 @@ export class LiveUpdates {
     let ended = false;
     try {
       const response = await fetch(url, {
-        headers: { Accept: "text/event-stream" },
+        headers: { Accept: "text/event-stream", ...this.headers },
         signal: controller.signal,
       });
       if (response.status === 404 || response.status === 405) {

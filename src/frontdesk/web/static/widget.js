@@ -1,7 +1,10 @@
 // Frontdesk embeddable widget: <script src="https://support.example.com/widget.js" defer></script>
 // Adds a chat button to the host page; the chat itself runs in an iframe from the Frontdesk
 // server, so the host page never sees the conversation and needs no other code.
-// Options on the script tag: data-label="Chat with us", data-position="left|right".
+// Options on the script tag: data-site-key="fdsite_..." (the tenant: its bot, documents and
+// branding; none: the server's default bot), data-label="Chat with us", data-position="left|right".
+// With a site key the button takes the tenant's colour and label from GET /api/site/{key},
+// which answers this page only when its origin is one of the tenant's widget_origins.
 (function () {
   "use strict";
   if (window.__frontdeskWidget) return;
@@ -9,6 +12,7 @@
   var script = document.currentScript;
   if (!script || !script.src) return;
   var origin = new URL(script.src).origin;
+  var siteKey = script.getAttribute("data-site-key") || "";
   var label = script.getAttribute("data-label") || "Chat with us";
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
 
@@ -33,7 +37,7 @@
   var frame = document.createElement("iframe");
   frame.id = "frontdesk-widget-frame";
   frame.title = label;
-  frame.src = origin + "/?embed=1";
+  frame.src = origin + "/?embed=1" + (siteKey ? "&site=" + encodeURIComponent(siteKey) : "");
   frame.setAttribute("allow", "clipboard-write; microphone");
   style(frame, {
     position: "fixed", bottom: "76px", width: "min(400px, calc(100vw - 24px))",
@@ -57,4 +61,19 @@
   });
   document.body.appendChild(frame);
   document.body.appendChild(button);
+
+  if (siteKey && window.fetch) {
+    fetch(origin + "/api/site/" + encodeURIComponent(siteKey), { credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (site) {
+        if (!site) return;
+        button.style.background = site.primary_color;
+        button.style.color = site.contrast_color;
+        if (!script.getAttribute("data-label")) {
+          button.textContent = site.launcher_label;
+          frame.title = site.launcher_label;
+        }
+      })
+      .catch(function () { /* keep the default look */ });
+  }
 })();
