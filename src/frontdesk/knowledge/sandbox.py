@@ -227,7 +227,9 @@ def _answer(data: bytes, name: str, source: str, limits: ParseLimits) -> dict[st
 def worker_main(argv: list[str]) -> int:
     import resource
 
-    import frontdesk.knowledge.loaders  # noqa: F401 - import before the memory cap
+    from frontdesk.knowledge.loaders import preload
+
+    preload()  # import the parsers before the memory cap
 
     limits = ParseLimits(**json.loads(argv[0]))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from frontdesk.knowledge.documents import DocumentSkipped, LoadedDocument, SkipReason
-from frontdesk.knowledge.loaders.csv_faq import load_csv
-from frontdesk.knowledge.loaders.docx import load_docx
-from frontdesk.knowledge.loaders.html import load_html
 from frontdesk.knowledge.loaders.limits import ParseLimits
-from frontdesk.knowledge.loaders.markdown import load_markdown
-from frontdesk.knowledge.loaders.pdf import load_pdf
-from frontdesk.knowledge.loaders.text import load_text
 
 Loader = Callable[[bytes, str, str], LoadedDocument]
 LimitedLoader = Callable[[bytes, str, str, ParseLimits | None], LoadedDocument]
 
-LOADERS: dict[str, Loader] = {
-    ".md": load_markdown,
-    ".markdown": load_markdown,
-    ".html": load_html,
-    ".htm": load_html,
-    ".pdf": load_pdf,
-    ".docx": load_docx,
-    ".txt": load_text,
-    ".text": load_text,
-    ".csv": load_csv,
+# suffix -> (module under frontdesk.knowledge.loaders, its load function). The parser
+# modules (pypdf, python-docx, markdown-it ...) are imported when a file needs them.
+LOADERS: dict[str, tuple[str, str]] = {
+    ".md": ("markdown", "load_markdown"),
+    ".markdown": ("markdown", "load_markdown"),
+    ".html": ("html", "load_html"),
+    ".htm": ("html", "load_html"),
+    ".pdf": ("pdf", "load_pdf"),
+    ".docx": ("docx", "load_docx"),
+    ".txt": ("text", "load_text"),
+    ".text": ("text", "load_text"),
+    ".csv": ("csv_faq", "load_csv"),
 }
-LIMITED: dict[str, LimitedLoader] = {".pdf": load_pdf, ".docx": load_docx}
-"""Containers whose size after decompression or object count is checked first."""
+LIMITED = frozenset({".pdf", ".docx"})
+"""Containers whose size after decompression or object count is checked first:
+their loaders take the :class:`ParseLimits`."""
 SUPPORTED_SUFFIXES = frozenset(LOADERS)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -43,6 +42,7 @@ __all__ = [
     "SkipReason",
     "load_bytes",
     "load_file",
+    "preload",
     "read_file",
 ]
 
@@ -60,15 +60,28 @@ def load_bytes(
     :class:`frontdesk.knowledge.sandbox.ParserWorker`, which calls this in a child process
     with time and memory limits."""
     suffix = Path(name).suffix.lower()
-    loader = LOADERS.get(suffix)
-    if loader is None:
+    if suffix not in LOADERS:
         raise DocumentSkipped(SkipReason.UNSUPPORTED, f"no loader for {suffix or 'no suffix'}")
     if not data:
         raise DocumentSkipped(SkipReason.EMPTY, "empty file")
-    limited = LIMITED.get(suffix)
-    if limited is not None:
-        return limited(data, source or name, _stem(name), limits)
-    return loader(data, source or name, _stem(name))
+    loader = _loader(suffix)
+    if suffix in LIMITED:
+        return cast(LimitedLoader, loader)(data, source or name, _stem(name), limits)
+    return cast(Loader, loader)(data, source or name, _stem(name))
+
+
+def _loader(suffix: str) -> Loader | LimitedLoader:
+    module, function = LOADERS[suffix]
+    found: Loader | LimitedLoader = getattr(
+        importlib.import_module(f"{__name__}.{module}"), function
+    )
+    return found
+
+
+def preload() -> None:
+    """Import every parser now (the sandbox worker does, before it caps its memory)."""
+    for suffix in LOADERS:
+        _loader(suffix)
 
 
 def read_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
