@@ -76,6 +76,11 @@ class ActionConfig(_Strict):
     title: str = Field(description="What the customer sees as the source of the answer")
     description: str = Field(min_length=10, description="What it does, for the model")
     examples: list[str] = Field(default_factory=list, description="Questions it answers")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Embedded routing: one of these words must be in the message "
+        "(a trailing * matches any ending)",
+    )
     parameters: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False},
         description="JSON schema (an object) of the arguments",
@@ -132,6 +137,15 @@ class ActionConfig(_Strict):
             if template is not None:
                 template_fields(template)
         return self
+
+    def mentions(self, text: str) -> bool:
+        """The message names one of the keywords (always, when there are none)."""
+        if not self.keywords:
+            return True
+        words = "|".join(
+            re.escape(k[:-1]) + r"\w*" if k.endswith("*") else re.escape(k) for k in self.keywords
+        )
+        return re.search(rf"\b(?:{words})\b", text, re.IGNORECASE) is not None
 
     @property
     def required(self) -> list[str]:

@@ -31,8 +31,10 @@ def snake(name: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:64] or "action"
 
 
-def _resolve(node: Any, doc: Mapping[str, Any], depth: int = 0) -> Any:
-    if depth > _MAX_REF_DEPTH:
+def _resolve(node: Any, doc: Mapping[str, Any], hops: int = 0, depth: int = 0) -> Any:
+    """``node`` with local ``$ref`` s replaced by their targets (``hops``: refs followed on
+    this branch, bounded so a cycle fails instead of recursing forever)."""
+    if hops > _MAX_REF_DEPTH or depth > 4 * _MAX_REF_DEPTH:
         raise ConfigError("OpenAPI $ref nesting is too deep (a cycle?)")
     if isinstance(node, Mapping):
         ref = node.get("$ref")
@@ -44,10 +46,10 @@ def _resolve(node: Any, doc: Mapping[str, Any], depth: int = 0) -> Any:
                 if not isinstance(target, Mapping) or part not in target:
                     raise ConfigError(f"OpenAPI $ref {ref} points nowhere")
                 target = target[part]
-            return _resolve(target, doc, depth + 1)
-        return {k: _resolve(v, doc, depth + 1) for k, v in node.items()}
+            return _resolve(target, doc, hops + 1, depth + 1)
+        return {k: _resolve(v, doc, hops, depth + 1) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve(v, doc, depth + 1) for v in node]
+        return [_resolve(v, doc, hops, depth + 1) for v in node]
     return node
 
 
@@ -76,7 +78,7 @@ def actions_from_openapi(
     doc: Mapping[str, Any], operations: Sequence[str] = ()
 ) -> list[ActionConfig]:
     """The actions of ``doc``'s operations (only ``operations`` by operationId, when given)."""
-    resolved = _resolve(doc, doc)
+    resolved = {**doc, "paths": _resolve(doc.get("paths") or {}, doc)}
     wanted = set(operations)
     found: list[ActionConfig] = []
     for path, item in (resolved.get("paths") or {}).items():

@@ -19,34 +19,54 @@ import numpy as np
 import numpy.typing as npt
 
 from frontdesk.actions.config import ActionConfig
+from frontdesk.knowledge.embedding import EmbedKind
 
 Vectors = npt.NDArray[np.float32]
 
 _PERSONAL = re.compile(r"\b(i|i'm|im|i've|me|my|mine|we|we're|we've|our|ours|us)\b", re.IGNORECASE)
-_REQUEST = re.compile(
-    r"^\s*(?:please\s+|can you\s+|could you\s+|would you\s+|pls\s+)?"
-    r"(open|file|create|raise|log|submit|start|resend|re-send|send|email|show|check|look up|"
-    r"lookup|tell me|get me|give me|pull up|what's|whats)\b",
+_ASKS = re.compile(
+    r"\?|^\s*(?:hi|hello|hey)?[\s,!]*(what|which|when|since|how many|how much of|how close|"
+    r"show|tell|check|look|are|is|did|have|has|was|were|am)\b",
     re.IGNORECASE,
 )
-_HOW_TO = re.compile(
-    r"^\s*(?:hi|hello|hey)?[\s,!]*(how (?:do|can|should|would|could) (?:i|we|you)|"
-    r"(?:can|could|may|should|do|does) (?:i|we)\b(?! see| check| get my| know)|"
-    r"is it possible|what happens|what if|where (?:do|can) (?:i|we)|why (?:do|does|is|are))",
+_REQUEST = re.compile(
+    r"\b((?:open|file|create|raise|log|submit|resend|re-send|send|email|forward)(?:ed|d|s)?|"
+    r"sent|resent|check|show|look up|lookup|tell me|pull up)\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"\b(charged?|charges|costs?|price|pricing|refunds?|refunded|paid back|pay back|discount)\b",
+    re.IGNORECASE,
+)
+REQUEST_BONUS = 0.1
+"""Added to the similarity when the message asks for something done ("open a ticket")."""
+_CAN_YOU = re.compile(r"\b(can|could|would|will) you (please )?(?P<verb>[\w-]+)", re.IGNORECASE)
+_POLICY = re.compile(
+    r"^\s*(?:hi|hello|hey)?[\s,!]*(how (?:do|does|can|should|would|could|long|often|are|is)\b|"
+    r"why\b|if\b|what happens|what if|what's the difference|what is the difference|"
+    r"where (?:do|can|is|are)\b|is it possible|(?:do|does) (?!i\b|we\b)|"
+    r"(?:do|does) (?:i|we) (?:need|have to|get)\b|how much (?:is|are|does|do|will|would)\b)"
+    r"|\b(?:can|could|should|would|will|may|might|must) (?:i|we|my|our|the|a)\b"
+    r"|\bif (?:i|we)\b",
     re.IGNORECASE,
 )
 
 
 class SyncEmbedder(Protocol):
-    def embed_sync(self, texts: Sequence[str], kind: str = "document") -> Vectors: ...
+    def embed_sync(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vectors: ...
 
 
 def personal_request(text: str) -> bool:
-    """The rule half: about the customer's own account, or asking for something done,
-    and not a how-to question."""
-    if _HOW_TO.search(text):
+    """The rule half: the message asks about the customer's own account, or asks the bot to do
+    something; not a how-to, policy or what-if question, and not a statement."""
+    can_you = _CAN_YOU.search(text)
+    if can_you is not None and not _REQUEST.fullmatch(can_you.group("verb")):
+        return False  # "can you reissue ... with our new address": not something we do
+    if (can_you is None and _POLICY.search(text)) or _MONEY.search(text):
         return False
-    return bool(_PERSONAL.search(text) or _REQUEST.search(text))
+    if _REQUEST.search(text):
+        return True
+    return bool(_PERSONAL.search(text) and _ASKS.search(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +87,7 @@ class ActionRouter:
         self.embedder = embedder
         self.threshold = threshold
         self._actions = list(actions.values())
+        self._by_name = dict(actions)
         texts: list[str] = []
         owners: list[int] = []
         for i, action in enumerate(self._actions):
@@ -77,23 +98,27 @@ class ActionRouter:
         self._vectors = embedder.embed_sync(texts, "document") if texts else None
 
     def scores(self, text: str) -> dict[str, float]:
-        """Each action's best similarity to ``text`` (no rules applied)."""
+        """Each action's best similarity to ``text``, plus :data:`REQUEST_BONUS` when the
+        message asks for something done (no other rule applied)."""
         if self._vectors is None or not self._actions:
             return {}
         query = self.embedder.embed_sync([text], "query")[0]
         sims = self._vectors @ query
         best = np.full(len(self._actions), -1.0, dtype=np.float32)
         np.maximum.at(best, self._owners, sims)
-        return {a.name: float(best[i]) for i, a in enumerate(self._actions)}
+        bonus = REQUEST_BONUS if _REQUEST.search(text) else 0.0
+        return {a.name: float(best[i]) + bonus for i, a in enumerate(self._actions)}
+
+    def mentions(self, name: str, text: str) -> bool:
+        return self._by_name[name].mentions(text)
 
     def route(self, text: str) -> Routed | None:
         if not personal_request(text):
             return None
-        scores = self.scores(text)
+        scores = {n: v for n, v in self.scores(text).items() if self._by_name[n].mentions(text)}
         if not scores:
             return None
         name = max(scores, key=lambda n: scores[n])
         if scores[name] < self.threshold:
             return None
-        action = next(a for a in self._actions if a.name == name)
-        return Routed(action, scores[name])
+        return Routed(self._by_name[name], scores[name])
