@@ -143,6 +143,18 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionConfirm:
+    """An action that changes something waits for the customer's button: confirm or cancel
+    with ``POST /api/conversations/{conversation_id}/actions/{id}`` (never free text)."""
+
+    id: str
+    action: str
+    title: str
+    question: str
+    expires_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class TurnDone:
     message_id: str
     usage: Usage
@@ -172,6 +184,7 @@ TurnEvent = (
     | Retracted
     | Escalated
     | Notice
+    | ActionConfirm
     | UsageReport
     | TurnDone
     | TurnError

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from frontdesk.events import (
+    ActionConfirm,
     Citations,
     Escalated,
     Notice,
@@ -62,6 +63,17 @@ def native_frame(ev: TurnEvent) -> str | None:
             return sse_frame("retracted", {"reason": ev.reason, "replacement": ev.replacement})
         case Escalated():
             return sse_frame("escalated", {"reason": ev.reason, "ticket_id": ev.ticket_id})
+        case ActionConfirm():
+            return sse_frame(
+                "action_confirm",
+                {
+                    "id": ev.id,
+                    "action": ev.action,
+                    "title": ev.title,
+                    "question": ev.question,
+                    "expires_at": ev.expires_at,
+                },
+            )
         case TurnDone():
             return sse_frame(
                 "done",
