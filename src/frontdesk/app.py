@@ -20,6 +20,8 @@ from frontdesk.api import (
     knowledge,
     live,
     openai_compat,
+    privacy,
+    replay,
 )
 from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
@@ -27,6 +29,7 @@ from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddlewa
 from frontdesk.config import BotConfig, load_bot_config
 from frontdesk.media.config import media_body_limits
 from frontdesk.providers.base import ChatProvider
+from frontdesk.retention.build import retention_job
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.tenants import pages as tenant_pages
@@ -62,7 +65,13 @@ def create_app(
             ) as services:
                 app.state.services = services
                 services.deferred.start()
-                yield
+                # one retention job per process, for every tenant; workers claim its runs
+                retention = retention_job(settings, services.store, services.media)
+                retention.start()
+                try:
+                    yield
+                finally:
+                    await retention.aclose()
         finally:
             tracing.shutdown()
 
@@ -94,6 +103,8 @@ def create_app(
     app.include_router(knowledge.viewer)
     app.include_router(knowledge.admin)
     app.include_router(admin_stats.router)  # GET /api/admin/stats (admin role)
+    app.include_router(privacy.router)  # conversation export, end-user erasure (admin role)
+    app.include_router(replay.router)  # POST /api/admin/turns/{id}/replay (admin role)
     app.include_router(admin_stats.page)  # GET /admin: the dashboard
 
     app.mount("/static", StaticFiles(directory=web.static_dir()), name="static")

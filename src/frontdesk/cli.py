@@ -484,6 +484,20 @@ def tenants_show(tenant_id: Annotated[str, typer.Argument(help="Tenant id")]) ->
     print(json.dumps(describe(record), indent=2, sort_keys=True))
 
 
+def _privacy_commands() -> None:
+    """Replay, retention, erasure and export (their modules import their work lazily)."""
+    from frontdesk.replay.cli import replay
+    from frontdesk.retention.cli import conversations_app, retention_app, users_app
+
+    app.command("replay")(replay)
+    app.add_typer(retention_app, name="retention")
+    app.add_typer(users_app, name="users")
+    app.add_typer(conversations_app, name="conversations")
+
+
+_privacy_commands()
+
+
 def main() -> None:
     try:
         app()
