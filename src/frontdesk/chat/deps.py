@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Literal
 
 from frontdesk.admission.budgets import Subject
+from frontdesk.chat.acting import ActionDeps
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
 from frontdesk.chat.guarding import TurnGuard
@@ -20,6 +21,7 @@ from frontdesk.config import BotConfig
 from frontdesk.domain import ChatMessage, Conversation, StoredMessage
 from frontdesk.escalation import EscalationService
 from frontdesk.guard.pipeline import InputResult
+from frontdesk.identity.model import Identity
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.metered import Metered, Route
@@ -51,6 +53,8 @@ class TurnDeps:
     escalation: EscalationService | None = None
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     degraded_mode: bool = True
+    actions: ActionDeps | None = None
+    """The bot's actions (None: it has none, or they are not configured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class TurnRequest:
     images: tuple[str, ...] = ()
     """The message's images as ``data:`` URLs (only with the bot's ``media.vision``): the
     provider gets them with the text read from them."""
+    identity: Identity | None = None
+    """The customer as verified on this request (None: anonymous); actions act for them."""
 
     @property
     def as_text(self) -> bool:

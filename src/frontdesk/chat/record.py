@@ -47,6 +47,8 @@ class TurnRun:
     policy: str | None = None
     """Set when a policy answered instead of a model (e.g. ``no_answer``, ``extractive``)."""
     answer_mode: str = "generative"
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    """Each action call of the turn, as its audit record (never the acting-for token)."""
     inputs: dict[str, Any] = field(default_factory=dict)
     """What the answer is made from, for replay (:mod:`frontdesk.chat.inputs`)."""
 
@@ -130,6 +132,7 @@ class TurnRun:
                 "answer_mode": self.answer_mode,
                 "finish_reason": self.finish,
                 "retrieval_ms": {k: round(v, 3) for k, v in self.retrieval_ms.items()},
+                **({"actions": self.actions} if self.actions else {}),
             },
             usage=self.usage,
             prompt_tokens_counted=self.prompt_tokens,

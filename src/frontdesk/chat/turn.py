@@ -16,6 +16,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from frontdesk.actions.routing import Routed
+from frontdesk.chat.acting import ActionContext, act
 from frontdesk.chat.answering import extractive_reply
 from frontdesk.chat.citations import resolve_citations
 from frontdesk.chat.deps import TurnDeps, TurnRequest
@@ -119,11 +121,17 @@ class AnswerTurn:
             yield ev
 
     async def _policy_answer(
-        self, run: TurnRun, text: str, signals: AnswerSignals
+        self,
+        run: TurnRun,
+        text: str,
+        signals: AnswerSignals,
+        after_text: Sequence[TurnEvent] = (),
     ) -> AsyncIterator[TurnEvent]:
         run.add_text(text)
         await run.persist("complete", None, content=text)
         yield TextDelta(text)
+        for ev in after_text:
+            yield ev
         if run.citations:
             yield Citations(run.citations)
         for extra in await self._escalation(signals):
@@ -182,6 +190,38 @@ class AnswerTurn:
         async for ev in self._policy_answer(run, cited.text, signals):
             yield ev
 
+    async def _act(self, run: TurnRun, routed: Routed) -> AsyncIterator[TurnEvent]:
+        """An action answers (embedded routing): looked up, or offered for confirmation."""
+        deps, req = self.deps, self.request
+        assert deps.actions is not None
+        checked = req.checked
+        context = ActionContext(
+            store=deps.store,
+            guard=deps.guard,
+            conversation_id=req.conversation.id,
+            user_message_id=req.user_message.id,
+            assistant_message_id=req.assistant_message_id,
+            text=req.user_message.content,
+            identity=req.identity,
+            user_values=checked.user_values if checked else frozenset(),
+            today=deps.today,
+        )
+        step = await act(deps.actions, context, routed)
+        run.policy, run.finish = "action", step.finish
+        run.actions, run.citations = step.audit, step.citations
+        run.verdicts += step.verdicts
+        run.verdicts.append(
+            {
+                "stage": "answer",
+                "check": "action_route",
+                "action": routed.action.name,
+                "score": round(routed.score, 4),
+            }
+        )
+        signals = AnswerSignals("complete", step.text, no_answer=step.failed)
+        async for ev in self._policy_answer(run, step.text, signals, step.events):
+            yield ev
+
     # --- the pipeline ----------------------------------------------------------------------
 
     async def _answer(self) -> AsyncIterator[TurnEvent]:
@@ -197,6 +237,12 @@ class AnswerTurn:
                 async for ev in self._policy_answer(run, text, AnswerSignals("complete", text)):
                     yield ev
                 return
+            if deps.actions is not None and deps.answer_mode == "extractive":
+                routed = await deps.actions.route(req.user_message.content)
+                if routed is not None:
+                    async for ev in self._act(run, routed):
+                        yield ev
+                    return
             question = standalone(
                 req.user_message.content,
                 memory.earlier,

@@ -1,0 +1,166 @@
+"""Actions inside a chat turn: the embedded model's routed action, looked up and answered, or
+offered for confirmation when it changes something.
+
+The answer is composed from the company API's result by the action's template (no model),
+goes through the output guard (PII of anyone but the customer is masked) and is cited to the
+action. A failure says so honestly and offers a person; nothing is invented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from frontdesk.actions.config import ActionConfig
+from frontdesk.actions.fill import fill_arguments
+from frontdesk.actions.pending import Offer, new_offer_id
+from frontdesk.actions.render import OFFER_PERSON, confirm_text, failure_text, result_text
+from frontdesk.actions.results import ActionResult
+from frontdesk.actions.routing import ActionRouter, Routed
+from frontdesk.actions.runtime import ActionCall, ActionRuntime
+from frontdesk.chat.guarding import TurnGuard
+from frontdesk.domain import Citation
+from frontdesk.events import ActionConfirm, TurnEvent
+from frontdesk.identity.model import Identity
+from frontdesk.memory.base import MemoryStore
+
+
+@dataclass(frozen=True)
+class ActionDeps:
+    """What a turn needs to use actions."""
+
+    runtime: ActionRuntime
+    router: ActionRouter | None
+    """Embedded routing (None: no embedder, so only vendor models call actions)."""
+    confirm_ttl_seconds: int = 600
+    clock: Callable[[], float] = time.time
+
+    async def route(self, text: str) -> Routed | None:
+        if self.router is None:
+            return None
+        return await asyncio.to_thread(self.router.route, text)
+
+
+@dataclass
+class ActionStep:
+    """An action's part of a turn: the text shown and what the turn record keeps."""
+
+    text: str
+    finish: str
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    events: list[TurnEvent] = field(default_factory=list)
+    """Sent after the text (the confirmation button)."""
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """The turn as the action sees it."""
+
+    store: MemoryStore
+    guard: TurnGuard | None
+    conversation_id: str
+    user_message_id: str
+    assistant_message_id: str
+    text: str
+    identity: Identity | None
+    user_values: frozenset[str] = frozenset()
+    today: Callable[[], date] = date.today
+
+
+async def act(deps: ActionDeps, ctx: ActionContext, routed: Routed) -> ActionStep:
+    """Answer the turn with ``routed.action`` (embedded model)."""
+    action = routed.action
+    filled = fill_arguments(action, ctx.text, ctx.identity, ctx.today())
+    call = ActionCall(action.name, filled.arguments, ctx.identity, ctx.conversation_id)
+    refused = deps.runtime.refusal(call)
+    if refused is not None:
+        return ActionStep(failure_text(action, refused), refused.status, [refused.audit()])
+    if filled.missing:
+        text = (
+            f"To do that I need: {', '.join(filled.missing)}, which I couldn't find in your "
+            f"message. {OFFER_PERSON}"
+        )
+        return ActionStep(text, "action_incomplete", failed=True)
+    if action.effect == "change":
+        return await offer(deps, ctx, action, filled.arguments)
+    result = await deps.runtime.execute(call)
+    return answer_from(action, result, ctx)
+
+
+async def offer(
+    deps: ActionDeps, ctx: ActionContext, action: ActionConfig, arguments: dict[str, Any]
+) -> ActionStep:
+    """Offer a change for confirmation: nothing runs until the customer presses the button."""
+    assert ctx.identity is not None
+    offer_id = new_offer_id()
+    expires = deps.clock() + deps.confirm_ttl_seconds
+    record = {
+        "action": action.name,
+        "arguments": arguments,
+        "user_id": ctx.identity.user_id,
+        "tenant": ctx.identity.tenant,
+        "user_message_id": ctx.user_message_id,
+        "asked_in": ctx.assistant_message_id,
+        "created_at": deps.clock(),
+        "expires_at": expires,
+    }
+    await ctx.store.update_conversation_metadata(ctx.conversation_id, Offer(offer_id, record))
+    question = confirm_text(action, arguments)
+    event = ActionConfirm(
+        id=offer_id,
+        action=action.name,
+        title=action.title,
+        question=question,
+        expires_at=datetime.fromtimestamp(expires, UTC).isoformat(),
+    )
+    audit = {
+        "action": action.name,
+        "call_id": offer_id,
+        "effect": "change",
+        "arguments": arguments,
+        "status": "awaiting_confirmation",
+        "acting_for": ctx.identity.user_id,
+    }
+    return ActionStep(question, "action_confirm", [audit], events=[event])
+
+
+def answer_from(action: ActionConfig, result: ActionResult, ctx: ActionContext) -> ActionStep:
+    """The customer's answer from a finished call, guarded and cited to the action."""
+    text = result_text(action, result)
+    verdicts: list[dict[str, Any]] = []
+    if ctx.guard is not None:
+        text, verdicts = guarded(ctx, text)
+    if not result.ok:
+        return ActionStep(text, "action_failed", [result.audit()], verdicts=verdicts, failed=True)
+    citation = Citation(
+        index=1,
+        chunk_id=f"action:{result.call_id}",
+        document_id=f"action:{action.name}",
+        title=action.title,
+        section="from your account, just now",
+        snippet=text[:300],
+        url="",
+    )
+    return ActionStep(f"{text} [1]", "action", [result.audit()], [citation], verdicts)
+
+
+def guarded(ctx: ActionContext, text: str) -> tuple[str, list[dict[str, Any]]]:
+    """``text`` through the output guard: the customer's own values pass, anyone else's PII is
+    masked. The text is composed from the API result, so it is its own source."""
+    assert ctx.guard is not None
+    own = set(ctx.user_values)
+    if ctx.identity is not None:
+        own |= {v for v in (ctx.identity.email, ctx.identity.name) if v}
+    check = ctx.guard.output(
+        canary=None, user_values=frozenset(own), sources=[text], question=ctx.text
+    )
+    check.feed(text)  # the events are not streamed: the turn sends the checked text whole
+    check.finish(text)
+    return check.content, list(check.verdicts)
