@@ -15,6 +15,7 @@ from typing import Any
 
 from frontdesk.admission.budgets import Subject
 from frontdesk.admission.gate import Admission
+from frontdesk.chat.acting import ActionDeps
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
 from frontdesk.chat.deps import AnswerMode, TurnDeps, TurnRequest
@@ -28,6 +29,8 @@ from frontdesk.errors import Conflict, NotFound, PayloadTooLarge, ValidationFail
 from frontdesk.escalation import EscalationService
 from frontdesk.escalation.priority import Requester
 from frontdesk.guard.pipeline import InputResult
+from frontdesk.identity.model import Identity
+from frontdesk.identity.verifier import IdentityVerifier
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.metered import Metered, Route
@@ -66,6 +69,10 @@ class ChatService:
     """Composes extractive answers from the retrieved passages."""
     serving_dialect: str | None = None
     """The dialect of the chain's first endpoint (``local``: the embedded model)."""
+    identity: IdentityVerifier = field(default_factory=lambda: IdentityVerifier(None))
+    """Verifies the customer identity a request presents (no config: everyone anonymous)."""
+    actions: ActionDeps | None = None
+    """The bot's actions (None: it has none)."""
 
     @property
     def answer_mode(self) -> AnswerMode:
@@ -101,6 +108,7 @@ class ChatService:
             escalation=self.escalation,
             summarize=self.summarize,
             degraded_mode=self.degraded_mode,
+            actions=self.actions,
         )
 
     def answer_turn(
@@ -113,6 +121,7 @@ class ChatService:
         history: Sequence[ChatMessage] | None = None,
         deferred: bool = False,
         images: Sequence[str] = (),
+        identity: Identity | None = None,
     ) -> AnswerTurn:
         request = TurnRequest(
             conversation=conversation,
@@ -124,6 +133,7 @@ class ChatService:
             history=history,
             deferred=deferred,
             images=tuple(images),
+            identity=identity,
         )
         return AnswerTurn(self.deps(), request)
 
@@ -172,6 +182,7 @@ class ChatService:
         history: Sequence[ChatMessage] | None = None,
         history_checked: InputResult | None = None,
         images: Sequence[str] = (),
+        identity: Identity | None = None,
     ) -> Turn:
         """Validate, admit, guard and store the message; the turn streams the answer.
 
@@ -219,5 +230,11 @@ class ChatService:
             conv.id, role="assistant", content="", status="pending", reply_to=user_msg.id
         )
         return self.answer_turn(
-            conv, user_msg, pending.message.id, checked=checked, history=history, images=images
+            conv,
+            user_msg,
+            pending.message.id,
+            checked=checked,
+            history=history,
+            images=images,
+            identity=identity,
         )
