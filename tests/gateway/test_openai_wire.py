@@ -11,7 +11,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletio
 
 from frontdesk.api.openai_wire import ChunkEncoder, completion_body, error_body, sse_data
 from frontdesk.auth.cli import create_key
-from frontdesk.domain import Usage
+from frontdesk.domain import ToolCall, Usage
 from frontdesk.settings import Settings
 from tests.apphelpers import Running
 from tests.gateway.test_gateway_mode import _bot
@@ -116,3 +116,36 @@ def test_an_outage_of_the_whole_chain_is_an_http_error_not_an_in_band_one(
                 )
     assert info.value.status_code >= 500
     assert "all_providers_failed" in info.value.response.text
+
+
+def test_tool_call_chunks_and_bodies_the_openai_types_accept() -> None:
+    calls = [
+        ToolCall("call_1", "usage_this_month", '{"workspace": "köln"}'),
+        ToolCall("call_2", "open_ticket", "{}"),
+    ]
+    enc = ChunkEncoder("chatcmpl-2", "gpt-4o-mini", created=1700000000)
+    wire = enc.role() + enc.tool_call(0, calls[0]) + enc.tool_call(1, calls[1])
+    wire += enc.finish("tool_calls", called=True)
+    chunks = [ChatCompletionChunk.model_validate_json(f) for f in _frames(wire)]
+    fragments = [f for c in chunks for f in c.choices[0].delta.tool_calls or ()]
+    assert [(f.index, f.id, f.type) for f in fragments] == [
+        (0, "call_1", "function"),
+        (1, "call_2", "function"),
+    ]
+    assert [(f.function.name, f.function.arguments) for f in fragments if f.function] == [
+        (c.name, c.arguments) for c in calls
+    ]
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    # a bot turn that ran actions server-side never says tool_calls
+    assert json.loads(_frames(enc.finish("tool_calls"))[0])["choices"][0]["finish_reason"] == (
+        "stop"
+    )
+    body = completion_body("chatcmpl-3", "m", "", "tool_calls", Usage(3, 4), tool_calls=calls)
+    completion = ChatCompletion.model_validate(body)
+    message = completion.choices[0].message
+    assert completion.choices[0].finish_reason == "tool_calls"
+    assert message.content is None
+    assert [c.id for c in message.tool_calls or ()] == ["call_1", "call_2"]
+    plain = completion_body("chatcmpl-4", "m", "Hi", "tool_calls", None)
+    assert plain["choices"][0]["finish_reason"] == "stop"
+    assert plain["choices"][0]["message"] == {"role": "assistant", "content": "Hi"}

@@ -2,7 +2,11 @@
 
 The last message must come from the user; earlier user/assistant messages are
 the conversation history. Client ``system``/``developer`` messages are ignored:
-the bot's own system prompt and guardrails govern the answer. Send
+the bot's own system prompt and guardrails govern the answer. Tool calling: the
+bot calls its own configured actions (bound to the verified customer), so client
+``tools`` (or a ``tool_choice`` that demands a call) are refused (422) for the
+``frontdesk`` model, and tool calls and ``tool`` messages in the client's history
+are left out of it; gateway models pass tools through (``gateway.api``). Send
 ``X-Frontdesk-Conversation-Id`` to continue a stored conversation (its stored
 memory is then used instead of the client's history); every response carries
 that header so a client can continue.
@@ -38,11 +42,50 @@ BOT_MODEL_ID = "frontdesk"
 CONVERSATION_HEADER = "X-Frontdesk-Conversation-Id"
 
 
+MAX_TOOLS = 128
+"""OpenAI's own limit on ``tools`` per request."""
+TOOL_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
+
+
+class OAIFunctionCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(pattern=TOOL_NAME)
+    arguments: str = Field("", max_length=256_000)
+
+
+class OAIToolCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=200)
+    type: Literal["function"] = "function"
+    function: OAIFunctionCall
+
+
+class OAIFunction(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(pattern=TOOL_NAME)
+    description: str = Field("", max_length=10_000)
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+
+
+class OAITool(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["function"]
+    function: OAIFunction
+
+
+class OAINamedToolChoice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["function"]
+    function: dict[str, str]
+
+
 class OAIMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
     name: str | None = None
+    tool_calls: list[OAIToolCall] | None = Field(None, max_length=MAX_TOOLS)
+    tool_call_id: str | None = Field(None, max_length=200)
 
 
 class StreamOptions(BaseModel):
@@ -60,6 +103,9 @@ class OAIChatRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     user: str | None = None
+    tools: list[OAITool] | None = Field(None, max_length=MAX_TOOLS)
+    tool_choice: Literal["auto", "none", "required"] | OAINamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
 
 
 def _text_of(msg: OAIMessage) -> str:
@@ -107,6 +153,11 @@ async def chat_completions(
     if body.model not in _model_ids(services):
         raise NotFound(
             f"model {body.model!r} not found; available: {', '.join(_model_ids(services))}"
+        )
+    if body.tools or (body.tool_choice is not None and body.tool_choice not in ("auto", "none")):
+        raise ValidationFailed(
+            f"model {BOT_MODEL_ID!r} does not take client tools: the bot calls its own "
+            "configured actions; send tools to a gateway model"
         )
     last = body.messages[-1]
     if last.role != "user":

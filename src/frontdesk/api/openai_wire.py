@@ -9,6 +9,12 @@ strings, so a frame never contains a raw line break.
 
 :class:`ChunkEncoder` pre-renders the fixed part of a stream's chunks (id,
 created, model) once, so a text delta costs one ``json.dumps`` of the text.
+
+Tool calls (gateway models): a streamed call is one chunk with its ``index``,
+``id``, ``type``, name and whole ``arguments`` (the provider assembled them; a
+client accumulating fragments by index reads one fragment); the finish reason is
+``tool_calls`` only when calls were sent (:data:`TOOL_CALLS`), never for a bot
+turn that merely ran actions server-side.
 """
 
 from __future__ import annotations
@@ -16,13 +22,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from frontdesk.domain import Usage
+from frontdesk.domain import ToolCall, Usage
 from frontdesk.errors import ValidationFailed
 
 FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
+TOOL_CALLS = "tool_calls"
 MEDIA_PARTS = frozenset({"image_url", "input_audio"})
 """Content parts that carry a file: images (``data:`` or https URLs) and audio (base64)."""
 DONE = "data: [DONE]\n\n"
@@ -36,9 +44,21 @@ def new_completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def finish_reason(reason: str) -> str:
-    """An OpenAI finish reason for one of ours (``cancelled``, ``blocked``...: ``stop``)."""
+def finish_reason(reason: str, *, called: bool = False) -> str:
+    """An OpenAI finish reason for one of ours (``cancelled``, ``blocked``...: ``stop``);
+    ``tool_calls`` only when the answer ``called`` tools."""
+    if called and reason == TOOL_CALLS:
+        return TOOL_CALLS
     return reason if reason in FINISH_REASONS else "stop"
+
+
+def tool_call_body(call: ToolCall) -> dict[str, Any]:
+    """One call in a message's ``tool_calls``."""
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 def usage_body(usage: Usage | None) -> dict[str, int]:
@@ -68,8 +88,14 @@ def completion_body(
     usage: Usage | None,
     *,
     created: int | None = None,
+    tool_calls: Sequence[ToolCall] = (),
 ) -> dict[str, Any]:
-    """A non-streamed ``chat.completion``."""
+    """A non-streamed ``chat.completion`` (``content`` is null when tools were called
+    without text, as OpenAI sends it)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:
+        message["content"] = text or None
+        message["tool_calls"] = [tool_call_body(c) for c in tool_calls]
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -78,8 +104,8 @@ def completion_body(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish_reason(finish),
+                "message": message,
+                "finish_reason": finish_reason(finish, called=bool(tool_calls)),
                 "logprobs": None,
             }
         ],
@@ -117,8 +143,12 @@ class ChunkEncoder:
     def text(self, text: str) -> str:
         return self._text_open + _dumps(text) + self._text_close
 
-    def finish(self, reason: str) -> str:
-        return self._choice({}, finish_reason(reason))
+    def tool_call(self, index: int, call: ToolCall) -> str:
+        """One whole call as a ``delta.tool_calls`` fragment."""
+        return self._choice({"tool_calls": [{"index": index, **tool_call_body(call)}]}, None)
+
+    def finish(self, reason: str, *, called: bool = False) -> str:
+        return self._choice({}, finish_reason(reason, called=called))
 
     def usage(self, usage: Usage | None) -> str:
         """The final usage frame (``stream_options.include_usage``): no choices."""

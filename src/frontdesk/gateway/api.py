@@ -1,4 +1,11 @@
-"""The gateway branch of ``/v1/chat/completions``: OpenAI wire format in and out."""
+"""The gateway branch of ``/v1/chat/completions``: OpenAI wire format in and out.
+
+Tool calling passes through: the client's ``tools`` and ``tool_choice`` (a named
+function is ``required`` with only that tool offered), assistant ``tool_calls``
+and ``tool`` result messages go upstream in each vendor's own format; the
+model's calls come back as ``tool_calls`` (one chunk per call when streaming)
+with ``finish_reason: tool_calls``. The gateway runs no tool itself.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +20,18 @@ from fastapi.responses import JSONResponse
 from frontdesk.api.auth_deps import authenticate
 from frontdesk.api.openai_wire import ChunkEncoder, completion_body, new_completion_id
 from frontdesk.api.streaming import EventStreamResponse
-from frontdesk.domain import ChatMessage, PromptRole, Usage
+from frontdesk.domain import ChatMessage, PromptRole, ToolCall, ToolSpec, Usage
 from frontdesk.errors import Forbidden, ValidationFailed
-from frontdesk.events import CallReport, Finish, ProviderEvent, TextDelta, UsageReport
+from frontdesk.events import (
+    CallReport,
+    Finish,
+    ProviderEvent,
+    TextDelta,
+    ToolCallRequested,
+    UsageReport,
+)
 from frontdesk.gateway.service import Gateway, GatewayCall
-from frontdesk.providers.base import ChatRequest
+from frontdesk.providers.base import ChatRequest, ToolChoice
 
 if TYPE_CHECKING:
     from frontdesk.api.openai_compat import OAIChatRequest
@@ -27,6 +41,7 @@ _ROLES: dict[str, PromptRole] = {
     "developer": "system",
     "user": "user",
     "assistant": "assistant",
+    "tool": "tool",
 }
 DEFAULT_MAX_TOKENS = 1024
 
@@ -44,8 +59,36 @@ def _messages(body: OAIChatRequest) -> list[ChatMessage]:
             text = "\n".join(str(p.get("text", "")) for p in parts)
         else:
             text = m.content or ""
-        out.append(ChatMessage(role, text))
+        if role == "tool" and not m.tool_call_id:
+            raise ValidationFailed("a message with role 'tool' needs tool_call_id")
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments) for c in m.tool_calls or ()
+        )
+        if calls and role != "assistant":
+            raise ValidationFailed("only assistant messages carry tool_calls")
+        tool_call_id = m.tool_call_id if role == "tool" else None
+        out.append(ChatMessage(role, text, tool_calls=calls, tool_call_id=tool_call_id))
     return out
+
+
+def _tools(body: OAIChatRequest) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
+    """The client's tools and tool choice (a named function: only it, and required)."""
+    tools = tuple(
+        ToolSpec(t.function.name, t.function.description, t.function.parameters)
+        for t in body.tools or ()
+    )
+    choice = body.tool_choice
+    if choice is None:
+        return tools, "auto"
+    if isinstance(choice, str):
+        if choice == "required" and not tools:
+            raise ValidationFailed("tool_choice 'required' needs tools")
+        return tools, choice
+    name = choice.function.get("name")
+    named = tuple(t for t in tools if t.name == name)
+    if not named:
+        raise ValidationFailed(f"tool_choice names {name!r}, which is not in tools")
+    return named, "required"
 
 
 async def gateway_completion(
@@ -55,8 +98,11 @@ async def gateway_completion(
     if principal.role not in ("client", "admin"):
         raise Forbidden("the gateway needs a client or admin API key")
     await gateway.admit(principal)
+    tools, tool_choice = _tools(body)
     chat_request = ChatRequest(
         messages=_messages(body),
+        tools=tools,
+        tool_choice=tool_choice,
         temperature=1.0 if body.temperature is None else body.temperature,
         max_output_tokens=body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS,
         idempotency_key=request.headers.get("idempotency-key"),
@@ -70,9 +116,9 @@ async def gateway_completion(
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         encoder = ChunkEncoder(completion_id, body.model)
         return EventStreamResponse(_chunks(head, events, encoder, include_usage))
-    text, usage, finish, report = await _collect(head, events)
+    text, calls, usage, finish, report = await _collect(head, events)
     return JSONResponse(
-        completion_body(completion_id, body.model, text, finish, usage),
+        completion_body(completion_id, body.model, text, finish, usage, tool_calls=calls),
         headers={
             "X-Frontdesk-Provider": report.provider if report else "",
             "X-Frontdesk-Cost-Usd": str(report.cost if report and report.cost else Decimal(0)),
@@ -81,13 +127,13 @@ async def gateway_completion(
 
 
 async def _head(events: AsyncGenerator[ProviderEvent, None]) -> list[ProviderEvent]:
-    """Events up to and including the first text delta or finish (attempt events
-    come before them); closes ``events`` when reading them fails."""
+    """Events up to and including the first text delta, tool call or finish (attempt
+    events come before them); closes ``events`` when reading them fails."""
     head: list[ProviderEvent] = []
     try:
         async for ev in events:
             head.append(ev)
-            if isinstance(ev, TextDelta | Finish | CallReport):
+            if isinstance(ev, TextDelta | ToolCallRequested | Finish | CallReport):
                 break
     except BaseException:
         await events.aclose()
@@ -106,14 +152,17 @@ async def _all(
 
 async def _collect(
     head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None]
-) -> tuple[str, Usage, str, CallReport | None]:
+) -> tuple[str, list[ToolCall], Usage, str, CallReport | None]:
     parts: list[str] = []
+    calls: list[ToolCall] = []
     usage, finish, report = Usage(), "stop", None
     try:
         async with aclosing(_all(head, rest)) as events:
             async for ev in events:
                 if isinstance(ev, TextDelta):
                     parts.append(ev.text)
+                elif isinstance(ev, ToolCallRequested):
+                    calls.append(ev.call)
                 elif isinstance(ev, UsageReport):
                     usage = ev.usage
                 elif isinstance(ev, Finish):
@@ -122,7 +171,7 @@ async def _collect(
                     report = ev
     finally:
         await rest.aclose()
-    return "".join(parts), usage, finish, report
+    return "".join(parts), calls, usage, finish, report
 
 
 async def _chunks(
@@ -133,15 +182,19 @@ async def _chunks(
 ) -> AsyncGenerator[str, None]:
     yield encoder.role()
     usage = Usage()
+    calls = 0
     try:
         async with aclosing(_all(head, rest)) as events:
             async for ev in events:
                 if isinstance(ev, TextDelta):
                     yield encoder.text(ev.text)
+                elif isinstance(ev, ToolCallRequested):
+                    yield encoder.tool_call(calls, ev.call)
+                    calls += 1
                 elif isinstance(ev, UsageReport):
                     usage = ev.usage
                 elif isinstance(ev, Finish):
-                    yield encoder.finish(ev.reason)
+                    yield encoder.finish(ev.reason, called=calls > 0)
     except Exception as exc:  # after the first token: report in-band, as OpenAI does
         yield encoder.error(str(exc), getattr(exc, "code", "internal_error"))
         return
