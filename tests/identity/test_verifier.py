@@ -195,8 +195,9 @@ def test_config_reads_secrets_from_the_environment_and_fails_closed() -> None:
         identity_config_for("default", section, {}, required=True)
     with pytest.raises(ConfigError, match="at least 32 bytes"):
         identity_config_for("default", section, {"NW_ID": "short"})
-    # the per-tenant seam: other tenants have no identity configured yet
-    assert identity_config_for("acme", section, {"NW_ID": SECRET}) is None
+    # per tenant: the tenant's own bot config section
+    acme = identity_config_for("acme", section, {"NW_ID": SECRET})
+    assert acme is not None and acme.tenant == "acme" and acme.hmac is None
 
 
 def test_config_needs_a_key_per_algorithm() -> None:

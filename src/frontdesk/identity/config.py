@@ -16,8 +16,8 @@ endpoint's ``api_key_env``)::
       hmac:
         secret_env: NORTHWIND_USER_HASH_SECRET
 
-:func:`identity_config_for` is the per-tenant seam: today every tenant but ``default`` has
-no identity configured (its visitors are anonymous) until tenant records carry their own.
+:func:`identity_config_for` is the per-tenant seam: each tenant's bot config has its own
+``identity`` section (the default tenant's is the bot YAML's).
 """
 
 from __future__ import annotations
@@ -194,11 +194,6 @@ def identity_config_for(
     *,
     required: bool = False,
 ) -> IdentityConfig | None:
-    """The identity verification of ``tenant``.
-
-    The seam for per-tenant records: today the bot config's section is the ``default``
-    tenant's and other tenants verify nobody (their visitors are anonymous).
-    """
-    if tenant != "default":
-        return None
+    """The identity verification of ``tenant``: the ``identity`` section of that tenant's bot
+    config (the default tenant's is the bot YAML's), with its secrets from the environment."""
     return resolve(section, tenant, environ, required=required)
