@@ -12,12 +12,16 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from frontdesk.actions.routing import ActionRouter
+from frontdesk.actions.runtime import ActionRuntime
+from frontdesk.actions.setup import resolve_actions
 from frontdesk.admission.buckets import Buckets, MemoryBuckets, RedisBuckets
 from frontdesk.admission.budgets import Ledger, MemoryLedger, RedisLedger
 from frontdesk.admission.gate import Admission
 from frontdesk.answer.coverage import Coverage, SpacyTagger
 from frontdesk.answer.extractive import ExtractiveComposer
 from frontdesk.answer.units import spacy_segmenter
+from frontdesk.chat.acting import ActionDeps
 from frontdesk.chat.deferred import CLAIM_LEASE_SECONDS, DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
@@ -31,6 +35,8 @@ from frontdesk.escalation.sinks import EscalationSink
 from frontdesk.gateway.recorder import UsageRecorder
 from frontdesk.gateway.service import Gateway
 from frontdesk.guard.pipeline import GuardPipeline, GuardServices
+from frontdesk.identity.config import identity_config_for
+from frontdesk.identity.verifier import IdentityVerifier
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
 from frontdesk.knowledge.stores.base import KnowledgeStore
@@ -147,6 +153,7 @@ async def build_bot(
     knowledge = await _knowledge(shared.models, bot, embedder, tenant_id=tenant_id)
     composer = await _composer(bot, embedder, knowledge)
     guard = await _guard(bot, embedder, knowledge, composer)
+    actions = await _actions(stack, shared, bot, embedder)
     if escalation is None:
         escalation = EscalationService(shared.escalation.handoff, bot.contacts)
     escalation.gate = admission.admit_escalation  # escalations per address/session
@@ -170,6 +177,11 @@ async def build_bot(
         tracing=shared.tracing,
         serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
         composer=composer,
+        identity=IdentityVerifier(
+            identity_config_for(tenant_id, bot.identity, required=settings.env == "production"),
+            tenant=tenant_id,
+        ),
+        actions=actions,
     )
     stack.push_async_callback(chat.background.drain)
     media = MediaService.for_bot(
@@ -335,6 +347,29 @@ async def _settle(task: asyncio.Future[None]) -> None:
         await task
     except Exception:
         log.exception("a start-up job failed")
+
+
+async def _actions(
+    stack: AsyncExitStack, shared: SharedServices, bot: BotConfig, embedder: LocalEmbedder | None
+) -> ActionDeps | None:
+    """The bot's actions: the runtime (budgets on the shared buckets) and, with the embedder,
+    the embedded model's router. None when the bot has none."""
+    resolved = resolve_actions(
+        bot.actions,
+        base_dir=shared.settings.bot_config.parent,
+        required=shared.settings.env == "production",
+    )
+    if resolved is None:
+        return None
+    runtime = ActionRuntime(resolved, buckets=shared.buckets)
+    stack.push_async_callback(runtime.aclose)
+    if embedder is None:
+        embedder = await shared.models.embedder()
+    threshold = bot.actions.route_threshold
+    router = await asyncio.to_thread(
+        ActionRouter, embedder, resolved.definitions, threshold=threshold
+    )
+    return ActionDeps(runtime, router, confirm_ttl_seconds=bot.actions.confirm_ttl_seconds)
 
 
 def _needs_embedder(bot: BotConfig) -> bool:
