@@ -28,8 +28,8 @@ async def test_a_failed_start_closes_what_it_had_opened(
     monkeypatch.setattr(SharedModels, "aclose", recording_aclose)
     monkeypatch.setattr(wiring.SharedKnowledge, "embedder", broken_embedder)
     provider = ScriptedProvider()
+    bot = make_bot().model_copy(update={"knowledge": KnowledgeConfig()})  # needs the embedder
     with pytest.raises(RuntimeError, match="model file unreadable"):
-        bot = make_bot().model_copy(update={"knowledge": KnowledgeConfig()})  # needs the embedder
         async with wiring.open_services(migrated, bot, provider=provider):
             pytest.fail("the services should not have opened")
     assert closed == ["shared"]
