@@ -44,6 +44,11 @@ class EndpointConfig(_Strict):
     max_attempts: int = Field(3, ge=1, le=10, description="Tries per call, with backoff")
     rpm: int | None = Field(None, ge=1, description="Requests per minute allowed to this endpoint")
     tpm: int | None = Field(None, ge=1, description="Tokens per minute allowed to this endpoint")
+    tools: bool = Field(
+        True,
+        description="The model calls tools natively (set false for an OpenAI-compatible "
+        "server or model without tool calling; the local model never does)",
+    )
     # scripted dialect only: replies to replay in order
     script: list[str] = Field(default_factory=list)
 

@@ -27,7 +27,7 @@ from frontdesk.events import (
     UsageReport,
 )
 from frontdesk.providers.anthropic_chat import AnthropicChatProvider
-from frontdesk.providers.base import ChatRequest
+from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.fallback import Fallback, surely_fits
 from frontdesk.providers.gemini_chat import GeminiChatProvider, call_id, split_call_id
 from frontdesk.providers.openai_chat import OpenAIChatProvider
@@ -484,3 +484,28 @@ def test_counting_includes_specs_calls_and_results() -> None:
     # fallback's no-tokenizer bound holds with tools: never "surely fits" when it does not
     need = count_request(counter, TOOL_REQUEST) + TOOL_REQUEST.max_output_tokens
     assert not surely_fits(TOOL_REQUEST, need - 1)
+
+
+async def test_an_endpoint_can_say_its_model_calls_no_tools() -> None:
+    """``tools: false`` in the bot config (an OpenAI-compatible model without tool calling)."""
+    made: list[ChatProvider] = []
+    for dialect, model in [
+        ("openai", "llama-3-8b"),
+        ("anthropic", "claude-haiku-4-5"),
+        ("gemini", "gemini-2.5-flash"),
+    ]:
+        on = EndpointConfig(name=dialect, dialect=dialect, model=model, base_url="http://x")
+        off = on.model_copy(update={"tools": False})
+        for endpoint in (on, off):
+            if dialect == "openai":
+                made.append(OpenAIChatProvider(endpoint, api_key="k"))
+            elif dialect == "anthropic":
+                made.append(AnthropicChatProvider.from_endpoint(endpoint, api_key="k"))
+            else:
+                made.append(GeminiChatProvider.from_endpoint(endpoint, api_key="k"))
+    try:
+        assert [p.capabilities.tools for p in made] == [True, False] * 3
+        assert made[3].capabilities.vision  # the rest of the model's capabilities stay
+    finally:
+        for provider in made:
+            await provider.aclose()

@@ -153,6 +153,7 @@ class AnthropicChatProvider:
         name: str = "anthropic",
         timeouts: Timeouts | None = None,
         context_length: int | None = None,
+        tools: bool = True,
         client: AsyncAnthropic | None = None,
     ) -> None:
         self._name = name
@@ -160,6 +161,8 @@ class AnthropicChatProvider:
         caps = anthropic_capabilities(model)
         if context_length is not None:
             caps = dataclasses.replace(caps, context_length=context_length)
+        if not tools:
+            caps = dataclasses.replace(caps, tools=False)
         self._caps = caps
         self._tokens = CalibratedTokenCounter(EstimatingTokenCounter())
         self._has_key = bool(api_key)
@@ -175,6 +178,7 @@ class AnthropicChatProvider:
             name=endpoint.name,
             timeouts=Timeouts(total=endpoint.timeout_seconds),
             context_length=endpoint.context_length,
+            tools=endpoint.tools,
         )
 
     @property

@@ -131,6 +131,7 @@ def build_provider(
             provider_name=endpoint.name,
             model_name=endpoint.model,
             context_length=endpoint.context_length or 4096,
+            supports_tools=endpoint.tools,
         )
     if endpoint.dialect == "openai":
         key = resolve_api_key(endpoint, settings, environ)

@@ -185,6 +185,7 @@ class GeminiChatProvider:
         name: str = "gemini",
         timeouts: Timeouts | None = None,
         context_length: int | None = None,
+        tools: bool = True,
         client: Client | None = None,
     ) -> None:
         self._name = name
@@ -192,6 +193,8 @@ class GeminiChatProvider:
         caps = gemini_capabilities(model)
         if context_length is not None:
             caps = dataclasses.replace(caps, context_length=context_length)
+        if not tools:
+            caps = dataclasses.replace(caps, tools=False)
         self._caps = caps
         self._tokens = CalibratedTokenCounter(EstimatingTokenCounter())
         self._has_key = bool(api_key)
@@ -209,6 +212,7 @@ class GeminiChatProvider:
             name=endpoint.name,
             timeouts=Timeouts(total=endpoint.timeout_seconds),
             context_length=endpoint.context_length,
+            tools=endpoint.tools,
         )
 
     @property

@@ -98,7 +98,7 @@ class OpenAIChatProvider:
         self._tokens = tokens or counter_for("openai", endpoint.model)
         context = endpoint.context_length or known_context_length(endpoint.model)
         self._capabilities = Capabilities(
-            context_length=context or DEFAULT_CONTEXT_LENGTH, tools=True
+            context_length=context or DEFAULT_CONTEXT_LENGTH, tools=endpoint.tools
         )
         self._reasoning = is_reasoning_model(endpoint.model)
 
