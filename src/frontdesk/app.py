@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from frontdesk import __version__, web
 from frontdesk.api import (
+    actions,
     admin_stats,
     agent,
     attachments,
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(docs.router(app))
     app.include_router(metrics_route.router)
     app.include_router(chat.router)
+    app.include_router(actions.router)  # POST /api/conversations/{id}/actions/{offer}: confirm
     app.include_router(tenant_pages.router)  # GET /api/site/{site_key}: public branding
     app.include_router(attachments.router)
     app.include_router(openai_compat.router)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from frontdesk.api.attachments import media_of
 from frontdesk.api.deps import ClientDep, ServicesDep, with_requester
+from frontdesk.api.identity import as_customer, bind_or_refuse, request_identity
 from frontdesk.api.schemas import (
     AnswerOut,
     AttachmentOut,
@@ -28,6 +29,7 @@ from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.chat.kinds import Turn, outcome_of
 from frontdesk.errors import NotFound, ValidationFailed
+from frontdesk.identity.binding import Bind, without_identity
 from frontdesk.media.message import message_text
 from frontdesk.services import Services
 
@@ -81,6 +83,8 @@ class CreatedConversation(ConversationOut):
     """The browser session token (also set as an HttpOnly cookie): send it back as the
     ``X-Frontdesk-Session`` header where cookies do not reach (widget iframe, API clients).
     None when the request already carried a valid session."""
+    customer: str | None = None
+    """The verified customer's user id (``X-Frontdesk-Identity``), None when anonymous."""
 
 
 @router.post("/conversations", status_code=201, response_model=CreatedConversation)
@@ -96,18 +100,26 @@ async def create_conversation(
         sid, token = tokens_for(request).issue()
         client = replace(client, session=sid)
         set_session_cookie(response, request, token)
+    identity = request_identity(request, services.chat)
+    client = as_customer(client, identity)
     if services.chat.admission is not None:
         await services.chat.admission.admit_client("conversation", client)
-    conv = await services.chat.start_conversation(
-        with_requester(body.metadata if body else None, client)
-    )
+    metadata = with_requester(without_identity(body.metadata if body else None), client)
+    if identity is not None:
+        metadata = Bind(identity)(metadata)
+    conv = await services.chat.start_conversation(metadata)
     out = ConversationOut.of(conv, [], greeting=services.bot.greeting)
-    return CreatedConversation(**out.model_dump(), session=token)
+    return CreatedConversation(
+        **out.model_dump(), session=token, customer=identity.user_id if identity else None
+    )
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-async def get_conversation(conversation_id: str, services: ServicesDep) -> ConversationOut:
+async def get_conversation(
+    conversation_id: str, request: Request, services: ServicesDep
+) -> ConversationOut:
     conv = await services.chat.get_conversation(conversation_id)
+    conv = await bind_or_refuse(services.chat, conv, request_identity(request, services.chat))
     messages = await services.store.list_messages(conv.id)
     return ConversationOut.of(conv, messages, greeting=services.bot.greeting)
 
@@ -124,13 +136,22 @@ async def send_message(
     services: ServicesDep,
     client: ClientDep,
 ) -> EventStreamResponse | JSONResponse:
+    identity = request_identity(request, services.chat)
+    await bind_or_refuse(
+        services.chat, await services.chat.get_conversation(conversation_id), identity
+    )
+    client = as_customer(client, identity)
     if services.chat.admission is not None:
         await services.chat.admission.admit_client("message", client)
     content, attachments, images = await _with_attachments(services, conversation_id, body)
     spend = await reserve_anonymous(services, client, len(content))
     try:
         turn = await services.chat.prepare_turn(
-            conversation_id, content, client_message_id=body.client_message_id, images=images
+            conversation_id,
+            content,
+            client_message_id=body.client_message_id,
+            images=images,
+            identity=identity,
         )
         if attachments:
             await services.store.merge_message_metadata(
