@@ -1,5 +1,7 @@
 // The native Frontdesk HTTP API as used by the web chat.
 
+import { identityHeaders } from "./identity.js";
+
 export class ApiError extends Error {
   constructor({ status, code, message, retryable = false, retryAfter = null }) {
     super(message);
@@ -92,6 +94,7 @@ export class Api {
     const init = { method: "POST", headers: { Accept: "application/json" }, body: form, signal };
     if (this.session) init.headers[SESSION_HEADER] = this.session;
     if (this.siteKey) init.headers[SITE_HEADER] = this.siteKey;
+    Object.assign(init.headers, identityHeaders());
     let response;
     try {
       response = await fetch(`${this.base}/api/attachments`, init);
@@ -105,6 +108,12 @@ export class Api {
 
   attachmentUrl(url) {
     return this.withSite(this.base + url);
+  }
+
+  /** Confirm or cancel an action the bot offered (the action_confirm event's id). */
+  async decideAction(conversationId, offerId, decision) {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/actions/${encodeURIComponent(offerId)}`;
+    return this.json("POST", path, { decision });
   }
 
   async sendFeedback(messageId, rating, comment) {
@@ -132,6 +141,7 @@ export class Api {
     const init = { method, headers: { Accept: "application/json", ...headers }, signal };
     if (this.session) init.headers[SESSION_HEADER] = this.session;
     if (this.siteKey) init.headers[SITE_HEADER] = this.siteKey;
+    Object.assign(init.headers, identityHeaders()); // the verified customer, if any
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";

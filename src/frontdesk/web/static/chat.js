@@ -3,6 +3,7 @@
 import { Api, SITE_HEADER } from "./api.js";
 import { AttachmentTray, VoiceRecorder, imageFiles } from "./attachments.js";
 import { Composer } from "./composer.js";
+import { installIdentity, onIdentityChange, subjectOf } from "./identity.js";
 import { LiveUpdates, queueText } from "./live.js";
 import { ChatLog } from "./log.js";
 import {
@@ -28,6 +29,7 @@ function setting(root, name, fallback) {
 export class ChatApp {
   constructor(root) {
     this.root = root;
+    installIdentity(root); // before the first request: every call carries the customer's proof
     this.botName = setting(root, "botName", "Support assistant");
     const apiBase = setting(root, "apiBase", "");
     // the tenant: the page's site key (server-filled), else ?site= (the static page)
@@ -85,6 +87,11 @@ export class ChatApp {
       .addEventListener("click", () => this.startNewConversation());
     document.addEventListener("visibilitychange", () => this.schedulePoll());
     this.root.classList.add("is-ready");
+    // signing out, or in as someone else, starts afresh: a bound conversation refuses others
+    // (an anonymous visitor who signs in keeps the conversation; a refreshed token too)
+    onIdentityChange((next, previous) => {
+      if (previous && subjectOf(next) !== subjectOf(previous)) this.startNewConversation();
+    });
     return this.restore();
   }
 
@@ -172,11 +179,12 @@ export class ChatApp {
         this.renderHistory(this.conversation);
         return;
       } catch (error) {
-        if (!(error && error.status === 404)) {
+        // 403: another signed-in customer's conversation (or this one signed out)
+        if (!(error && (error.status === 404 || error.status === 403))) {
           this.showStartupError(error);
           return;
         }
-        this.store.clear(); // unknown on the server: start afresh
+        this.store.clear(); // unknown on the server, or not ours: start afresh
       }
     }
     await this.createConversation();

@@ -1,6 +1,7 @@
 // Runs turns for the page: one at a time, streaming into a message bubble,
 // then showing how it ended (done, stopped, error with retry).
 
+import { showConfirm } from "./confirm.js";
 import { Turn } from "./turn.js";
 import { MessageView } from "./view.js";
 
@@ -98,6 +99,7 @@ export class TurnRunner {
         botView.addNote("The previous answer was withdrawn and replaced.", "warn");
       },
       onEscalated: (data) => app.showHandoff(data.ticket_id),
+      onActionConfirm: (offer) => app.log.keepBottom(() => showConfirm(app, botView, offer)),
     };
   }
 

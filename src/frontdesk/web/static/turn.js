@@ -116,6 +116,9 @@ export class Turn {
       case "escalated":
         hooks.onEscalated(payload);
         return null;
+      case "action_confirm":
+        if (hooks.onActionConfirm && typeof payload.id === "string") hooks.onActionConfirm(payload);
+        return null;
       case "done":
         return {
           outcome: "done",

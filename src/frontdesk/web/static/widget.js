@@ -5,6 +5,9 @@
 // branding; none: the server's default bot), data-label="Chat with us", data-position="left|right".
 // With a site key the button takes the tenant's colour and label from GET /api/site/{key},
 // which answers this page only when its origin is one of the tenant's widget_origins.
+// A signed-in customer (issue 13): data-identity="<JWT from your backend>" (or data-user-id
+// and data-user-hash), or later Frontdesk.identify({token}) / ({userId, userHash}) and
+// Frontdesk.logout(); the chat sends it with each request and the server verifies it.
 (function () {
   "use strict";
   if (window.__frontdeskWidget) return;
@@ -15,6 +18,11 @@
   var siteKey = script.getAttribute("data-site-key") || "";
   var label = script.getAttribute("data-label") || "Chat with us";
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
+  var identity = script.getAttribute("data-identity")
+    ? { token: script.getAttribute("data-identity") }
+    : script.getAttribute("data-user-id") && script.getAttribute("data-user-hash")
+      ? { userId: script.getAttribute("data-user-id"), userHash: script.getAttribute("data-user-hash") }
+      : null;
 
   function style(el, rules) {
     for (var key in rules) el.style[key] = rules[key];
@@ -37,7 +45,21 @@
   var frame = document.createElement("iframe");
   frame.id = "frontdesk-widget-frame";
   frame.title = label;
-  frame.src = origin + "/?embed=1" + (siteKey ? "&site=" + encodeURIComponent(siteKey) : "");
+  // the first identity rides in the fragment (never sent to a server); later ones by message
+  var fragment = !identity ? "" : identity.token
+    ? "#identity=" + encodeURIComponent(identity.token)
+    : "#user_id=" + encodeURIComponent(identity.userId) + "&user_hash=" + encodeURIComponent(identity.userHash);
+  frame.src = origin + "/?embed=1" + (siteKey ? "&site=" + encodeURIComponent(siteKey) : "") + fragment;
+  var loaded = false;
+  function tell() {
+    if (loaded && frame.contentWindow) {
+      frame.contentWindow.postMessage({ type: "frontdesk:identify", identity: identity }, origin);
+    }
+  }
+  frame.addEventListener("load", function () { loaded = true; tell(); });
+  var api = (window.Frontdesk = window.Frontdesk || {});
+  api.identify = function (value) { identity = value || null; tell(); };
+  api.logout = function () { identity = null; tell(); };
   frame.setAttribute("allow", "clipboard-write; microphone");
   style(frame, {
     position: "fixed", bottom: "76px", width: "min(400px, calc(100vw - 24px))",
