@@ -89,3 +89,10 @@ async def test_postgres_schema_matches_metadata() -> None:
     async with temporary_database_async("frontdesk_migrate") as url:
         await migrate.upgrade_async(url)
         await _assert_matches_schema(url)
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    alembic_head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert migrate.head_revision() == alembic_head
