@@ -1,0 +1,80 @@
+"""Issue 13 in the browser: a signed-in customer's action, confirmed with the button."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.actions.chatapp import ChatApp, chat_app, identity_env, migrated_settings
+from tests.actions.northwind import Northwind, northwind
+from tests.identity.keys import live_hs256
+from tests.web.conftest import ChatPage, open_chat
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def company() -> Iterator[Northwind]:
+    with northwind() as running:
+        yield running
+
+
+@pytest.fixture
+def actions_chat(
+    tmp_path: Path, company: Northwind, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ChatApp]:
+    identity_env(monkeypatch, company.url)
+    with chat_app(migrated_settings(tmp_path / "home"), company) as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Browser, actions_chat: ChatApp) -> Iterator[ChatPage]:
+    yield from open_chat(
+        browser, str(actions_chat.client.base_url), viewport={"width": 1000, "height": 800}
+    )
+
+
+def test_resend_my_last_invoice_with_the_button(
+    page: ChatPage, company: Northwind, artifacts: Path
+) -> None:
+    p = page.page
+    p.goto(f"{page.base_url}/#identity={live_hs256()}")
+    expect(p.locator(".fd-msg--greeting")).to_be_visible()
+    assert "identity=" not in p.url  # the token left the address bar at once
+    p.fill("#fd-input", "resend my last invoice")
+    p.press("#fd-input", "Enter")
+    yes = p.locator(".fd-confirm-yes")
+    expect(yes).to_be_visible()
+    expect(p.locator("#fd-log")).to_contain_text("email your most recent invoice")
+    assert company.state.resent == []
+    p.screenshot(path=str(artifacts / "action-confirm.png"))
+    yes.click()
+    expect(p.locator("#fd-log")).to_contain_text("INV-2026-0311")
+    expect(p.locator(".fd-confirm-status")).to_have_text("Confirmed")
+    expect(yes).to_be_disabled()
+    assert len(company.state.resent) == 1
+    assert company.state.resent[0]["user"] == "u_1001"
+    p.screenshot(path=str(artifacts / "action-confirmed.png"))
+    assert page.problems.errors == []
+
+
+def test_an_anonymous_visitor_sees_no_account_data(page: ChatPage, company: Northwind) -> None:
+    p = page.page
+    p.goto(page.base_url)
+    expect(p.locator(".fd-msg--greeting")).to_be_visible()
+    p.fill("#fd-input", "Which plan am I on?")
+    p.press("#fd-input", "Enter")
+    expect(p.locator("#fd-log")).to_contain_text("once you're signed in")
+    assert company.state.calls == []
+    # signing in on the page keeps the conversation and the next answer is the customer's
+    p.evaluate(f"window.Frontdesk.identify({{token: {live_hs256()!r}}})")
+    p.fill("#fd-input", "Which plan am I on?")
+    p.press("#fd-input", "Enter")
+    expect(p.locator("#fd-log")).to_contain_text("Growth plan (since 3 March 2026)")
+    expect(p.locator(".fd-msg--user")).to_have_count(2)
+    assert [c["user"] for c in company.state.calls] == ["u_1001"]
+    assert page.problems.errors == []
