@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from frontdesk.chat.deferred import DeferredAnswers
 from frontdesk.chat.service import ChatService
@@ -20,6 +19,9 @@ from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.tenants.bot import BotStack
 from frontdesk.tenants.registry import TenantBots
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis  # imported only when FRONTDESK_REDIS_URL is set
 
 
 @dataclass

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from frontdesk.actions.routing import ActionRouter
@@ -64,6 +64,9 @@ from frontdesk.tenants.bot import BotStack
 from frontdesk.tenants.config import DEFAULT_TENANT
 from frontdesk.tenants.registry import TenantBots, TenantUnavailable
 from frontdesk.tenants.store import TenantStore
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -481,6 +484,8 @@ class EscalationOptions:
 def _redis(settings: Settings) -> Redis | None:
     if settings.redis_url is None:
         return None
+    from redis.asyncio import BlockingConnectionPool, Redis  # only when configured
+
     pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=5)
     return Redis(connection_pool=pool)
 

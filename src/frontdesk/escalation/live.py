@@ -20,10 +20,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+if TYPE_CHECKING:
+    from redis.asyncio import Redis  # imported only when a Redis bus is configured
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,8 @@ class RedisBus:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "frontdesk:live:") -> RedisBus:
+        from redis.asyncio import Redis
+
         return cls(Redis.from_url(url), prefix=prefix)
 
     @property
@@ -157,6 +159,8 @@ class RedisBus:
             self._reader.result()  # the reader failed before subscribing: raise its error
 
     async def _read(self, ready: asyncio.Event) -> None:
+        from redis.exceptions import RedisError  # loaded with the client
+
         backoff = 0.2
         while True:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)

@@ -21,12 +21,13 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Protocol
 
-from redis.exceptions import RedisError
-
 from frontdesk.errors import RateLimited
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+# redis.exceptions is imported where a Redis client is used: redis is only imported when
+# FRONTDESK_REDIS_URL is set
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,8 @@ class _RedisSlot:
         self._renewal = asyncio.create_task(self._renew(), name="stream-slot-renewal")
 
     async def _renew(self) -> None:
+        from redis.exceptions import RedisError
+
         while True:
             await asyncio.sleep(self._lease_ms / 3000)
             try:
@@ -205,6 +208,8 @@ class _RedisSlot:
         self._renewal.cancel()
 
     async def aclose(self) -> None:
+        from redis.exceptions import RedisError
+
         if self._closed:
             return
         self._closed = True
