@@ -30,10 +30,11 @@ from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddlewa
 from frontdesk.config import BotConfig, load_bot_config
 from frontdesk.media.config import media_body_limits
 from frontdesk.providers.base import ChatProvider
-from frontdesk.retention.build import retention_job
+from frontdesk.retention.build import policy_from, retention_job
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.tenants import pages as tenant_pages
+from frontdesk.tenants.retention import tenant_retention
 from frontdesk.wiring import EscalationOptions, open_services
 
 
@@ -67,7 +68,10 @@ def create_app(
                 app.state.services = services
                 services.deferred.start()
                 # one retention job per process, for every tenant; workers claim its runs
-                retention = retention_job(settings, services.store, services.media)
+                policy = policy_from(settings)  # a tenant record's retention_days first
+                if services.tenants is not None:
+                    policy = tenant_retention(services.tenants.store, policy)
+                retention = retention_job(settings, services.store, services.media, policy=policy)
                 retention.start()
                 try:
                     yield
