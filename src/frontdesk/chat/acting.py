@@ -9,8 +9,9 @@ action. A failure says so honestly and offers a person; nothing is invented.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,12 +19,18 @@ from typing import Any
 from frontdesk.actions.config import ActionConfig
 from frontdesk.actions.fill import fill_arguments
 from frontdesk.actions.pending import Offer, new_offer_id
-from frontdesk.actions.render import OFFER_PERSON, confirm_text, failure_text, result_text
+from frontdesk.actions.render import (
+    OFFER_PERSON,
+    confirm_text,
+    failure_text,
+    plain_summary,
+    result_text,
+)
 from frontdesk.actions.results import ActionResult
 from frontdesk.actions.routing import ActionRouter, Routed
 from frontdesk.actions.runtime import ActionCall, ActionRuntime
 from frontdesk.chat.guarding import TurnGuard
-from frontdesk.domain import Citation
+from frontdesk.domain import ChatMessage, Citation, ToolCall, ToolSpec
 from frontdesk.events import ActionConfirm, TurnEvent
 from frontdesk.identity.model import Identity
 from frontdesk.memory.base import MemoryStore
@@ -164,3 +171,120 @@ def guarded(ctx: ActionContext, text: str) -> tuple[str, list[dict[str, Any]]]:
     check.feed(text)  # the events are not streamed: the turn sends the checked text whole
     check.finish(text)
     return check.content, list(check.verdicts)
+
+
+TOOLS_INSTRUCTION = (
+    "\n\nActions: the tools given to you look up or change the signed-in customer's own "
+    "account at {company}. Use them only for that customer's account questions and requests, "
+    "and state account facts only from their results. A tool that changes something waits "
+    "for the customer to press a confirmation button: never say it is done before a result "
+    "says so. When a tool fails, say so honestly and offer a person; never invent a result."
+)
+
+
+@dataclass
+class ToolRound:
+    """The results of one round of the model's tool calls."""
+
+    messages: list[ChatMessage] = field(default_factory=list)
+    """``role="tool"`` messages, one per call, in the calls' order."""
+    events: list[TurnEvent] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    """The successful results as text: what the answer's grounding is checked against."""
+    citations: list[Citation] = field(default_factory=list)
+
+
+def tool_specs(deps: ActionDeps | None, identity: Identity | None) -> tuple[ToolSpec, ...]:
+    """The tools a vendor model is given: only for a verified customer."""
+    if deps is None or identity is None:
+        return ()
+    return deps.runtime.tool_specs()
+
+
+async def tool_round(
+    deps: ActionDeps, ctx: ActionContext, calls: Sequence[ToolCall], first_index: int
+) -> ToolRound:
+    """Run the model's tool calls: reads now, changes offered for confirmation."""
+    out = ToolRound()
+    for call in calls:
+        arguments, problem = _arguments(call.arguments)
+        action = deps.runtime.definition(call.name)
+        result: dict[str, Any]
+        if problem is not None or action is None:
+            result = {
+                "status": "invalid_arguments" if action else "unknown_action",
+                "error": problem or f"no tool {call.name!r}",
+            }
+            out.audit.append(
+                {
+                    "action": call.name,
+                    "call_id": call.id,
+                    "status": result["status"],
+                    "arguments": arguments,
+                    "acting_for": _who(ctx),
+                }
+            )
+        elif action.effect == "change":
+            result = await _offer_or_refuse(deps, ctx, action, arguments, call, out)
+        else:
+            done = await deps.runtime.execute(
+                ActionCall(action.name, arguments, ctx.identity, ctx.conversation_id, call.id)
+            )
+            out.audit.append(done.audit())
+            result = done.for_model()
+            if done.ok:
+                out.sources.append(f"{action.title}: {plain_summary(done.data)}")
+                out.citations.append(
+                    Citation(
+                        index=first_index + len(out.citations),
+                        chunk_id=f"action:{done.call_id}",
+                        document_id=f"action:{action.name}",
+                        title=action.title,
+                        section="from your account, just now",
+                        snippet=plain_summary(done.data)[:300],
+                        url="",
+                    )
+                )
+        out.messages.append(
+            ChatMessage("tool", json.dumps(result, ensure_ascii=False), tool_call_id=call.id)
+        )
+    return out
+
+
+async def _offer_or_refuse(
+    deps: ActionDeps,
+    ctx: ActionContext,
+    action: ActionConfig,
+    arguments: dict[str, Any],
+    call: ToolCall,
+    out: ToolRound,
+) -> dict[str, Any]:
+    refused = deps.runtime.refusal(
+        ActionCall(action.name, arguments, ctx.identity, ctx.conversation_id, call.id)
+    )
+    if refused is not None:
+        out.audit.append(refused.audit())
+        return refused.for_model()
+    step = await offer(deps, ctx, action, arguments)
+    out.audit += step.audit
+    out.events += step.events
+    return {
+        "status": "awaiting_confirmation",
+        "instruction": "Nothing has been done yet. Ask the customer to press the confirmation "
+        f"button below your message: {step.text}",
+    }
+
+
+def _arguments(text: str) -> tuple[dict[str, Any], str | None]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}, "the arguments are not JSON"
+    if not isinstance(value, dict):
+        return {}, "the arguments must be a JSON object"
+    return value, None
+
+
+def _who(ctx: ActionContext) -> str | None:
+    return ctx.identity.user_id if ctx.identity else None

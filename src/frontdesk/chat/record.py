@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.util.types import AttributeValue
 
-from frontdesk.domain import Citation, MessageStatus, TurnRecord, Usage
+from frontdesk.domain import Citation, MessageStatus, ToolCall, TurnRecord, Usage
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.metered import MeteredCall
 
@@ -49,6 +49,22 @@ class TurnRun:
     answer_mode: str = "generative"
     actions: list[dict[str, Any]] = field(default_factory=list)
     """Each action call of the turn, as its audit record (never the acting-for token)."""
+    action_citations: list[Citation] = field(default_factory=list)
+    """The successful action results of a vendor model's tool calls, cited after its text."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """The tool calls the model asked for in the current provider call."""
+    earlier_calls: list[MeteredCall] = field(default_factory=list)
+    """Provider calls of earlier tool rounds (settled and observed; counted in usage/cost)."""
+
+    async def next_call(self) -> None:
+        """A tool round ends the current provider call: settle and observe it, keep its
+        usage and cost for the turn record."""
+        if self.call is not None:
+            await self.call.settle()
+            self.call.observe("complete", None)
+            self.earlier_calls.append(self.call)
+            self.call = None
+
     inputs: dict[str, Any] = field(default_factory=dict)
     """What the answer is made from, for replay (:mod:`frontdesk.chat.inputs`)."""
 
@@ -66,12 +82,16 @@ class TurnRun:
         return "partial" if self.parts else "failed"
 
     @property
+    def _calls(self) -> list[MeteredCall]:
+        return [*self.earlier_calls, *([self.call] if self.call is not None else [])]
+
+    @property
     def usage(self) -> Usage:
-        return self.call.usage if self.call is not None else Usage()
+        return sum((c.usage for c in self._calls), Usage())
 
     @property
     def attempts(self) -> list[dict[str, Any]]:
-        return [a.as_dict() for a in self.call.report.attempts] if self.call is not None else []
+        return [a.as_dict() for c in self._calls for a in c.report.attempts]
 
     @property
     def served_provider(self) -> str:
@@ -95,7 +115,7 @@ class TurnRun:
         return self.call.provider if self.call is not None else self.deps.provider
 
     def cost(self) -> Decimal:
-        return self.call.cost if self.call is not None else Decimal(0)
+        return sum((c.cost for c in self._calls), Decimal(0))
 
     def span_attributes(self) -> dict[str, AttributeValue]:
         """What the turn adds to the span of its call."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from frontdesk.actions.routing import Routed
-from frontdesk.chat.acting import ActionContext, act
+from frontdesk.chat.acting import TOOLS_INSTRUCTION, ActionContext, act, tool_round, tool_specs
 from frontdesk.chat.answering import extractive_reply
 from frontdesk.chat.citations import resolve_citations
 from frontdesk.chat.deps import TurnDeps, TurnRequest
@@ -36,6 +36,7 @@ from frontdesk.events import (
     Finish,
     Notice,
     TextDelta,
+    ToolCallRequested,
     TurnDone,
     TurnError,
     TurnEvent,
@@ -192,21 +193,9 @@ class AnswerTurn:
 
     async def _act(self, run: TurnRun, routed: Routed) -> AsyncIterator[TurnEvent]:
         """An action answers (embedded routing): looked up, or offered for confirmation."""
-        deps, req = self.deps, self.request
+        deps = self.deps
         assert deps.actions is not None
-        checked = req.checked
-        context = ActionContext(
-            store=deps.store,
-            guard=deps.guard,
-            conversation_id=req.conversation.id,
-            user_message_id=req.user_message.id,
-            assistant_message_id=req.assistant_message_id,
-            text=req.user_message.content,
-            identity=req.identity,
-            user_values=checked.user_values if checked else frozenset(),
-            today=deps.today,
-        )
-        step = await act(deps.actions, context, routed)
+        step = await act(deps.actions, self._action_context(), routed)
         run.policy, run.finish = "action", step.finish
         run.actions, run.citations = step.audit, step.citations
         run.verdicts += step.verdicts
@@ -318,10 +307,15 @@ class AnswerTurn:
             )
         return grounding
 
-    def _prompt(self, memory: Memory, grounding: Grounding | None, canary: str | None) -> Prompt:
+    def _prompt(
+        self, memory: Memory, grounding: Grounding | None, canary: str | None, tools: bool
+    ) -> Prompt:
         deps = self.deps
+        system = deps.bot.render_system_prompt(deps.today())
+        if tools:
+            system += TOOLS_INSTRUCTION.format(company=deps.bot.company)
         return build_prompt(
-            system=with_canary(deps.bot.render_system_prompt(deps.today()), canary),
+            system=with_canary(system, canary),
             summary=memory.summary,
             history=memory.messages,
             user_message=self.request.user_message.content,
@@ -331,14 +325,21 @@ class AnswerTurn:
             sources=grounding.sources() if grounding else [],
         )
 
-    def _output_check(self, canary: str | None, grounding: Grounding | None) -> OutputCheck:
-        guard, checked = self.deps.guard, self.request.checked
+    def _output_check(
+        self, canary: str | None, grounding: Grounding | None, results: Sequence[str] = ()
+    ) -> OutputCheck:
+        """``results``: the turn's action results, sources too (and the customer's own
+        identity values are theirs to see)."""
+        guard, checked, identity = self.deps.guard, self.request.checked, self.request.identity
         if guard is None:
             return OutputCheck(None)
+        own = set(checked.user_values) if checked else set()
+        if results and identity is not None:
+            own |= {v for v in (identity.email, identity.name) if v}
         return guard.output(
             canary=canary,
-            user_values=checked.user_values if checked else frozenset(),
-            sources=grounding.texts() if grounding else [],
+            user_values=frozenset(own),
+            sources=[*(grounding.texts() if grounding else []), *results],
             question=self.request.user_message.content,
         )
 
@@ -347,7 +348,8 @@ class AnswerTurn:
     ) -> AsyncIterator[TurnEvent]:
         deps, req = self.deps, self.request
         canary = deps.guard.canary() if deps.guard is not None else None
-        prompt = self._prompt(memory, grounding, canary)
+        tools = tool_specs(deps.actions, req.identity) if deps.provider.capabilities.tools else ()
+        prompt = self._prompt(memory, grounding, canary, bool(tools))
         run.prompt_tokens = prompt.prompt_tokens
         check = self._output_check(canary, grounding)
         request = ChatRequest(
@@ -355,6 +357,7 @@ class AnswerTurn:
             temperature=deps.bot.model.temperature,
             max_output_tokens=deps.bot.model.max_output_tokens,
             idempotency_key=req.assistant_message_id,
+            tools=tools,
         )
         run.inputs = generative_inputs(
             request.messages,
@@ -365,6 +368,12 @@ class AnswerTurn:
         )
         async for ev in self._stream(run, request, check):
             yield ev
+        if tools and run.tool_calls and not check.retracted:
+            async for out in self._tool_rounds(run, request, canary, grounding):
+                if isinstance(out, OutputCheck):
+                    check = out  # the final answer's check
+                else:
+                    yield out
         if not check.retracted:
             for ev in await asyncio.to_thread(check.finish, "".join(run.raw)):
                 if isinstance(ev, TextDelta):
@@ -376,6 +385,7 @@ class AnswerTurn:
         if grounding is not None:
             cited = resolve_citations(content, grounding.citations(self.request.conversation.id))
             content, run.citations = cited.text, cited.citations
+        run.citations += run.action_citations
         await run.persist("complete", None, content=content)
         if run.citations:
             yield Citations(run.citations)
@@ -394,6 +404,60 @@ class AnswerTurn:
                 deps.summarize(req.conversation.id, memory.summarize_through),
             )
         yield self._done(run, content)
+
+    async def _tool_rounds(
+        self, run: TurnRun, request: ChatRequest, canary: str | None, grounding: Grounding | None
+    ) -> AsyncIterator[TurnEvent | OutputCheck]:
+        """Run the model's tool calls and call it again with the results, for at most
+        ``actions.max_tool_steps`` rounds; the last item is the output check of the answer."""
+        deps, req = self.deps, self.request
+        assert deps.actions is not None
+        context = self._action_context()
+        results: list[str] = []
+        check = self._output_check(canary, grounding)
+        steps = deps.actions.runtime.actions.config.max_tool_steps
+        first = len(grounding.sources()) + 1 if grounding else 1
+        for step in range(steps):
+            if not run.tool_calls or check.retracted:
+                break
+            calls, run.tool_calls = run.tool_calls, []
+            found = await tool_round(deps.actions, context, calls, first + len(results))
+            run.actions += found.audit
+            run.action_citations += found.citations
+            results += found.sources
+            for ev in found.events:
+                yield ev
+            request = replace(
+                request,
+                messages=[
+                    *request.messages,
+                    ChatMessage("assistant", "".join(run.raw), tool_calls=tuple(calls)),
+                    *found.messages,
+                ],
+                tool_choice="none" if step == steps - 1 else "auto",
+                idempotency_key=f"{req.assistant_message_id}:tools:{step + 1}",
+            )
+            await run.next_call()
+            run.raw.clear()
+            check = self._output_check(canary, grounding, results)
+            async for ev in self._stream(run, request, check):
+                yield ev
+        yield check
+
+    def _action_context(self) -> ActionContext:
+        deps, req = self.deps, self.request
+        checked = req.checked
+        return ActionContext(
+            store=deps.store,
+            guard=deps.guard,
+            conversation_id=req.conversation.id,
+            user_message_id=req.user_message.id,
+            assistant_message_id=req.assistant_message_id,
+            text=req.user_message.content,
+            identity=req.identity,
+            user_values=checked.user_values if checked else frozenset(),
+            today=deps.today,
+        )
 
     async def _stream(
         self, run: TurnRun, request: ChatRequest, check: OutputCheck
@@ -423,6 +487,8 @@ class AnswerTurn:
                     if check.retracted:
                         run.finish = "retracted"
                         return
+                elif isinstance(ev, ToolCallRequested):
+                    run.tool_calls.append(ev.call)
                 elif isinstance(ev, Finish):
                     run.finish = ev.reason
         finally:
