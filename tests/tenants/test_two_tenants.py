@@ -175,6 +175,14 @@ def _create(world: World) -> None:
     )
     acme_from_shop = world.acme.site | {"Origin": "https://shop.acme.example"}
     assert world.http.post("/api/conversations", json={}, headers=acme_from_shop).status_code == 201
+    # the chat page's own calls behind a proxy that rewrites Host: the browser says same-origin
+    proxied = world.acme.site | {"Origin": "https://support.acme.example"}
+    refused = world.http.post("/api/conversations", json={}, headers=proxied)
+    assert refused.status_code == 403, refused.text
+    same = proxied | {"Sec-Fetch-Site": "same-origin"}
+    assert world.http.post("/api/conversations", json={}, headers=same).status_code == 201
+    cross = acme_from_globex | {"Sec-Fetch-Site": "cross-site"}
+    assert world.http.post("/api/conversations", json={}, headers=cross).status_code == 403
 
 
 def _read(world: World) -> None:

@@ -90,11 +90,19 @@ async def request_tenant(request: Request) -> TenantRecord | None:
 
 
 def check_origin(request: Request, allowed: list[str]) -> None:
-    """Refuse a browser request carrying a site key from a site the tenant did not list."""
+    """Refuse a browser request carrying a site key from a site the tenant did not list.
+
+    The chat page's own calls are same-origin: browsers say so in ``Sec-Fetch-Site`` (which
+    a page cannot set), so a reverse proxy that rewrites ``Host`` does not break them;
+    without that header the ``Origin`` must name this host.
+    """
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin.lower() in allowed:
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site == "same-origin":
         return
     host = request.headers.get("host", "")
-    if urlsplit(origin).netloc.lower() == host.lower() or origin.lower() in allowed:
+    if fetch_site is None and urlsplit(origin).netloc.lower() == host.lower():
         return
     raise Forbidden(f"this site key may not be used from {origin}")
