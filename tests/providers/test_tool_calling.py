@@ -509,3 +509,27 @@ async def test_an_endpoint_can_say_its_model_calls_no_tools() -> None:
     finally:
         for provider in made:
             await provider.aclose()
+
+
+async def test_a_tool_call_finish_without_a_call_is_a_protocol_error(
+    gpt: OpenAIChatProvider,
+    openai_fake: fake_openai.FakeOpenAI,
+    claude: AnthropicChatProvider,
+    claude_fake: fake_anthropic.FakeAnthropic,
+    gemini_fake: fake_gemini.FakeGemini,
+) -> None:
+    openai_fake.push(fake_openai.tool_call_reply([]))
+    with pytest.raises(ProviderProtocolError, match="no call"):
+        await events_of(gpt, TOOL_REQUEST)
+    claude_fake.push(fake_anthropic.stream_reply(fake_anthropic.tool_use_frames([])))
+    with pytest.raises(ProviderProtocolError, match="tool_use"):
+        await events_of(claude, TOOL_REQUEST)
+    provider = gemini(gemini_fake)
+    try:
+        frames = fake_gemini.stream_frames("", finish_reason="MALFORMED_FUNCTION_CALL")
+        gemini_fake.push(fake_gemini.stream_reply(frames))
+        with pytest.raises(ProviderProtocolError, match="MALFORMED_FUNCTION_CALL") as info:
+            await events_of(provider, TOOL_REQUEST)
+        assert info.value.retryable
+    finally:
+        await provider.aclose()

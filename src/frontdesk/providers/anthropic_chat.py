@@ -240,7 +240,12 @@ class AnthropicChatProvider:
         if state.stop_reason == "refusal":
             finish = "content_filter"
         elif finish == "tool_calls":
-            for call in state.tools.calls():
+            calls = state.tools.calls()
+            if not calls:
+                raise ProviderProtocolError(
+                    "stop_reason tool_use without a tool_use block", provider=self._name
+                )
+            for call in calls:
                 yield ToolCallRequested(call)
         yield UsageReport(usage)
         yield Finish(finish)

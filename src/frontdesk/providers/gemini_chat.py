@@ -72,6 +72,8 @@ _FILTER_REASONS = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
 )
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
+_BAD_CALL_REASONS = frozenset({"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"})
+"""The model tried to call a function and failed: a retry may do better."""
 _MODES: dict[ToolChoice, str] = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 GENERATED_ID_PREFIX = "gemini_"
 SIGNATURE_MARK = "~sig~"
@@ -273,6 +275,11 @@ class GeminiChatProvider:
             raise ProviderProtocolError("stream ended without a finishReason", provider=self._name)
         usage = state.usage()
         self._tokens.reconcile(self._tokens.raw_estimate(messages), usage.input_tokens)
+        if state.finish_reason in _BAD_CALL_REASONS:
+            raise ProviderProtocolError(
+                f"the model's function call failed (finishReason {state.finish_reason})",
+                provider=self._name,
+            )
         filtered = state.finish_reason in _FILTER_REASONS
         if filtered and not state.saw_text:
             raise ContentFiltered(

@@ -159,6 +159,10 @@ class OpenAIChatProvider:
                         yield event
         if finish is None:
             raise ProviderProtocolError("stream ended without a finish reason", provider=self.name)
+        if finish == "tool_calls" and not tools:
+            raise ProviderProtocolError(
+                "stream finished with tool_calls but sent no call", provider=self.name
+            )
         if tools and finish in ("tool_calls", "stop"):
             for call in tools.calls():
                 yield ToolCallRequested(call)
