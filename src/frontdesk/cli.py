@@ -457,16 +457,15 @@ def tenants_update(
 @tenants_app.command("list")
 def tenants_list() -> None:
     """List tenants: id, site key, name, config version, widget origins."""
-    from frontdesk.tenants.cli import list_tenants
+    from frontdesk.tenants.cli import list_line, list_tenants
 
     try:
-        records = list_tenants(_settings().resolved_database_url)
+        entries = list_tenants(_settings().resolved_database_url)
     except FrontdeskError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    for r in records:
-        origins = ",".join(r.config.widget_origins) or "-"
-        print(f"{r.id:<16} {r.site_key}  {r.version}  {r.config.display_name}  {origins}")
+    for entry in entries:
+        print(list_line(entry))
 
 
 @tenants_app.command("show")

@@ -15,7 +15,7 @@ from frontdesk.errors import ConfigError, Conflict, NotFound, ValidationFailed
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import upgrade_engine
 from frontdesk.memory.schema import tenants
-from frontdesk.tenants.store import TenantStore, is_site_key
+from frontdesk.tenants.store import BrokenTenant, TenantRecord, TenantStore, is_site_key
 from tests.memory.pg import temporary_database_async
 from tests.tenants.world import ACME, GLOBEX
 
@@ -42,7 +42,9 @@ async def test_create_read_update_and_rotate(engine: AsyncEngine) -> None:
     assert is_site_key(acme.site_key) and acme.site_key != globex.site_key
     assert (await store.by_site_key(acme.site_key)) == acme
     assert (await store.get("globex")) == globex
-    assert [r.id for r in await store.list()] == ["acme", "globex"]
+    listed = await store.list()
+    assert [r.id for r in listed] == ["acme", "globex"]
+    assert all(isinstance(r, TenantRecord) for r in listed)
     assert await store.get("initech") is None
     assert await store.by_site_key("fdsite_" + "x" * 24) is None
     assert await store.by_site_key("not a key") is None
@@ -90,3 +92,5 @@ async def test_a_stored_document_that_no_longer_validates_is_refused(engine: Asy
         await conn.execute(update(tenants).where(tenants.c.id == "acme").values(config=broken))
     with pytest.raises(ConfigError, match="unknown endpoint 'gone'"):
         await store.get("acme")
+    (listed,) = await store.list()  # listed with the reason, not hidden
+    assert isinstance(listed, BrokenTenant) and "unknown endpoint 'gone'" in listed.error

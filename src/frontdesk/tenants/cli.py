@@ -11,7 +11,7 @@ from frontdesk.errors import NotFound
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.tenants.config import read_tenant_file
-from frontdesk.tenants.store import TenantRecord, TenantStore
+from frontdesk.tenants.store import BrokenTenant, TenantRecord, TenantStore
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def get_tenant(database_url: str, tenant_id: str) -> TenantRecord:
     return asyncio.run(_with_store(database_url, run))
 
 
-def list_tenants(database_url: str) -> list[TenantRecord]:
+def list_tenants(database_url: str) -> list[TenantRecord | BrokenTenant]:
     return asyncio.run(_with_store(database_url, lambda s: s.list()))
 
 
@@ -72,3 +72,13 @@ def describe(record: TenantRecord) -> dict[str, Any]:
 def widget_snippet(server_url: str, record: TenantRecord) -> str:
     base = server_url.rstrip("/")
     return f'<script src="{base}/widget.js" data-site-key="{record.site_key}" defer></script>'
+
+
+def list_line(entry: TenantRecord | BrokenTenant) -> str:
+    """One line of ``tenants list``: id, site key, version, name, widget origins."""
+    if isinstance(entry, BrokenTenant):
+        return f"{entry.id:<16} {entry.site_key}  {entry.version}  INVALID: {entry.error}"
+    origins = ",".join(entry.config.widget_origins) or "-"
+    return (
+        f"{entry.id:<16} {entry.site_key}  {entry.version}  {entry.config.display_name}  {origins}"
+    )

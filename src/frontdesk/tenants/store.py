@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from frontdesk.errors import Conflict, NotFound, ValidationFailed
+from frontdesk.errors import ConfigError, Conflict, NotFound, ValidationFailed
 from frontdesk.memory.dialects import WRITE_OPTION
 from frontdesk.memory.schema import tenants
 from frontdesk.tenants.config import (
@@ -49,6 +49,16 @@ class TenantRecord:
     version: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenTenant:
+    """A stored tenant whose config does not validate (it is unavailable until fixed)."""
+
+    id: str
+    site_key: str
+    version: str
+    error: str
 
 
 def _record(row: Any) -> TenantRecord:
@@ -119,10 +129,19 @@ class TenantStore:
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else _record(dict(row))
 
-    async def list(self) -> list[TenantRecord]:
+    async def list(self) -> list[TenantRecord | BrokenTenant]:
+        """Every tenant by id; one whose stored config no longer validates is listed as
+        :class:`BrokenTenant` (with the reason) rather than hiding or failing the list."""
         query = select(tenants).order_by(tenants.c.id)
         async with self._engine.connect() as conn:
-            return [_record(dict(r)) for r in (await conn.execute(query)).mappings()]
+            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+        listed: list[TenantRecord | BrokenTenant] = []
+        for row in rows:
+            try:
+                listed.append(_record(row))
+            except ConfigError as exc:
+                listed.append(BrokenTenant(row["id"], row["site_key"], row["version"], str(exc)))
+        return listed
 
     async def update(
         self,
