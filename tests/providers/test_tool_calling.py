@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from frontdesk.admission.budgets import Subject
 from frontdesk.config import EndpointConfig
 from frontdesk.domain import ChatMessage, ToolCall
 from frontdesk.errors import (
@@ -30,12 +31,14 @@ from frontdesk.providers.anthropic_chat import AnthropicChatProvider
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.fallback import Fallback, surely_fits
 from frontdesk.providers.gemini_chat import GeminiChatProvider, call_id, split_call_id
+from frontdesk.providers.metered import Metered, Route
 from frontdesk.providers.openai_chat import OpenAIChatProvider
 from frontdesk.providers.report import reported
 from frontdesk.providers.retry import Retrying, RetryPolicy
 from frontdesk.providers.scripted import ScriptedProvider, Step
 from frontdesk.providers.tokens import OpenAITokenCounter, count_request, count_tools
 from frontdesk.providers.turns import ToolResult, Turn, split_system
+from frontdesk.telemetry import Metrics
 from tests.contracts.provider_contract import CALLS, TOOL_REQUEST, TOOLS, with_results
 from tests.providers import fake_anthropic, fake_gemini, fake_openai
 from tests.providers.fake_http import Reply, sse_frame
@@ -533,3 +536,20 @@ async def test_a_tool_call_finish_without_a_call_is_a_protocol_error(
         assert info.value.retryable
     finally:
         await provider.aclose()
+
+
+async def test_metered_reports_a_call_that_broke_after_a_tool_call() -> None:
+    """The CallReport built from what was seen names the endpoint that asked for the tool
+    (a single provider announces no attempts), and the tool-call finish reaches the span."""
+    metered = Metered(metrics=Metrics())
+    broken = await metered.start(Subject("acme"), TOOL_REQUEST, Route(CallsThenFails()))  # type: ignore[arg-type]
+    seen: list[ProviderEvent] = []
+    with pytest.raises(ProviderUnavailable):
+        await drain(broken.stream(), seen)
+    assert broken.tool_called and broken.ttft_ms is None
+    assert (broken.report.provider, broken.report.model) == ("flaky", "flaky-1")
+    scripted = ScriptedProvider(steps=[Step("", tool_calls=CALLS)])
+    whole = await metered.start(Subject("acme"), TOOL_REQUEST, Route(scripted))
+    await drain(whole.stream(), seen)
+    assert whole.finish_reason == "tool_calls"
+    assert whole.report.provider == "scripted"
