@@ -1,0 +1,304 @@
+"""Many concurrent streaming conversations against ``frontdesk serve --workers 2`` on
+PostgreSQL and Redis, with the scripted provider (issue 11).
+
+Each simulated customer opens a conversation (``POST /api/conversations``) and streams one
+answer (``POST /api/conversations/{id}/messages``, SSE); all of them start at once. Reported:
+errors (any non-2xx, an ``error`` event, a stream without ``done``, a transport error), time
+to the first ``delta`` event (p50/p90/p99, measured by the client from sending the message),
+total turn time, and each worker's peak resident memory and CPU seconds (sampled from /proc).
+Afterwards every answer is checked in the database: stored ``complete`` with its turn record.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_workers.py --conversations 1000
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth; a throw-away database is created and dropped)
+and Redis on 127.0.0.1:6379 (database 11). Anonymous-traffic limits are turned off
+(``FRONTDESK_ABUSE__*=0``): every customer comes from one address here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from frontdesk.memory.schema import messages, turns
+
+REPO = Path(__file__).resolve().parent.parent
+FRONTDESK = str(Path(sys.executable).with_name("frontdesk"))
+ADMIN_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+ANSWER = (
+    "Our support team is available Monday to Friday from 8:00 to 18:00 CET, and the status "
+    "page shows any incident as soon as we know about it. Write to us any time."
+)
+BOT = f"""
+name: Benchbot
+company: Acme
+system_prompt: "You are {{bot_name}} of {{company}}. Today is {{today}}."
+model: {{chain: [scripted]}}
+knowledge: {{enabled: false}}
+endpoints:
+  - name: scripted
+    dialect: scripted
+    model: scripted-1
+    script: [{json.dumps(ANSWER)}]
+"""
+ABUSE_OFF = {
+    f"FRONTDESK_ABUSE__{name}": "0"
+    for name in (
+        "CONVERSATIONS_PER_ADDRESS",
+        "CONVERSATIONS_PER_SESSION",
+        "MESSAGES_PER_ADDRESS",
+        "MESSAGES_PER_SESSION",
+        "ANONYMOUS_DAILY_TOKENS_PER_SESSION",
+        "ANONYMOUS_DAILY_TOKENS_PER_ADDRESS",
+        "ANONYMOUS_DAILY_USD_PER_SESSION",
+        "ANONYMOUS_DAILY_USD_PER_ADDRESS",
+    )
+}
+
+
+@dataclass
+class Results:
+    ttft_ms: list[float] = field(default_factory=list)
+    total_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    conversations: list[str] = field(default_factory=list)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def admin(statement: str) -> None:
+    engine = create_async_engine(ADMIN_PG, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def customer(client: httpx.AsyncClient, n: int, start: asyncio.Event, out: Results) -> None:
+    await start.wait()
+    try:
+        created = await client.post("/api/conversations", json={})
+        if created.status_code != 201:
+            out.errors.append(f"create {created.status_code}: {created.text[:120]}")
+            return
+        cid = created.json()["id"]
+        out.conversations.append(cid)
+        sent = time.perf_counter()
+        first: float | None = None
+        done = False
+        body = {"content": f"Hello, when is your support team available? ({n})"}
+        async with client.stream("POST", f"/api/conversations/{cid}/messages", json=body) as resp:
+            if resp.status_code != 200:
+                out.errors.append(f"message {resp.status_code}: {(await resp.aread())[:120]!r}")
+                return
+            event = ""
+            async for line in resp.aiter_lines():
+                if line.startswith("event:"):
+                    event = line.removeprefix("event:").strip()
+                    if event == "delta" and first is None:
+                        first = time.perf_counter()
+                    elif event == "error":
+                        out.errors.append(f"error event in {cid}")
+                    elif event == "done":
+                        done = True
+        if not done or first is None:
+            out.errors.append(f"stream of {cid} ended without done/delta")
+            return
+        out.ttft_ms.append((first - sent) * 1000)
+        out.total_ms.append((time.perf_counter() - sent) * 1000)
+    except httpx.HTTPError as exc:
+        out.errors.append(f"transport {type(exc).__name__}: {exc}")
+
+
+class Sampler:
+    """Peak RSS and CPU seconds of each worker process, sampled every 0.2 s."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.procs = {pid: psutil.Process(pid) for pid in pids}
+        self.peak_rss = dict.fromkeys(pids, 0)
+        self.cpu_start = {pid: _cpu(p) for pid, p in self.procs.items()}
+        self.cpu_end = dict(self.cpu_start)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(0.2)
+
+    def sample(self) -> None:
+        for pid, proc in self.procs.items():
+            self.peak_rss[pid] = max(self.peak_rss[pid], proc.memory_info().rss)
+            self.cpu_end[pid] = _cpu(proc)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.sample()
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+def worker_pids(root: int) -> list[int]:
+    """The uvicorn worker processes (spawned children, not multiprocessing's resource tracker)."""
+    children = psutil.Process(root).children(recursive=False)
+    return [c.pid for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+
+def start_server(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen(command, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
+
+
+async def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 300
+    async with httpx.AsyncClient(base_url=base, timeout=5) as probe:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = (await asyncio.to_thread(log.read_text))[-4000:]
+                raise RuntimeError("frontdesk serve exited:\n" + tail)
+            try:
+                if (await probe.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError("the workers did not become ready")
+
+
+async def check_stored(url: str, conversation_ids: list[str]) -> dict[str, int]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            statuses = await conn.execute(
+                select(messages.c.status, func.count())
+                .where(messages.c.role == "assistant")
+                .group_by(messages.c.status)
+            )
+            by_status = {str(s): int(n) for s, n in statuses}
+            recorded = (await conn.execute(select(func.count()).select_from(turns))).scalar_one()
+        return {**by_status, "turn_records": int(recorded), "conversations": len(conversation_ids)}
+    finally:
+        await engine.dispose()
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    name = f"frontdesk_bench_{secrets.token_hex(4)}"
+    await admin(f'CREATE DATABASE "{name}"')
+    work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-workers-"))
+    (work / "bot.yaml").write_text(BOT)
+    port = free_port()
+    env = {
+        **os.environ,
+        **ABUSE_OFF,
+        "FRONTDESK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "FRONTDESK_REDIS_URL": "redis://127.0.0.1:6379/11",
+        "FRONTDESK_HOME": str(work / "home"),
+        "FRONTDESK_BOT_CONFIG": str(work / "bot.yaml"),
+        "FRONTDESK_LOG_LEVEL": "WARNING",
+        "FRONTDESK_ADMIN_TOKEN": secrets.token_urlsafe(32),
+    }
+    log = work / "serve.log"
+    command = [FRONTDESK, "serve", "--workers", str(args.workers), "--port", str(port)]
+    process = await asyncio.to_thread(start_server, command, env, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(base, process, log)
+        pids = worker_pids(process.pid)
+        limits = httpx.Limits(max_connections=args.conversations, max_keepalive_connections=100)
+        timeout = httpx.Timeout(args.timeout, connect=args.timeout)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
+            warm = Results()
+            ready = asyncio.Event()
+            ready.set()
+            await asyncio.gather(*(customer(client, i, ready, warm) for i in range(20)))
+            rss_idle = {pid: psutil.Process(pid).memory_info().rss for pid in pids}
+            out = Results()
+            start = asyncio.Event()
+            tasks = [
+                asyncio.create_task(customer(client, i, start, out))
+                for i in range(args.conversations)
+            ]
+            sampler = Sampler(pids)
+            sampler.start()
+            began = time.perf_counter()
+            start.set()
+            await asyncio.gather(*tasks)
+            wall = time.perf_counter() - began
+            await sampler.stop()
+        stored = await check_stored(
+            env["FRONTDESK_DATABASE_URL"].replace("postgresql://", "postgresql+asyncpg://"),
+            out.conversations,
+        )
+        mib = 1024 * 1024
+        return {
+            "conversations": args.conversations,
+            "workers": len(pids),
+            "errors": len(out.errors),
+            "error_samples": out.errors[:5],
+            "warmup_errors": len(warm.errors),
+            "wall_s": round(wall, 1),
+            "ttft_ms": {f"p{q}": round(percentile(out.ttft_ms, q / 100), 1) for q in (50, 90, 99)}
+            if out.ttft_ms
+            else {},
+            "total_ms": {f"p{q}": round(percentile(out.total_ms, q / 100), 1) for q in (50, 99)}
+            if out.total_ms
+            else {},
+            "rss_idle_mib": [round(rss_idle[p] / mib) for p in pids],
+            "rss_peak_mib": [round(sampler.peak_rss[p] / mib) for p in pids],
+            "cpu_s": [round(sampler.cpu_end[p] - sampler.cpu_start[p], 1) for p in pids],
+            "stored": stored,
+            "loadavg": os.getloadavg(),
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300.0, help="client timeout, seconds")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
