@@ -440,23 +440,33 @@ async def test_retry_never_repeats_a_tool_call() -> None:
     assert flaky.calls == 1
 
 
-async def test_fallback_skips_endpoints_that_cannot_call_tools() -> None:
-    plain = ScriptedProvider.from_texts(["no tools here"], supports_tools=False)
+async def test_endpoints_without_tools_answer_without_them_or_are_skipped() -> None:
+    """A fallback without tool calling (the embedded model) still answers a request that
+    merely offers tools (without them: as it would with no actions configured); one that
+    carries tool calls in its history, or requires a call, skips it."""
+    down = ScriptedProvider(
+        steps=[Step(fail_before=ProviderUnavailable("down", provider="vendor"))],
+        provider_name="vendor",
+    )
+    plain = ScriptedProvider.from_texts(["From the KB."], supports_tools=False)
     plain.provider_name = "plain"
-    tools = ScriptedProvider(steps=[Step("", tool_calls=CALLS)], provider_name="tools")
-    events = [e async for e in Fallback([plain, tools]).stream(TOOL_REQUEST)]
-    report = events[-1]
-    assert isinstance(report, CallReport)
-    assert [(a.provider, a.outcome, a.error_code) for a in report.attempts] == [
-        ("plain", "skipped", "tools_unsupported"),
-        ("tools", "served", None),
-    ]
-    assert requested(events) == list(CALLS)
-    assert plain.requests == []
-    # without tools (and no tool history) the same endpoint serves
-    answer = [e async for e in Fallback([plain, tools]).stream(replace(TOOL_REQUEST, tools=()))]
-    assert "".join(e.text for e in answer if isinstance(e, TextDelta)) == "no tools here"
-    with pytest.raises(AllProvidersFailed):
+    events = [e async for e in Fallback([down, plain]).stream(TOOL_REQUEST)]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "From the KB."
+    assert down.requests[0].tools == TOOLS
+    assert plain.requests[0].tools == () and plain.requests[0].messages == TOOL_REQUEST.messages
+    for needs_tools in (with_results(list(CALLS)), replace(TOOL_REQUEST, tool_choice="required")):
+        tools = ScriptedProvider(steps=[Step("", tool_calls=CALLS)], provider_name="tools")
+        events = [e async for e in Fallback([plain, tools]).stream(needs_tools)]
+        report = events[-1]
+        assert isinstance(report, CallReport)
+        assert [(a.provider, a.outcome, a.error_code) for a in report.attempts] == [
+            ("plain", "skipped", "tools_unsupported"),
+            ("tools", "served", None),
+        ]
+        assert requested(events) == list(CALLS)
+        assert tools.requests[0] is needs_tools
+    assert len(plain.requests) == 1
+    with pytest.raises(AllProvidersFailed, match="tools_unsupported"):
         async for _ in Fallback([plain]).stream(with_results(list(CALLS))):
             pass
 

@@ -6,8 +6,11 @@ every provider fails, :class:`~frontdesk.errors.AllProvidersFailed` carries the
 errors. Once a :class:`~frontdesk.events.TextDelta` or a
 :class:`~frontdesk.events.ToolCallRequested` has been yielded the serving provider
 is fixed: a later failure propagates (no switching mid-answer, and never after the
-caller may have started running a tool). A request with tools (or tool calls in
-its history) skips providers without ``capabilities.tools`` (``tools_unsupported``).
+caller may have started running a tool). A provider without
+``capabilities.tools`` gets a request that offers tools without them (it answers
+as it would without actions); it is skipped (``tools_unsupported``) when the
+request has tool calls or results in its history, or demands a call
+(``tool_choice="required"``).
 
 How the caller reads the record: from the events. The stream yields an
 :class:`~frontdesk.events.AttemptEvent` for each try as soon as its outcome is
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frontdesk.domain import Usage
@@ -127,9 +130,24 @@ def surely_fits(request: ChatRequest, window: int) -> bool:
     return bound + request.max_output_tokens <= window
 
 
-def uses_tools(request: ChatRequest) -> bool:
-    """Tools offered, or tool calls and results in the history."""
-    return bool(request.tools) or any(m.tool_calls or m.role == "tool" for m in request.messages)
+def has_tool_history(request: ChatRequest) -> bool:
+    """Tool calls or tool results in the request's messages."""
+    return any(m.tool_calls or m.role == "tool" for m in request.messages)
+
+
+def for_provider(provider: ChatProvider, request: ChatRequest) -> ChatRequest | ProviderError:
+    """``request`` as ``provider`` can take it: without the tools it cannot call, or the
+    ``tools_unsupported`` error when it cannot do without them."""
+    if provider.capabilities.tools or not (request.tools or has_tool_history(request)):
+        return request
+    if request.tool_choice == "required" or has_tool_history(request):
+        error = ProviderBadRequest(
+            "the request needs tool calling and this endpoint cannot call tools",
+            provider=provider.name,
+        )
+        error.code = "tools_unsupported"
+        return error
+    return replace(request, tools=(), tool_choice="auto")
 
 
 def _failed(
@@ -187,14 +205,14 @@ class Fallback:
         call = _Call()
         errors: list[ProviderError] = []
         for provider in self.providers:
-            unfit = self.unsupported(provider, request) or self.context_overflow(provider, request)
-            if unfit is not None:
-                errors.append(unfit)
-                yield call.record(_failed(provider, unfit, "skipped", 0.0, Usage()))
+            fitted = self.fit(provider, request)
+            if isinstance(fitted, ProviderError):
+                errors.append(fitted)
+                yield call.record(_failed(provider, fitted, "skipped", 0.0, Usage()))
                 continue
             started = time.perf_counter()
             usage = Usage()
-            upstream = provider.stream(request)
+            upstream = provider.stream(fitted)
             attempt: Attempt | None = None
             failed: AttemptEvent | None = None
             try:
@@ -229,15 +247,12 @@ class Fallback:
         names = ", ".join(f"{a.provider}: {a.error_code}" for a in call.attempts)
         raise AllProvidersFailed(f"every provider failed ({names})", attempts=errors)
 
-    @staticmethod
-    def unsupported(provider: ChatProvider, request: ChatRequest) -> ProviderError | None:
-        if provider.capabilities.tools or not uses_tools(request):
-            return None
-        error = ProviderBadRequest(
-            "the request uses tools and this endpoint cannot call them", provider=provider.name
-        )
-        error.code = "tools_unsupported"
-        return error
+    def fit(self, provider: ChatProvider, request: ChatRequest) -> ChatRequest | ProviderError:
+        """The request ``provider`` gets, or why it is skipped (no tools, too long)."""
+        fitted = for_provider(provider, request)
+        if isinstance(fitted, ProviderError):
+            return fitted
+        return self.context_overflow(provider, fitted) or fitted
 
     def context_overflow(
         self, provider: ChatProvider, request: ChatRequest
