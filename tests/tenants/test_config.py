@@ -11,6 +11,7 @@ import pytest
 
 from frontdesk.errors import ConfigError
 from frontdesk.tenants.config import config_version, parse_tenant_config, read_tenant_file
+from tests.conftest import REPO
 from tests.tenants.world import ACME
 
 
@@ -88,3 +89,12 @@ def test_a_tenant_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
         read_tenant_file(bad)
     with pytest.raises(ConfigError, match="cannot read tenant config"):
         read_tenant_file(tmp_path / "missing.yaml")
+
+
+def test_the_example_tenant_file_validates() -> None:
+    config = parse_tenant_config(
+        read_tenant_file(REPO / "config" / "tenants" / "example.yaml"), source="example"
+    )
+    assert config.bot.knowledge.collection == "contoso"
+    assert config.widget_origins == ["https://www.contoso.example"]
+    assert config.retention_days == 90
