@@ -100,6 +100,47 @@ def _erase(world: World) -> None:
     assert len(kept.json()["messages"]) == 2  # the question and its answer are still there
 
 
+def _export(world: World) -> None:
+    path = f"/api/admin/conversations/{world.conversation_id}/export"
+    resp = world.client.get(path, headers=world.other)
+    assert resp.status_code == 404, resp.text
+    assert "enterprise discount" not in resp.text.lower()
+    own = world.client.get(path, headers=world.own)
+    assert own.status_code == 200, own.text
+    assert "enterprise discount" in own.text.lower()
+
+
+def _turn_id(world: World) -> str:
+    path = f"/api/admin/conversations/{world.conversation_id}/export"
+    exported = world.client.get(path, headers=world.own)
+    assert exported.status_code == 200, exported.text
+    turns = exported.json()["turns"]
+    assert len(turns) == 1, turns
+    return str(turns[0]["id"])
+
+
+def _replay(world: World) -> None:
+    path = f"/api/admin/turns/{_turn_id(world)}/replay"
+    resp = world.client.post(path, headers=world.other)
+    assert resp.status_code == 404, resp.text
+    assert "enterprise" not in resp.text.lower()
+
+
+def _erase_user(world: World) -> None:
+    created = world.client.post("/api/conversations", json={"metadata": {"user_id": "visitor-7"}})
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    body = {"user_id": "visitor-7"}
+    resp = world.client.post("/api/admin/users/erase", json=body, headers=world.other)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["conversations"] == 0  # acme's key reaches no default-tenant user
+    assert world.client.get(f"/api/conversations/{cid}").status_code == 200
+    own = world.client.post("/api/admin/users/erase", json=body, headers=world.own)
+    assert own.status_code == 200, own.text
+    assert own.json()["conversations"] == 1
+    assert world.client.get(f"/api/conversations/{cid}").status_code == 404
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/api/admin/stats"): _stats,
     ("GET", "/api/admin/documents"): _list,
@@ -107,6 +148,9 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("DELETE", "/api/admin/documents/{document_id}"): _delete,
     ("GET", "/kb/documents/{document_id}"): _view,
     ("DELETE", "/api/admin/conversations/{conversation_id}"): _erase,
+    ("GET", "/api/admin/conversations/{conversation_id}/export"): _export,
+    ("POST", "/api/admin/turns/{turn_id}/replay"): _replay,
+    ("POST", "/api/admin/users/erase"): _erase_user,
 }
 
 PRICING = (
