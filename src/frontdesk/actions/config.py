@@ -25,8 +25,6 @@ import re
 import string
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Effect = Literal["read", "change"]
@@ -112,6 +110,9 @@ class ActionConfig(_Strict):
     @field_validator("parameters")
     @classmethod
     def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator  # only bots with actions need it
+        from jsonschema.exceptions import SchemaError
+
         try:
             Draft202012Validator.check_schema(value)
         except SchemaError as exc:

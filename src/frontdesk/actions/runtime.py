@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from jsonschema import Draft202012Validator
 
 from frontdesk.actions.config import ActionConfig, template_fields
 from frontdesk.actions.results import ActionResult, Status
@@ -72,6 +71,8 @@ class ActionRuntime:
                 cooldown=cfg.breaker_cooldown_seconds,
             )
         )
+        from jsonschema import Draft202012Validator  # only bots with actions need it
+
         self._validators = {
             name: Draft202012Validator(a.parameters) for name, a in actions.definitions.items()
         }
