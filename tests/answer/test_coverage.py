@@ -142,3 +142,19 @@ def test_an_answer_about_another_plan_is_not_an_answer(lexicon: Lexicon) -> None
     assert lexicon.other_instance(question, "The Enterprise plan adds a 99.9% SLA.") == "Growth"
     assert lexicon.other_instance(question, "Growth and Enterprise include alerts.") is None
     assert lexicon.other_instance("How do I reset my password?", "The Enterprise plan…") is None
+
+
+def test_a_noun_that_asks_for_a_value_is_not_a_near_miss(
+    lexicon: Lexicon, tagger: SpacyTagger
+) -> None:
+    # the documents state the value ("within 4 hours"), never the word "length" or "duration"
+    assert unknown_terms("what's the minimum reply length", lexicon, tagger) == []
+    assert unknown_terms("What is the duration of a reply?", lexicon, tagger) == []
+    # a value noun that modifies another noun names a thing the documents may lack
+    assert unknown_terms("Do you sell a lifetime licence?", lexicon, tagger) != []
+
+
+def test_customer_words_for_what_the_documents_name_otherwise(
+    lexicon: Lexicon, tagger: SpacyTagger
+) -> None:
+    assert unknown_terms("Can I cancel my subscription?", lexicon, tagger) == []

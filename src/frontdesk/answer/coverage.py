@@ -167,6 +167,60 @@ _GENERIC = frozenset(
         "friend",
     ]
 )
+_MEASURES = frozenset(
+    [
+        "length",
+        "lengths",
+        "size",
+        "sizes",
+        "number",
+        "numbers",
+        "amount",
+        "amounts",
+        "count",
+        "total",
+        "duration",
+        "lifetime",
+        "lifespan",
+        "frequency",
+        "interval",
+        "period",
+        "timeframe",
+        "maximum",
+        "minimum",
+        "max",
+        "min",
+        "limit",
+        "limits",
+        "cap",
+        "threshold",
+        "version",
+        "versions",
+        "speed",
+        "rate",
+        "percentage",
+        "quantity",
+        "value",
+        "level",
+        "deadline",
+    ]
+)
+"""Nouns that ask for a value ("the minimum password length", "the lifetime of a link"):
+the documents state the value, not the word. Not when they modify a noun ("a lifetime
+licence"), which is then the thing asked about."""
+_CUSTOMER_WORDS = {
+    "subscription": "plan",
+    "subscriptions": "plan",
+    "membership": "plan",
+    "login": "sign",
+    "logins": "sign",
+    "logon": "sign",
+    "signup": "sign",
+    "downtime": "uptime",
+    "outage": "uptime",
+    "outages": "uptime",
+}
+"""Words customers use for something the documents name otherwise."""
 _TIER_WORDS = frozenset(
     [
         "free",
@@ -237,7 +291,12 @@ _PLACEHOLDERS = frozenset(
 
 def _known(word: str, lexicon: Lexicon) -> bool:
     lower = word.lower()
-    candidates = {lower, _ABBREVIATIONS.get(lower, lower), lower.replace("-", "")}
+    candidates = {
+        lower,
+        _ABBREVIATIONS.get(lower, lower),
+        _CUSTOMER_WORDS.get(lower, lower),
+        lower.replace("-", ""),
+    }
     candidates |= {pattern.sub(repl, lower) for pattern, repl in _SPELLINGS}
     if any(lexicon.knows(c) for c in candidates):
         return True
@@ -255,6 +314,8 @@ def unknown_terms(
     pairs: list[tuple[int, int]] = []
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.text.lower() in _MEASURES and (nxt is None or nxt.pos not in ("NOUN", "PROPN")):
+            continue  # "the minimum password length": the value is asked for, not the word
         if _candidate(tok, own) and tok.pos in ("NOUN", "PROPN") and not _known(tok.text, lexicon):
             flagged[i] = True
             continue

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from frontdesk.answer import paraphrase
 from frontdesk.answer.coverage import Coverage
 from frontdesk.answer.question import AnswerType, answer_type, type_match
 from frontdesk.answer.units import Segmenter, Unit, units_of
@@ -26,7 +27,7 @@ from frontdesk.guard.injection_model import SyncEmbedder
 from frontdesk.text.stopwords import STOPWORDS
 
 _WORD = re.compile(r"[A-Za-z0-9$%][\w$%.'-]*[\w%]|[A-Za-z0-9]")
-_STOP = STOPWORDS
+_STOP = STOPWORDS | {"thru", "tho", "pls", "plz", "u", "ur"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,9 @@ class ComposerOptions:
     semantic_weight: float = 0.55
     lexical_weight: float = 0.35
     type_weight: float = 0.15
+    contrast_factor: float = 0.8
+    """A unit that names only another alternative than the question's ("annual" for
+    "monthly", "downgrade" for "upgrade") scores this share."""
     cache_size: int = 4096
 
 
@@ -152,24 +156,36 @@ class ExtractiveComposer:
         self, question: str, previous: str | None, units: list[Unit], expected: AnswerType
     ) -> np.ndarray:
         query = f"{previous} {question}" if previous else question
+        terms = paraphrase.search_terms(question)
+        if terms:  # "get the rest back" is nearer "refunded" in the documents' words
+            query = f"{query} ({', '.join(terms)})"
         vectors = self._embed([query] + [f"{u.context}: {u.text}" for u in units])
         semantic = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
-        q_words = content_words(question)
-        p_words = content_words(previous) - q_words if previous else set()
-        weight = len(q_words) + 0.5 * len(p_words)
+        # a concept asked in the customer's words ("get the rest back") counts like a
+        # content word the unit shares when the unit states it in the documents' ("refund")
+        q_words = _question_words(question)
+        p_words = _question_words(previous) - q_words if previous else set()
+        # an identifier (NW-422, v2, TLS 1.2) names exactly one thing: it counts twice
+        q_ids = identifiers(question)
+        weight = len(q_words) + len(q_ids) + 0.5 * len(p_words)
         opt = self._opt
         out = np.zeros(len(units), dtype=np.float32)
         for i, unit in enumerate(units):
-            words = content_words(unit.text) | content_words(unit.context)
-            lexical = (
-                (len(q_words & words) + 0.5 * len(p_words & words)) / weight if weight else 0.0
+            words = (
+                content_words(unit.text)
+                | content_words(unit.context)
+                | _tagged(paraphrase.stated(unit.text))
             )
+            shared = len(q_words & words) + len(q_ids & words) + 0.5 * len(p_words & words)
+            lexical = shared / weight if weight else 0.0
             typed = type_match(expected, unit.text, unit.kind)
             out[i] = (
                 opt.semantic_weight * semantic[i]
                 + opt.lexical_weight * lexical
                 + opt.type_weight * typed
             )
+            if paraphrase.contradicts(question, unit.text, unit.context):
+                out[i] *= opt.contrast_factor  # "monthly" asked, "annual plans …" stated
         return out
 
     def _redundant(self, unit: Unit, chosen: list[Unit]) -> bool:
@@ -250,6 +266,27 @@ def render(units: Sequence[Unit]) -> str:
         else:
             joined += " " + part
     return joined
+
+
+_IDENTIFIER = re.compile(r"(?<![\w-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])[A-Za-z0-9][\w.-]*[A-Za-z0-9]")
+
+
+def identifiers(text: str) -> set[str]:
+    """Codes, versions and names with digits ("NW-422", "v2", "2FA"), as content words."""
+    return {_stem(m.group(0).lower()) for m in _IDENTIFIER.finditer(text)}
+
+
+def _question_words(text: str | None) -> set[str]:
+    """Content words, with a phrase in the customer's words counted as its concept."""
+    if not text:
+        return set()
+    rest, concepts = paraphrase.rephrased(text)
+    return content_words(rest) | _tagged(concepts)
+
+
+def _tagged(concepts: frozenset[str]) -> set[str]:
+    """Concept names as pseudo-words that no real word can equal."""
+    return {f"concept:{c}" for c in concepts}
 
 
 def content_words(text: str | None) -> set[str]:

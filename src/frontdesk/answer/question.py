@@ -57,7 +57,25 @@ _CONDITION = re.compile(
 )
 
 
+_LEADING_IF = re.compile(
+    r"^\s*(?:if|in case|once)\b[^,?]{3,}?,\s*(?=(?:how|what|when|where|which|who|why|will|would|"
+    r"do|does|did|can|could|is|are|should|shall)\b)",
+    re.IGNORECASE,
+)
+"""A leading condition ("If I downgrade, when does it apply?"): the main clause asks."""
+_WHEN_TEXT = re.compile(
+    r"\b(?:immediately|right away|at once|at the (?:end|start|beginning) of|once you|"
+    r"as soon as|from the next|next (?:billing|charge|invoice|month|run)|until|before|after)\b",
+    re.IGNORECASE,
+)
+
+
 def answer_type(question: str) -> AnswerType:
+    main = _LEADING_IF.sub("", question)
+    if main != question:
+        typed = answer_type(main)  # "If I downgrade, when does it apply?": a time
+        if typed not in ("condition", "yes_no", "other"):
+            return typed
     if re.search(r"\bhow (long|soon|quickly|often)\b", question, re.IGNORECASE):
         return "duration"
     if _STEPS_Q.search(question) and not _AMOUNT_Q.search(question):
@@ -84,7 +102,7 @@ def type_match(kind: AnswerType, text: str, unit_kind: str) -> float:
     if kind == "amount":
         return 1.0 if _MONEY.search(text) else 0.5 if _NUMBER.search(text) else 0.0
     if kind == "duration":
-        return 1.0 if _DURATION.search(text) else 0.0
+        return 1.0 if _DURATION.search(text) else 0.6 if _WHEN_TEXT.search(text) else 0.0
     if kind == "steps":
         return (
             1.0

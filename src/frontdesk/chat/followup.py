@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from frontdesk.answer.paraphrase import search_terms
 from frontdesk.domain import ChatMessage, StoredMessage
 
 _FOLLOW_UP_START = re.compile(
@@ -101,8 +102,12 @@ class Question:
 
     @property
     def search_text(self) -> str:
-        """What retrieval searches for: the follow-up together with the question it follows."""
-        return f"{self.previous}\n{self.text}" if self.previous else self.text
+        """What retrieval searches for: the follow-up together with the question it follows,
+        and the documents' words for what it asks in other words ("get the rest back":
+        "refund")."""
+        text = f"{self.previous}\n{self.text}" if self.previous else self.text
+        terms = search_terms(self.text)
+        return f"{text}\n({', '.join(terms)})" if terms else text
 
 
 def is_follow_up(question: str, *, max_words: int) -> bool:
