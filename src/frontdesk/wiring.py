@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from frontdesk.escalation.sinks import EscalationSink
 from frontdesk.gateway.recorder import UsageRecorder
 from frontdesk.gateway.service import Gateway
 from frontdesk.guard.pipeline import GuardPipeline, GuardServices
-from frontdesk.identity.config import identity_config_for
+from frontdesk.identity.config import identity_config_for, unset_variables
 from frontdesk.identity.verifier import IdentityVerifier
 from frontdesk.knowledge.embedding import LocalEmbedder
 from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
@@ -180,10 +181,7 @@ async def build_bot(
         tracing=shared.tracing,
         serving_dialect=endpoints[0].dialect if endpoints and provider is None else None,
         composer=composer,
-        identity=IdentityVerifier(
-            identity_config_for(tenant_id, bot.identity, required=settings.env == "production"),
-            tenant=tenant_id,
-        ),
+        identity=_identity(bot, tenant_id),
         actions=actions,
     )
     stack.push_async_callback(chat.background.drain)
@@ -352,18 +350,32 @@ async def _settle(task: asyncio.Future[None]) -> None:
         log.exception("a start-up job failed")
 
 
+def _identity(bot: BotConfig, tenant_id: str) -> IdentityVerifier:
+    """The tenant's identity verifier. Secrets that are not set leave that kind of identity
+    unaccepted (its visitors anonymous: the closed state), with a warning."""
+    missing = unset_variables(bot.identity, os.environ)
+    if missing:
+        log.warning(
+            "identity of tenant %r: %s not set; those identities are not accepted",
+            tenant_id,
+            ", ".join(missing),
+        )
+    return IdentityVerifier(identity_config_for(tenant_id, bot.identity), tenant=tenant_id)
+
+
 async def _actions(
     stack: AsyncExitStack, shared: SharedServices, bot: BotConfig, embedder: LocalEmbedder | None
 ) -> ActionDeps | None:
     """The bot's actions: the runtime (budgets on the shared buckets) and, with the embedder,
     the embedded model's router. None when the bot has none."""
-    resolved = resolve_actions(
-        bot.actions,
-        base_dir=shared.settings.bot_config.parent,
-        required=shared.settings.env == "production",
-    )
+    resolved = resolve_actions(bot.actions, base_dir=shared.settings.bot_config.parent)
     if resolved is None:
         return None
+    if resolved.acting_for is None:
+        log.warning(
+            "actions: %s is not set; every action refuses to run",
+            bot.actions.secret_env or "actions.secret_env",
+        )
     runtime = ActionRuntime(resolved, buckets=shared.buckets)
     stack.push_async_callback(runtime.aclose)
     if embedder is None:
