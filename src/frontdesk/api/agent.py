@@ -81,6 +81,7 @@ def transcript_out(t: Transcript) -> dict[str, Any]:
                 "model": turn.model,
                 "retrieved_chunk_ids": list(turn.retrieved_chunk_ids),
                 "verdicts": list(turn.verdicts),
+                "actions": list(turn.params.get("actions", [])),  # each call's audit
                 "error": turn.error,
             }
         messages.append(item)

@@ -218,6 +218,13 @@ function turnDetails(turn) {
       .join(" · ");
     list.append(el("li", null, `verdict ${label}`));
   }
+  for (const a of turn.actions || []) {
+    const ms = typeof a.latency_ms === "number" ? `${Math.round(a.latency_ms)} ms` : "";
+    const label = [a.action, a.status, a.acting_for ? `for ${a.acting_for}` : "", ms]
+      .filter(Boolean)
+      .join(" · ");
+    list.append(el("li", null, `action ${label} ${JSON.stringify(a.arguments || {})}`));
+  }
   if (turn.error) list.append(el("li", null, `error ${turn.error}`));
   if (!list.childElementCount) list.append(el("li", null, "no sources or verdicts recorded"));
   details.append(list);
