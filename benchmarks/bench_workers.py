@@ -237,7 +237,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         await wait_healthy(base, process, log)
         pids = worker_pids(process.pid)
-        limits = httpx.Limits(max_connections=args.conversations, max_keepalive_connections=100)
+        # each customer is its own browser: no connection reuse between customers (a reused
+        # keep-alive connection the server closed after 5 idle seconds is a client artefact)
+        limits = httpx.Limits(max_connections=args.conversations, max_keepalive_connections=0)
         timeout = httpx.Timeout(args.timeout, connect=args.timeout)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
             warm = Results()
