@@ -15,6 +15,7 @@ from frontdesk.admission.budgets import Subject
 from frontdesk.chat.acting import ActionDeps
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.background import BackgroundTasks
+from frontdesk.chat.followup import QuestionRewriter
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.config import BotConfig
@@ -50,6 +51,8 @@ class TurnDeps:
     guard: TurnGuard | None = None
     knowledge: KnowledgeBase | None = None
     composer: Composer | None = None
+    rewriter: QuestionRewriter | None = None
+    """Makes follow-ups standalone with the model (vendor endpoints; None: deterministic)."""
     escalation: EscalationService | None = None
     summarize: Callable[[str, int], Coroutine[Any, Any, Any]] | None = None
     degraded_mode: bool = True

@@ -4,7 +4,8 @@ A follow-up ("And if I pay for a whole year?", "What about Europe?") means littl
 own: :func:`standalone` pairs it with the customer's previous question so retrieval and the
 answer composer see both. :func:`recall_fact` answers questions about what the customer
 said earlier ("Which plan did I say I'm on?") from the conversation instead of the
-documents. Both are deterministic: no model call.
+documents. Both are deterministic: no model call. With a vendor model serving, a
+:class:`QuestionRewriter` (``frontdesk.chat.rewrite``) may then put the follow-up in full.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from frontdesk.answer.paraphrase import search_terms
 from frontdesk.domain import ChatMessage, StoredMessage
@@ -99,15 +101,29 @@ class Question:
 
     text: str
     previous: str | None = None
+    rewritten: str | None = None
+    """The follow-up in full, as the model rewrote it (see :mod:`frontdesk.chat.rewrite`)."""
 
     @property
     def search_text(self) -> str:
-        """What retrieval searches for: the follow-up together with the question it follows,
-        and the documents' words for what it asks in other words ("get the rest back":
-        "refund")."""
-        text = f"{self.previous}\n{self.text}" if self.previous else self.text
-        terms = search_terms(self.text)
+        """What retrieval searches for: the model's standalone question, else the follow-up
+        together with the question it follows; and the documents' words for what it asks
+        in other words ("get the rest back": "refund")."""
+        if self.rewritten:
+            text = asked = self.rewritten
+        else:
+            text = f"{self.previous}\n{self.text}" if self.previous else self.text
+            asked = self.text
+        terms = search_terms(asked)
         return f"{text}\n({', '.join(terms)})" if terms else text
+
+
+class QuestionRewriter(Protocol):
+    """Makes a follow-up standalone with a model; the question unchanged when it cannot."""
+
+    async def rewrite(
+        self, question: Question, earlier: Sequence[ChatMessage | StoredMessage]
+    ) -> Question: ...
 
 
 def is_follow_up(question: str, *, max_words: int) -> bool:

@@ -22,6 +22,7 @@ from frontdesk.chat.deps import AnswerMode, TurnDeps, TurnRequest
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.kinds import HeldTurn, ReplayTurn, Turn
 from frontdesk.chat.knowledge import KnowledgeBase
+from frontdesk.chat.rewrite import VENDOR_DIALECTS, ModelRewriter
 from frontdesk.chat.turn import AnswerTurn
 from frontdesk.config import BotConfig, EndpointConfig
 from frontdesk.domain import ChatMessage, Conversation, StoredMessage
@@ -75,6 +76,14 @@ class ChatService:
     """The bot's actions (None: it has none)."""
 
     @property
+    def rewriter(self) -> ModelRewriter | None:
+        """Follow-ups made standalone by the model when a vendor model serves (the embedded
+        one is too slow and too small for it: the deterministic pairing stands)."""
+        if self.serving_dialect not in VENDOR_DIALECTS:
+            return None
+        return ModelRewriter(self.provider)
+
+    @property
     def answer_mode(self) -> AnswerMode:
         """``auto`` answers extractively when the embedded model would serve."""
         mode = self.bot.answer.mode
@@ -105,6 +114,7 @@ class ChatService:
             guard=self.guard,
             knowledge=self.knowledge,
             composer=self.composer,
+            rewriter=self.rewriter,
             escalation=self.escalation,
             summarize=self.summarize,
             degraded_mode=self.degraded_mode,

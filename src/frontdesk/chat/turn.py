@@ -237,6 +237,8 @@ class AnswerTurn:
                 memory.earlier,
                 max_words=deps.bot.answer.follow_up_words,
             )
+            if question.previous is not None and deps.rewriter is not None:
+                question = await deps.rewriter.rewrite(question, memory.earlier)
             grounding = await self._ground(run, question)
             if grounding is not None and not grounding.found:
                 events = self._no_answer(run)
