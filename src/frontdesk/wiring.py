@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,6 +35,7 @@ from frontdesk.escalation.live import LiveBus, RedisBus
 from frontdesk.escalation.sinks import EscalationSink
 from frontdesk.gateway.recorder import UsageRecorder
 from frontdesk.gateway.service import Gateway
+from frontdesk.guard.ner import load_english
 from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.identity.config import identity_config_for, unset_variables
 from frontdesk.identity.verifier import IdentityVerifier
@@ -155,8 +156,8 @@ async def build_bot(
 
     embedder = await shared.models.embedder() if _needs_embedder(bot) else None
     knowledge = await _knowledge(shared.models, bot, embedder, tenant_id=tenant_id)
-    composer = await _composer(bot, embedder, knowledge)
-    guard = await _guard(bot, embedder, knowledge, composer)
+    composer = await _composer(bot, embedder, knowledge, shared.models)
+    guard = await _guard(bot, embedder, knowledge, composer, shared.models)
     actions = await _actions(stack, shared, bot, embedder)
     if escalation is None:
         escalation = EscalationService(shared.escalation.handoff, bot.contacts)
@@ -403,6 +404,7 @@ class SharedKnowledge:
         self._url = database_url
         self._embedder: LocalEmbedder | None = None
         self._store: KnowledgeStore | None = None
+        self._english: Any = None
         self._lock = asyncio.Lock()
 
     async def embedder(self) -> LocalEmbedder:
@@ -410,6 +412,14 @@ class SharedKnowledge:
             if self._embedder is None:
                 self._embedder = await asyncio.to_thread(LocalEmbedder.load)
             return self._embedder
+
+    async def english(self) -> Any:
+        """spaCy's en_core_web_sm, loaded once: the composer's tagger and the PII guard's
+        name detection share it."""
+        async with self._lock:
+            if self._english is None:
+                self._english = await asyncio.to_thread(load_english)
+            return self._english
 
     async def store(self) -> KnowledgeStore:
         async with self._lock:
@@ -424,14 +434,17 @@ class SharedKnowledge:
 
 
 async def _composer(
-    bot: BotConfig, embedder: LocalEmbedder | None, knowledge: KnowledgeBase | None
+    bot: BotConfig,
+    embedder: LocalEmbedder | None,
+    knowledge: KnowledgeBase | None,
+    models: SharedKnowledge,
 ) -> ExtractiveComposer | None:
     """Extractive answers need the documents' embedder, a sentence segmenter and, to notice
-    near misses, a tagger and the collection's lexicon."""
+    near misses, a tagger (on the shared spaCy pipeline) and the collection's lexicon."""
     if not bot.knowledge.enabled or embedder is None:
         return None
-    # one thread: two threads importing spaCy at once race on its module imports
-    segment, tagger = await asyncio.to_thread(lambda: (spacy_segmenter(), SpacyTagger.load()))
+    tagger = SpacyTagger(await models.english())
+    segment = await asyncio.to_thread(spacy_segmenter)  # after spaCy's imports (no race)
     coverage = None
     if knowledge is not None:
         kb = knowledge
@@ -444,14 +457,17 @@ async def _guard(
     embedder: LocalEmbedder | None,
     knowledge: KnowledgeBase | None,
     composer: ExtractiveComposer | None,
+    models: SharedKnowledge,
 ) -> TurnGuard | None:
     if not bot.guard.enabled:
         return None
+    names = bot.guard.input.pii_names and "pii" in bot.guard.input.checks
     services = await asyncio.to_thread(
         GuardServices.load,
         bot.guard,
         embedder=embedder,
         known_term=knowledge.knows_term if knowledge is not None else None,
+        nlp=await models.english() if names else None,
     )
     pipeline = GuardPipeline(bot.guard, services)
     if knowledge is not None:

