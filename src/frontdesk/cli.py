@@ -84,6 +84,7 @@ def serve(
         "access_log": False,
         "proxy_headers": False,  # the client address comes from FRONTDESK_TRUSTED_PROXIES only
         "timeout_graceful_shutdown": 5,
+        "ws": "none",  # no WebSocket routes (live events are SSE): skip the websockets import
     }
     if workers == 1:
         uvicorn.run(create_app(settings, bot=bot), **options)
