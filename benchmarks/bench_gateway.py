@@ -47,6 +47,8 @@ class Result:
     name: str
     startup_s: float | None = None
     startup_samples: list[float] = field(default_factory=list)
+    startup_cpu_s: float | None = None
+    startup_cpu_samples: list[float] = field(default_factory=list)
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     ttft_p50_ms: float = 0.0
@@ -121,24 +123,34 @@ def started(
 ) -> tuple[Server, Target, float]:
     """Start a proxy ``args.startups`` times; keep the last, with the median start-up time.
     Also returns spawn → first answered completion of the first start."""
-    times = []
+    times, cpus = [], []
     first_answer = 0.0
     for i in range(args.startups):
         server, key = start()
         times.append(server.startup_s)
+        cpus.append(server.startup_cpu_s)
         target = target_of(server, key)
         if i == 0:
             first_answer = server.startup_s + asyncio.run(loadgen_first_answer(target))
-        print(f"{server.name} start-up {server.startup_s:.2f} s", flush=True)
+        print(
+            f"{server.name} start-up {server.startup_s:.2f} s, CPU {server.startup_cpu_s:.2f} s",
+            flush=True,
+        )
         if i + 1 < args.startups:
             server.stop()
     server.startup_s = statistics.median(times)
     server.startup_samples = times
+    server.startup_cpu_s = statistics.median(cpus)
+    server.startup_cpu_samples = cpus
     return server, target, first_answer
 
 
 def _samples(result: Result) -> str:
     return ", ".join(f"{t:.2f}" for t in result.startup_samples)
+
+
+def _cpu_samples(result: Result) -> str:
+    return ", ".join(f"{t:.2f}" for t in result.startup_cpu_samples)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -152,6 +164,12 @@ def table(base: Result, fd: Result, ll: Result) -> str:
     cpu_ratio = fd.cpu_ms_req / ll.cpu_ms_req if fd.cpu_ms_req and ll.cpu_ms_req else None
     rows = [
         ("Start-up, spawn → first 200 (s), median", "—", _fmt(fd.startup_s), _fmt(ll.startup_s)),
+        (
+            "Start-up CPU, spawn → first 200 (s), median",
+            "—",
+            _fmt(fd.startup_cpu_s),
+            _fmt(ll.startup_cpu_s),
+        ),
         (
             "Spawn → first answered completion (s)",
             "—",
@@ -307,6 +325,8 @@ def main() -> None:
         fd, ll = median_of(rounds["frontdesk"]), median_of(rounds["litellm"])
         for result, server, first in ((fd, fd_server, fd_first), (ll, ll_server, ll_first)):
             result.startup_s, result.startup_samples = server.startup_s, server.startup_samples
+            result.startup_cpu_s = server.startup_cpu_s
+            result.startup_cpu_samples = server.startup_cpu_samples
             result.first_answer_s = first
     finally:
         for server in servers:
@@ -329,7 +349,8 @@ def main() -> None:
         f"{args.load_requests} requests and {args.load_streams} streams at concurrency "
         f"{args.concurrency}; CPU = utime+stime of the proxy's process tree over the "
         "throughput phase ÷ requests; RSS = VmRSS of the proxy after load. Start-up: median of "
-        f"{args.startups} spawns (Frontdesk {_samples(fd)} s, LiteLLM {_samples(ll)} s), "
+        f"{args.startups} spawns (Frontdesk {_samples(fd)} s, LiteLLM {_samples(ll)} s; "
+        f"process CPU Frontdesk {_cpu_samples(fd)} s, LiteLLM {_cpu_samples(ll)} s), "
         "Frontdesk's schema created beforehand by `frontdesk db upgrade`."
     )
     body = table(base, fd, ll)

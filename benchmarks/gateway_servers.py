@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.procstat import cpu_seconds
+
 START_TIMEOUT_S = 120.0
 LITELLM_MASTER_KEY = "sk-bench-master-key"
 
@@ -29,6 +31,9 @@ class Server:
     startup_s: float
     log: Path | None = None
     startup_samples: list[float] = field(default_factory=list)
+    startup_cpu_s: float = 0.0
+    """CPU (user + system) the process tree used from spawn to its first 200."""
+    startup_cpu_samples: list[float] = field(default_factory=list)
 
     @property
     def pid(self) -> int:
@@ -71,7 +76,10 @@ def _spawn(
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
             try:
                 if client.get(url).status_code == 200:
-                    return Server(name, process, port, time.perf_counter() - start, log)
+                    elapsed = time.perf_counter() - start
+                    server = Server(name, process, port, elapsed, log)
+                    server.startup_cpu_s = cpu_seconds(process.pid)
+                    return server
             except httpx.TransportError:
                 pass
             time.sleep(0.01)
