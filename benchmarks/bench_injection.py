@@ -7,8 +7,9 @@ Messages: recall on direct injections (deepset), hijacking and prompt-extraction
 (authored families, each held out whole), false flags on held-out banking77 messages and on
 other benign messages. Documents: recall on BIPIA attacks of held-out categories inserted at
 the start, middle or end of held-out clean e-mails, tables and code, and false flags on
-held-out clean documents (BIPIA and the support knowledge base). ``--quick`` skips the
-cross-validation (several minutes) and measures the shipped models only.
+held-out clean documents (BIPIA and the support knowledge base). Then the shipped document
+model on the sample bot's knowledge base (clean, never fitted on) and the latency.
+``--quick`` skips the cross-validation (several minutes) and measures the shipped models only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from frontdesk.guard.injection import InjectionCheck, InjectionDetector
 from frontdesk.guard.injection_model import DOCUMENT_MODEL, LogisticModel
 from frontdesk.guard.injection_sources import SourceScreen
 from frontdesk.guard.train_injection import (
+    DOCUMENT_FEATURES,
+    MESSAGE_FEATURES,
     DocumentData,
     Featurizer,
     MessageData,
@@ -31,7 +34,9 @@ from frontdesk.guard.train_injection import (
     measure_messages,
     print_report,
 )
+from frontdesk.knowledge.chunking import chunk_document
 from frontdesk.knowledge.embedding import LocalEmbedder
+from frontdesk.knowledge.loaders import load_file
 
 
 def percentiles(samples: Sequence[float]) -> tuple[float, float]:
@@ -78,10 +83,28 @@ def latency(detector: InjectionDetector, data: MessageData, documents: DocumentD
         print(f"| {name} | {p50:.1f} | {p99:.1f} |")
 
 
+def sample_kb_flags(detector: InjectionDetector, embedder: LocalEmbedder, root: Path) -> None:
+    """Clean documents never fitted on: the sample bot's knowledge base, chunked as ingestion
+    chunks it, screened as retrieval screens it."""
+    chunks: list[tuple[str, str]] = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in KB_SUFFIXES and "_authoring" not in path.parts:
+            chunks += [(path.name, c.text) for c in chunk_document(load_file(path), embedder)]
+    scores = detector.score_documents([t for _, t in chunks])
+    flagged = [(name, s) for (name, _), s in zip(chunks, scores, strict=True) if s.flagged]
+    print(f"sample KB chunks flagged: {len(flagged)}/{len(chunks)}", flush=True)
+    for name, score in flagged:
+        print(f"  {name} {score.probability or 0:.3f} {[h.rule for h in score.rules]}")
+
+
+KB_SUFFIXES = (".md", ".html", ".csv", ".txt")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--quick", action="store_true", help="skip the cross-validation")
+    parser.add_argument("--sample-kb", type=Path, default=Path("sample_kb"))
     args = parser.parse_args(argv)
     start = time.perf_counter()
     embedder = LocalEmbedder.load()
@@ -95,13 +118,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     documents = DocumentData.load(args.datasets, messages.texts)
     if not args.quick:
         began = time.perf_counter()
-        print_report(
-            "messages (grouped 5-fold CV)", measure_messages(Featurizer(embedder), messages)
-        )
-        doc_model = LogisticModel.load(name=DOCUMENT_MODEL)
-        feats = Featurizer(embedder, embedding=doc_model.embedding)
+        feats = Featurizer(embedder, MESSAGE_FEATURES)
+        print_report("messages (grouped 5-fold CV)", measure_messages(feats, messages))
+        feats = Featurizer(embedder, DOCUMENT_FEATURES)
         print_report("documents (grouped 5-fold CV)", measure_documents(feats, documents))
         print(f"cross-validation: {time.perf_counter() - began:.0f} s", flush=True)
+    sample_kb_flags(detector, embedder, args.sample_kb)
     latency(detector, messages, documents)
 
 

@@ -41,10 +41,23 @@ def test_an_instruction_inside_the_image_text_is_still_caught(detector: Injectio
     assert detector.score(message).flagged
 
 
-@pytest.mark.parametrize("text", ["first", "first question", "begin", "yes"])
-def test_a_word_or_two_is_never_an_injection_by_the_model(
-    detector: InjectionDetector, text: str
-) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "first",
+        "first question",
+        "begin",
+        "yes",
+        "ok thanks",
+        "the second one",
+        "order 88123",
+        "Team plan",
+        "hello",
+        "continue",
+        "reset",
+    ],
+)
+def test_a_word_or_two_is_never_an_injection(detector: InjectionDetector, text: str) -> None:
     assert not detector.score(text).flagged
 
 

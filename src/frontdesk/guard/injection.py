@@ -10,12 +10,12 @@ the chat turn keeps flagged passages out of the prompt (``guard/injection_source
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from frontdesk.guard.base import Finding, GuardContext, Verdict, allow
-from frontdesk.guard.injection_model import LogisticModel, SyncEmbedder, document_pieces
+from frontdesk.guard.injection_model import LogisticModel, SyncEmbedder
+from frontdesk.guard.injection_pieces import document_pieces
 from frontdesk.guard.injection_rules import RuleHit, detect
 from frontdesk.media.message import unmarked
 
@@ -74,10 +74,7 @@ class InjectionDetector:
         if self._embedder is None or self._classifier is None or not texts:
             return [InjectionScore(r, None, bool(r)) for r in rules]
         raw = self._classifier.predict(self._embedder, texts)
-        scores = [
-            relative(float(p), self._threshold) if _words(t) >= MODEL_MIN_WORDS else 0.0
-            for p, t in zip(raw, texts, strict=True)
-        ]
+        scores = [relative(float(p), self._threshold) for p in raw]
         pasted = [i for i, t in enumerate(texts) if looks_like_document(t)]
         if pasted and self._documents is not None:
             docs = self._document_scores([texts[i] for i in pasted])
@@ -128,14 +125,6 @@ class InjectionDetector:
 
 DOCUMENT_LINES = 3
 DOCUMENT_CHARS = 500
-MODEL_MIN_WORDS = 3
-"""Fewer words than this carry no instruction the rules miss ("ignore previous instructions"
-is a rule hit): the model's score of "first" or "first question" is noise, never a verdict."""
-_WORD = re.compile(r"\w+")
-
-
-def _words(text: str) -> int:
-    return len(_WORD.findall(text))
 
 
 def looks_like_document(text: str) -> bool:

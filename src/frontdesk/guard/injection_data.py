@@ -92,8 +92,12 @@ def message_texts(datasets: Path, embedder: SyncEmbedder) -> Texts:
             groups.append(f"bipia-{a['category']}")
     for e in authored():
         texts.append(e.text)
-        kinds.append("benign_authored" if e.kind == "benign" else e.kind)
-        groups.append(f"authored-{e.family}")
+        short = e.family.startswith("short_")
+        kinds.append(
+            e.kind if e.kind != "benign" else "benign_short" if short else "benign_authored"
+        )
+        # short messages are no template family: each is its own group, so every fold has some
+        groups.append(f"authored-{e.family}" + (f"-{len(texts)}" if short else ""))
     return Texts(texts, kinds, groups)
 
 

@@ -1,10 +1,10 @@
 """The classifier layer of the injection detector: logistic regression on MiniLM embeddings
-concatenated with hashed word uni/bigrams (the embeddings are English-only; the n-grams carry
-German phrasings and exact wording such as "vergiss alle"). With ``sentence_max`` a text
-scores the highest of its whole text and each of its pieces (same model, one embedding
-batch), so an instruction appended to a harmless question, or hidden on one line of an
-e-mail or a table, is not averaged away. Messages are cut into sentences; documents
-(``pieces="lines"``) into lines, then sentences.
+concatenated with hashed word uni/bigrams and character n-grams (``guard/injection_features.py``;
+the embeddings are English-only, the n-grams carry German phrasings, exact wording and
+misspellings). With ``sentence_max`` a text scores the highest of its pieces (same model, one
+embedding batch), so an instruction appended to a harmless question, or hidden on one line of
+an e-mail, a table cell or a code comment, is not averaged away: a message is judged whole
+and sentence by sentence, a document by its prose pieces (``guard/injection_pieces.py``).
 
 Two models ship in ``guard/data`` (trained by ``guard/train_injection.py``; provenance in
 ``guard/data/NOTICE.md``): ``injection_lr.json`` for customer messages and
@@ -15,9 +15,7 @@ is pinned in :data:`SHIPPED_SHA256` and checked when it is loaded. Pure numpy.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +26,29 @@ import numpy as np
 import numpy.typing as npt
 
 from frontdesk.errors import ConfigError
+from frontdesk.guard.injection_features import (
+    HASH_DIMS,
+    HASH_WEIGHT,
+    hashed_chars,
+    hashed_ngrams,
+    length_buckets,
+)
+from frontdesk.guard.injection_pieces import PieceMode, document_pieces, pieces_of
+
+__all__ = [
+    "DOCUMENT_MODEL",
+    "MESSAGE_MODEL",
+    "SHIPPED_SHA256",
+    "LogisticModel",
+    "SyncEmbedder",
+    "document_pieces",
+    "expand",
+    "features",
+    "fit_logistic",
+    "max_by_owner",
+    "pieces_of",
+    "threshold_for_fpr",
+]
 
 Vectors = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -47,108 +68,39 @@ class SyncEmbedder(Protocol):
 MESSAGE_MODEL = "injection_lr.json"
 DOCUMENT_MODEL = "injection_doc_lr.json"
 SHIPPED_SHA256: dict[str, str] = {
-    MESSAGE_MODEL: "cd12449d9ec3ec3a3e8ba050d22eaea3b074ad59f7d10886703604150ce9ea9c",
+    MESSAGE_MODEL: "3c2fd81a9a264b62dd0732b61f172d6d7552b709e949857df9ae447a27bb312b",
     DOCUMENT_MODEL: "087bd3386c96d81fec763f5ccfe1213870a969727d9767d845ea5ad934313a92",
 }
 """The sha256 of each shipped weights file; ``train_injection --write`` prints new ones."""
 
-HASH_DIMS = 2048
-HASH_WEIGHT = 2.0
-_TOKEN = re.compile(r"\w+")
-
-
-def hashed_ngrams(texts: Sequence[str], dims: int = HASH_DIMS) -> Vectors:
-    """L2-normalised counts of lower-cased word unigrams and bigrams hashed into ``dims``."""
-    out = np.zeros((len(texts), dims), dtype=np.float32)
-    for row, text in enumerate(texts):
-        words = _TOKEN.findall(text.lower())
-        for feature in words + [f"{a} {b}" for a, b in itertools.pairwise(words)]:
-            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-            out[row, int.from_bytes(digest, "little") % dims] += 1.0
-        norm = float(np.linalg.norm(out[row]))
-        if norm:
-            out[row] /= norm
-    return out
-
-
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?:;])\s+|\n+")
-_DOC_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_FENCE = re.compile(r"^\s*```")
-PieceMode = Literal["sentences", "lines"]
-MAX_PIECES = 24
-"""At most this many pieces per text (longer texts have neighbouring pieces merged), which
-bounds the latency of one check."""
-DOC_WINDOW_WORDS = 60
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentence-ish pieces of ``text`` (on . ! ? : ; and line breaks); one piece means none."""
-    pieces = [p.strip() for p in _SENTENCE_BREAK.split(text) if p and len(p.strip()) > 1]
-    return pieces or [text]
-
-
-def document_pieces(text: str, max_words: int = DOC_WINDOW_WORDS) -> list[str]:
-    """Lines of a document, each cut into sentences and windows of ``max_words`` words.
-
-    An instruction hidden in an e-mail, a table or a code comment usually sits on its own
-    line or sentence; code-fence markers and near-empty lines are skipped.
-    """
-    out: list[str] = []
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if len(line) < 3 or _FENCE.match(line):
-            continue
-        for sentence in _DOC_SENTENCE.split(line):
-            words = sentence.split()
-            for i in range(0, len(words), max_words):
-                piece = " ".join(words[i : i + max_words])
-                if len(piece) > 2:
-                    out.append(piece)
-    return out or [text]
-
-
-def _cap(pieces: list[str], limit: int) -> list[str]:
-    if len(pieces) <= limit:
-        return pieces
-    size = -(-len(pieces) // limit)
-    return [" ".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
-
-
-def pieces_of(text: str, mode: PieceMode = "sentences", limit: int = MAX_PIECES) -> list[str]:
-    """The pieces a text is scored on besides its whole (none when it is one piece)."""
-    found = split_sentences(text) if mode == "sentences" else document_pieces(text)
-    if len(found) <= 1 and found[0].strip() == text.strip():
-        return []
-    return _cap(found, limit)
-
 
 @dataclass(frozen=True, slots=True)
 class Pieces:
-    """Each text followed by its sentences (when it has more than one), and their owners."""
+    """The pieces texts are scored on, and which text each belongs to."""
 
     texts: list[str]
     owner: npt.NDArray[np.int64]
-    whole: npt.NDArray[np.int64]
-    """positions in ``texts`` of the whole messages, in input order"""
 
 
 def expand(texts: Sequence[str], mode: PieceMode = "sentences") -> Pieces:
+    """Messages (``sentences``): each whole message and its sentences. Documents
+    (``lines``): each document's prose pieces only (its code and table layout are context,
+    not text); a document without prose has no piece."""
     out: list[str] = []
     owner: list[int] = []
-    whole: list[int] = []
     for i, text in enumerate(texts):
-        whole.append(len(out))
-        extra = pieces_of(text, mode)
-        out += [text, *extra]
-        owner += [i] * (1 + len(extra))
-    return Pieces(out, np.asarray(owner, dtype=np.int64), np.asarray(whole, dtype=np.int64))
+        found = pieces_of(text, mode) if mode == "lines" else [text, *pieces_of(text, mode)]
+        out += found
+        owner += [i] * len(found)
+    return Pieces(out, np.asarray(owner, dtype=np.int64))
 
 
 def max_by_owner(scores: Floats, owner: npt.NDArray[np.int64], n: int) -> Floats:
-    """Per text, the highest score over the whole message and its sentences."""
+    """Per text, the highest score of its pieces (0 for a text without pieces)."""
     out = np.full(n, -np.inf)
-    np.maximum.at(out, owner, scores)
-    return out
+    if len(owner):
+        np.maximum.at(out, owner, scores)
+    return np.where(np.isfinite(out), out, 0.0)
 
 
 def features(
@@ -157,16 +109,25 @@ def features(
     *,
     hash_dims: int = HASH_DIMS,
     hash_weight: float = HASH_WEIGHT,
+    char_dims: int = 0,
+    char_weight: float = 0.0,
+    length_weight: float = 0.0,
     embedding: bool = True,
 ) -> Vectors:
-    """MiniLM embeddings (unless ``embedding`` is off) beside weighted hashed n-grams."""
-    grams = hash_weight * hashed_ngrams(texts, hash_dims) if hash_dims > 0 else None
-    if not embedding:
-        if grams is None:
-            raise ValueError("a model needs embeddings or n-grams")
-        return grams
-    vectors = embedder.embed_sync(list(texts))
-    return vectors if grams is None else np.hstack([vectors, grams])
+    """MiniLM embeddings (unless ``embedding`` is off) beside weighted hashed word n-grams
+    and character n-grams (each block left out at 0 dimensions)."""
+    blocks: list[Vectors] = []
+    if embedding:
+        blocks.append(embedder.embed_sync(list(texts)))
+    if hash_dims > 0:
+        blocks.append(hash_weight * hashed_ngrams(texts, hash_dims))
+    if char_dims > 0:
+        blocks.append(char_weight * hashed_chars(texts, char_dims))
+    if length_weight > 0:
+        blocks.append(length_weight * length_buckets(texts))
+    if not blocks:
+        raise ValueError("a model needs embeddings or n-grams")
+    return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +145,10 @@ class LogisticModel:
     """How a text is cut: ``sentences`` for messages, ``lines`` for documents."""
     embedding: bool = True
     """Whether the features include the MiniLM embedding (else n-grams only)."""
+    char_dims: int = 0
+    char_weight: float = 0.0
+    length_weight: float = 0.0
+    """Weight of the one-hot word-count bucket (a word or two carry no instruction)."""
 
     def scores(self, vectors: Vectors) -> Floats:
         z = vectors.astype(np.float64) @ self.weights + self.bias
@@ -195,6 +160,9 @@ class LogisticModel:
             texts,
             hash_dims=self.hash_dims,
             hash_weight=self.hash_weight,
+            char_dims=self.char_dims,
+            char_weight=self.char_weight,
+            length_weight=self.length_weight,
             embedding=self.embedding,
         )
 
@@ -202,6 +170,8 @@ class LogisticModel:
         if not self.sentence_max:
             return self.scores(self.features(embedder, texts))
         parts = expand(texts, self.pieces)
+        if not parts.texts:
+            return np.zeros(len(texts))
         return max_by_owner(
             self.scores(self.features(embedder, parts.texts)), parts.owner, len(texts)
         )
@@ -215,6 +185,9 @@ class LogisticModel:
                 "sentence_max": self.sentence_max,
                 "pieces": self.pieces,
                 "embedding": self.embedding,
+                "char_dims": self.char_dims,
+                "char_weight": self.char_weight,
+                "length_weight": self.length_weight,
                 "threshold": self.threshold,
                 "bias": self.bias,
                 "weights": [round(float(w), 6) for w in self.weights],
@@ -235,6 +208,9 @@ class LogisticModel:
             sentence_max=bool(data.get("sentence_max", False)),
             pieces="lines" if data.get("pieces") == "lines" else "sentences",
             embedding=bool(data.get("embedding", True)),
+            char_dims=int(data.get("char_dims", 0)),
+            char_weight=float(data.get("char_weight", 0.0)),
+            length_weight=float(data.get("length_weight", 0.0)),
         )
 
     @classmethod

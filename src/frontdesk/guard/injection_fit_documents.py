@@ -1,0 +1,206 @@
+"""Fitting and cross-validating the document model: instructions hidden in e-mails, tables,
+code and knowledge-base passages.
+
+Positives are BIPIA's injected tasks (their prose: the code block of a code attack is
+context, as it is in a clean snippet) and the direct attacks of the message data; negatives
+are the prose pieces of clean documents, sampled evenly from each kind so the few code
+snippets weigh as much as the many tables. Measured as BIPIA composes its test: each held-out
+attack (its category never fitted on) on its own line at the start, middle or end of
+held-out clean documents of its type.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from frontdesk.guard.injection_data import (
+    Attack,
+    Document,
+    Texts,
+    group_folds,
+    insert,
+    load_attacks,
+    load_documents,
+)
+from frontdesk.guard.injection_fit import (
+    FOLDS,
+    SEED,
+    Bools,
+    Featurizer,
+    Report,
+    rules_fire,
+    threshold_at,
+)
+from frontdesk.guard.injection_model import LogisticModel, fit_logistic
+from frontdesk.guard.injection_pieces import document_pieces
+
+POSITIONS = ("start", "middle", "end")
+CONTEXTS_PER_ATTACK = 2
+COMPOSED_KINDS = ("email", "table", "code", "kb")
+"""Clean documents attacks are inserted into (text attacks into all but code, code attacks
+into code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSettings:
+    fpr: float = 0.03
+    """False flags allowed on each calibrated kind of clean document."""
+    calibrated: tuple[str, ...] = ("email", "table", "kb", "code")
+    negatives: int = 3000
+    """Clean document pieces per fit."""
+    by_kind: bool = True
+    """Sample the negatives evenly from each kind of document (else from all pieces)."""
+    l2: float = 1e-4
+    code_whole: bool = False
+    """Also fit on a code attack's whole text, code block included (the earlier model)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentData:
+    attacks: list[Attack]
+    documents: list[Document]
+    extra_attacks: list[str]
+    """Direct attacks (deepset injections, authored): also attacks when inside a document."""
+    attack_fold: npt.NDArray[np.int64]
+    doc_fold: npt.NDArray[np.int64]
+
+    @classmethod
+    def load(cls, datasets: Path, messages: Texts) -> DocumentData:
+        attacks = load_attacks(datasets)
+        documents = load_documents(datasets)
+        extra = [t for t, y in zip(messages.texts, messages.labels, strict=True) if y == 1]
+        attack_fold = group_folds([a.category for a in attacks], FOLDS, SEED)
+        doc_fold = np.random.default_rng(SEED + 1).integers(0, FOLDS, len(documents))
+        return cls(attacks, documents, extra, attack_fold, doc_fold)
+
+
+def attack_pieces(attack: Attack, *, whole: bool) -> list[str]:
+    """The attack's prose pieces (and its whole text for a text attack, or with ``whole``)."""
+    prose = document_pieces(attack.text, code=False)
+    return [attack.text, *prose] if whole or not attack.code else prose
+
+
+def _negatives(
+    data: DocumentData, fit_docs: Bools, settings: DocumentSettings, seed: int
+) -> list[str]:
+    rng = np.random.default_rng(seed)
+    pools: dict[str, dict[str, None]] = {}
+    for i in np.flatnonzero(fit_docs):
+        doc = data.documents[i]
+        key = doc.kind if settings.by_kind else "all"
+        pools.setdefault(key, {}).update(dict.fromkeys(document_pieces(doc.text)))
+    share = settings.negatives // max(1, len(pools))
+    out: list[str] = []
+    for key in sorted(pools):
+        pieces = list(pools[key])
+        if len(pieces) > share:
+            pieces = [pieces[i] for i in rng.choice(len(pieces), share, replace=False)]
+        out += pieces
+    return out
+
+
+def fit_documents(
+    feats: Featurizer,
+    data: DocumentData,
+    fit_attacks: Bools,
+    fit_docs: Bools,
+    settings: DocumentSettings,
+    seed: int,
+) -> LogisticModel:
+    fitted = [data.attacks[i] for i in np.flatnonzero(fit_attacks)]
+    positives = [p for a in fitted for p in attack_pieces(a, whole=settings.code_whole)]
+    positives += data.extra_attacks
+    negatives = _negatives(data, fit_docs, settings, seed)
+    y = np.asarray([1] * len(positives) + [0] * len(negatives), dtype=np.int64)
+    w, b = fit_logistic(
+        feats(positives + negatives), y, l2=settings.l2, iterations=12, tolerance=1e-4
+    )
+    return feats.model(w, b, "lines")
+
+
+def calibrate_documents(
+    feats: Featurizer,
+    model: LogisticModel,
+    data: DocumentData,
+    cal: Bools,
+    settings: DocumentSettings,
+) -> LogisticModel:
+    threshold = 0.0
+    for kind in settings.calibrated:
+        docs = [d.text for i, d in enumerate(data.documents) if cal[i] and d.kind == kind]
+        if docs:
+            found = threshold_at(feats.scores(model, docs), rules_fire(docs), settings.fpr)
+            threshold = max(threshold, found)
+    return replace(model, threshold=threshold)
+
+
+def compose(
+    attacks: Sequence[Attack], contexts: Sequence[Document], seed: int
+) -> list[tuple[str, str]]:
+    """``(kind, document)``: each attack at each position in ``CONTEXTS_PER_ATTACK`` random
+    contexts of its own type (text attacks in e-mails, tables and passages, code attacks in
+    code)."""
+    rng = random.Random(seed)
+    out: list[tuple[str, str]] = []
+    for kind in COMPOSED_KINDS:
+        pool = [c for c in contexts if c.kind == kind]
+        for attack in attacks:
+            if not pool or attack.code != (kind == "code"):
+                continue
+            for where in POSITIONS:
+                for ctx in rng.sample(pool, min(CONTEXTS_PER_ATTACK, len(pool))):
+                    out.append((kind, insert(ctx.text, attack.text, where, rng)))
+    return out
+
+
+def _flag(feats: Featurizer, model: LogisticModel, docs: Sequence[str]) -> Bools:
+    return rules_fire(docs) | (feats.scores(model, docs) > model.threshold)
+
+
+def measure_documents(
+    feats: Featurizer, data: DocumentData, settings: DocumentSettings | None = None
+) -> Report:
+    """Grouped 5-fold CV: fitted on three folds, calibrated on a fourth, measured on the
+    fifth (attacks of categories and clean documents neither step saw)."""
+    settings = settings or DocumentSettings()
+    report = Report()
+    for k in range(FOLDS):
+        cal = (k + 1) % FOLDS
+        model = fit_documents(
+            feats,
+            data,
+            (data.attack_fold != k) & (data.attack_fold != cal),
+            (data.doc_fold != k) & (data.doc_fold != cal),
+            settings,
+            seed=k,
+        )
+        model = calibrate_documents(feats, model, data, data.doc_fold == cal, settings)
+        report.thresholds.append(model.threshold)
+        clean = [d for i, d in enumerate(data.documents) if data.doc_fold[i] == k]
+        for kind in sorted({d.kind for d in data.documents}):
+            texts = [d.text for d in clean if d.kind == kind]
+            report.add(f"clean_{kind}", _flag(feats, model, texts))
+        attacks = [a for i, a in enumerate(data.attacks) if data.attack_fold[i] == k]
+        composed = compose(attacks, clean, seed=k)
+        flags = _flag(feats, model, [d for _, d in composed])
+        for kind in COMPOSED_KINDS:
+            hits = [f for (c, _), f in zip(composed, flags, strict=True) if c == kind]
+            report.add(f"injected_{kind}", hits)
+    return report
+
+
+def train_documents(
+    feats: Featurizer, data: DocumentData, settings: DocumentSettings | None = None
+) -> LogisticModel:
+    """The shipped document model: fitted on folds 1-4, calibrated on fold 0's documents."""
+    settings = settings or DocumentSettings()
+    model = fit_documents(
+        feats, data, data.attack_fold != 0, data.doc_fold != 0, settings, seed=FOLDS
+    )
+    return calibrate_documents(feats, model, data, data.doc_fold == 0, settings)

@@ -1,0 +1,139 @@
+"""How the injection models cut a text into the pieces they judge one by one.
+
+An instruction appended to a harmless question, or hidden on one line of an e-mail, in one
+cell of a table or in one comment of a code snippet, is scored on its own rather than
+averaged away by the text around it.
+
+Messages are cut into sentences. Documents are cut into lines, then sentences; a table row
+into its cells; and code is context, not text: lines inside code fences (or that look like
+code) are not judged themselves, only the comments and string literals written in words on
+them, where an instruction aimed at an assistant would hide.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+PieceMode = Literal["sentences", "lines"]
+MAX_PIECES = 24
+"""At most this many pieces per message (longer texts have neighbouring pieces merged), which
+bounds the latency of one check."""
+MAX_DOC_PIECES = 64
+"""At most this many pieces per document (documents are screened once and cached)."""
+DOC_WINDOW_WORDS = 60
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?:;])\s+|\n+")
+_DOC_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_CODE_START = re.compile(
+    r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b|def\s+\w+\s*\(|class\s+\w+[:(]|return\b"
+    r"|(el)?if\s.*:\s*$|else\s*:|for\s.*:\s*$|while\s.*:\s*$|with\s.*:\s*$|try\s*:|except\b"
+    r"|@\w+|>>>|\.\.\.\s|\$\s|#include\b|(public|private|static|const|let|var|function)\s"
+    r"|[\w.\[\]'\"]+\s*(=|\+=|-=)\s*\S|[\w.]+\([^)]*\)\s*;?\s*$|[{}()\[\]]+[;,]?\s*$)"
+)
+_COMMENT = re.compile(r"(?:^|\s)(?:#|//|--)\s?(.+)$|/\*(.+?)\*/")
+_STRING = re.compile(r"\"((?:[^\"\\\n]|\\.)*)\"|'((?:[^'\\\n]|\\.)*)'")
+_WORD = re.compile(r"[A-Za-zÀ-ÿ]{2,}")
+_CELL_SPLIT = re.compile(r"\s*\|\s*")
+_CODE_CHARS = set("=()[]{};<>_*/\\")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentence-ish pieces of ``text`` (on . ! ? : ; and line breaks); one piece means none."""
+    pieces = [p.strip() for p in _SENTENCE_BREAK.split(text) if p and len(p.strip()) > 1]
+    return pieces or [text]
+
+
+def looks_like_code(line: str) -> bool:
+    """A line of source code rather than prose: a statement's shape, or mostly symbols."""
+    stripped = line.strip()
+    if not stripped:
+        return False
+    if _CODE_START.match(stripped):
+        return True
+    symbols = sum(ch in _CODE_CHARS for ch in stripped)
+    words = len(_WORD.findall(stripped))
+    return symbols >= 3 and symbols > words
+
+
+def _wordy(text: str, min_words: int = 3) -> bool:
+    return len(_WORD.findall(text)) >= min_words
+
+
+def code_words(line: str) -> list[str]:
+    """What is written in words on a line of code: its comment and long string literals."""
+    out: list[str] = []
+    for m in _STRING.finditer(line):
+        value = (m.group(1) or m.group(2) or "").strip()
+        if len(value) >= 12 and _wordy(value) and len(value.split()) >= 3:
+            out.append(value)
+    for m in _COMMENT.finditer(_STRING.sub('""', line)):
+        value = (m.group(1) or m.group(2) or "").strip()
+        if _wordy(value):
+            out.append(value)
+    return out
+
+
+def _prose_pieces(line: str, max_words: int) -> list[str]:
+    out: list[str] = []
+    for sentence in _DOC_SENTENCE.split(line):
+        words = sentence.split()
+        for i in range(0, len(words), max_words):
+            piece = " ".join(words[i : i + max_words])
+            if len(piece) > 2:
+                out.append(piece)
+    return out
+
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a table row (``| a | b |``), or None for a line that is not one."""
+    if line.count("|") < 2:
+        return None
+    return [c for c in _CELL_SPLIT.split(line.strip().strip("|")) if c]
+
+
+def document_pieces(
+    text: str, max_words: int = DOC_WINDOW_WORDS, *, code: bool = True
+) -> list[str]:
+    """The prose of a document, piece by piece: each line cut into sentences and windows of
+    ``max_words`` words; table rows into their cells of three words or more; code lines into
+    their comments and string literals (none with ``code`` off). Fences and near-empty lines
+    are skipped."""
+    out: list[str] = []
+    fenced = False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if len(line) < 3:
+            continue
+        if fenced or looks_like_code(line):
+            out += code_words(line) if code else []
+            continue
+        cells = _cells(line)
+        if cells is not None:
+            out += [p for c in cells if _wordy(c) for p in _prose_pieces(c, max_words)]
+            continue
+        out += _prose_pieces(line, max_words)
+    return out
+
+
+def _cap(pieces: list[str], limit: int) -> list[str]:
+    if len(pieces) <= limit:
+        return pieces
+    size = -(-len(pieces) // limit)
+    return [" ".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
+
+
+def pieces_of(text: str, mode: PieceMode = "sentences") -> list[str]:
+    """The pieces a text is scored on besides its whole (none when it is one piece).
+
+    Messages (``sentences``): its sentences. Documents (``lines``): its prose pieces."""
+    if mode == "lines":
+        return _cap(document_pieces(text), MAX_DOC_PIECES)
+    found = split_sentences(text)
+    if len(found) <= 1 and found[0].strip() == text.strip():
+        return []
+    return _cap(found, MAX_PIECES)
