@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -11,6 +12,7 @@ from playwright.sync_api import Browser, expect
 from tests.actions.chatapp import ChatApp, chat_app, identity_env, migrated_settings
 from tests.actions.northwind import Northwind, northwind
 from tests.identity.keys import live_hs256
+from tests.servers import free_port, serve
 from tests.web.conftest import ChatPage, open_chat
 
 pytestmark = pytest.mark.browser
@@ -78,3 +80,53 @@ def test_an_anonymous_visitor_sees_no_account_data(page: ChatPage, company: Nort
     expect(p.locator(".fd-msg--user")).to_have_count(2)
     assert [c["user"] for c in company.state.calls] == ["u_1001"]
     assert page.problems.errors == []
+
+
+def host_page(frontdesk: str, token: str) -> Any:
+    """The company's own page embedding the widget with the signed-in customer's token."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    html = (
+        "<!doctype html><html><head><title>Northwind app</title>"
+        '<link rel="icon" href="data:,"></head><body>'
+        "<h1>Your Northwind workspace</h1>"
+        f'<script src="{frontdesk}/widget.js" data-identity="{token}" defer></script>'
+        "</body></html>"
+    )
+
+    async def index(request: object) -> HTMLResponse:
+        return HTMLResponse(html)
+
+    return Starlette(routes=[Route("/", index)])
+
+
+def test_the_widget_carries_the_host_pages_signed_identity(
+    browser: Browser, tmp_path: Path, company: Northwind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identity_env(monkeypatch, company.url)
+    host_port = free_port()
+    host = f"http://127.0.0.1:{host_port}"
+    settings = migrated_settings(tmp_path / "home").model_copy(update={"widget_origins": [host]})
+    with chat_app(settings, company) as chat:
+        frontdesk = str(chat.client.base_url)
+        with serve(host_page(frontdesk, live_hs256()), port=host_port):
+            for opened in open_chat(browser, host, viewport={"width": 1100, "height": 800}):
+                p = opened.page
+                p.goto(host)
+                p.locator(".frontdesk-widget-button").click()
+                frame = p.frame_locator("#frontdesk-widget-frame")
+                expect(frame.locator(".fd-msg--greeting")).to_be_visible()
+                frame.locator("#fd-input").fill("Which plan am I on?")
+                frame.locator("#fd-input").press("Enter")
+                expect(frame.locator("#fd-log")).to_contain_text("Growth plan (since 3 March 2026)")
+                assert [c["user"] for c in company.state.calls] == ["u_1001"]
+                # the host page signs the customer out: a new, anonymous conversation
+                p.evaluate("window.Frontdesk.logout()")
+                expect(frame.locator(".fd-msg--user")).to_have_count(0)
+                frame.locator("#fd-input").fill("Which plan am I on?")
+                frame.locator("#fd-input").press("Enter")
+                expect(frame.locator("#fd-log")).to_contain_text("once you're signed in")
+                assert len(company.state.calls) == 1
+                assert opened.problems.errors == []
