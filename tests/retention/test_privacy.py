@@ -169,8 +169,9 @@ async def test_two_workers_one_run_per_interval(database_url: str) -> None:
         acme = tenant()
         await conversation_at(first, acme, NOW - timedelta(days=10))
         policy = Overrides(lookup=_only(acme, Own(7)), default=GlobalRetention(None))
+        name = f"retention-{uuid.uuid4().hex[:8]}"
         jobs = [
-            RetentionJob(Privacy(s, clock=lambda: NOW), policy, JobClaims(s.engine), 3600.0)
+            RetentionJob(Privacy(s, clock=lambda: NOW), policy, JobClaims(s.engine), name=name)
             for s in (first, second)
         ]
         reports = await asyncio.gather(*(j.run_once() for j in jobs))
@@ -178,9 +179,36 @@ async def test_two_workers_one_run_per_interval(database_url: str) -> None:
         assert len(ran) == 1
         assert ran[0].tenants[acme].conversations == 1
         assert await asyncio.gather(*(j.run_once() for j in jobs)) == [None, None]
-        row = await JobClaims(first.engine).last("retention")
+        row = await JobClaims(first.engine).last(name)
         assert row is not None and row["finished_at"] is not None
         assert row["result"]["tenants"][acme]["conversations"] == 1
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_job_also_applies_the_bots_media_retention(
+    database_url: str, tmp_path: Path
+) -> None:
+    from frontdesk.media.config import MediaConfig
+    from frontdesk.media.service import MediaService
+    from frontdesk.retention.build import retention_job
+    from frontdesk.settings import load_settings
+    from tests.conftest import make_bot
+
+    bot = make_bot().model_copy(update={"media": MediaConfig(retention_days=0.5)})
+    media = MediaService.for_bot(bot, tmp_path)
+    store = SqlMemoryStore.from_url(database_url)
+    try:
+        conversation = await store.create_conversation(tenant_id=tenant(), bot_id="b")
+        attach(media.store, conversation.id, b"a day-old screenshot")  # NOW: hours ago
+        settings = load_settings(env="test", home=tmp_path, retention_interval_seconds=1)
+        job = retention_job(settings, store, media)
+        job.name = f"retention-{uuid.uuid4().hex[:8]}"
+        assert await job.run_once() is not None
+        assert media.store.list(conversation.id) == []
+        assert await store.get_conversation(conversation.id) is not None  # no conversation days
+        row = await job.claims.last(job.name)
+        assert row is not None and row["result"]["media_expired"] == 1
+    finally:
+        await store.close()

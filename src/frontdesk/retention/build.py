@@ -39,4 +39,5 @@ def retention_job(
         policy or policy_from(settings),
         JobClaims(engine),
         interval_seconds=settings.retention_interval_seconds,
+        media_sweep=media.apply_retention if media is not None else None,
     )

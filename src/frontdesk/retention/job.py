@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,6 +25,10 @@ class RetentionJob:
     claims: JobClaims
     interval_seconds: float = 3600.0
     owner: str = field(default_factory=worker_id)
+    name: str = JOB_NAME
+    """The job's claim row in ``job_runs``."""
+    media_sweep: Callable[[], Awaitable[int]] | None = None
+    """Also deletes attachments past the bot's own ``media.retention_days`` (count returned)."""
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -32,21 +37,24 @@ class RetentionJob:
 
     async def run_once(self) -> RetentionReport | None:
         """Run retention if this worker wins this interval's claim; None when another did."""
-        if not await self.claims.claim(JOB_NAME, self.owner, self.every):
+        if not await self.claims.claim(self.name, self.owner, self.every):
             return None
 
         async def keep_alive() -> None:
-            await self.claims.renew(JOB_NAME, self.owner)
+            await self.claims.renew(self.name, self.owner)
 
         report = await self.privacy.apply(self.policy, keep_alive=keep_alive)
-        await self.claims.finish(JOB_NAME, self.owner, report.as_json())
+        result = report.as_json()
+        if self.media_sweep is not None:
+            result["media_expired"] = await self.media_sweep()
+        await self.claims.finish(self.name, self.owner, result)
         total = report.total
         if total.conversations or total.attachments:
             log.info(
                 "retention deleted %d conversations and %d attachments",
                 total.conversations,
                 total.attachments,
-                extra={"retention": report.as_json()},
+                extra={"retention": result},
             )
         return report
 
