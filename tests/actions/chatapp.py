@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from frontdesk.app import create_app
-from frontdesk.config import AnswerConfig
+from frontdesk.config import AnswerConfig, LimitsConfig
 from frontdesk.memory.migrate import upgrade
 from frontdesk.providers.scripted import ScriptedProvider
 from frontdesk.settings import Settings, load_settings
@@ -53,13 +53,21 @@ def migrated_settings(home: Path) -> Settings:
 
 @contextmanager
 def chat_app(
-    settings: Settings, api: Northwind, provider: ScriptedProvider | None = None, **answer: object
+    settings: Settings,
+    api: Northwind,
+    provider: ScriptedProvider | None = None,
+    *,
+    limits: LimitsConfig | None = None,
+    **answer: object,
 ) -> Iterator[ChatApp]:
     """The sample bot answering extractively (as with the embedded model) unless told
     ``mode="generative"`` (a vendor model with tools, here the scripted provider)."""
     bot = sample_bot()
     bot = bot.model_copy(
-        update={"answer": AnswerConfig.model_validate({"mode": "extractive", **answer})}
+        update={
+            "answer": AnswerConfig.model_validate({"mode": "extractive", **answer}),
+            "limits": limits or bot.limits,
+        }
     )
     provider = provider or ScriptedProvider.from_texts(["(the model was not expected)"])
     app = create_app(settings, bot=bot, provider=provider)

@@ -219,3 +219,29 @@ def test_a_knowledge_question_is_not_an_action(chat: ChatApp, api: Northwind) ->
     done = next(e for e in events if e.event == "done")
     assert done.data["finish_reason"] != "action"
     assert api.state.calls == []
+
+
+def test_a_verified_customer_is_limited_by_their_id_across_conversations(
+    tmp_path_factory: pytest.TempPathFactory, company: Northwind
+) -> None:
+    """Per-user limits count the verified customer, whichever conversation or browser."""
+    from frontdesk.config import LimitsConfig
+
+    with pytest.MonkeyPatch.context() as patch:
+        identity_env(patch, company.url)
+        settings = migrated_settings(tmp_path_factory.mktemp("user-limits"))
+        limits = LimitsConfig(user_rpm=2, conversation_rpm=None)
+        with chat_app(settings, company, limits=limits) as chat:
+            dana = {"X-Frontdesk-Identity": live_hs256()}
+            first, second = conversation(chat, dana), conversation(chat, dana)
+            ask(chat, first, "Which plan am I on?", dana)
+            ask(chat, second, "Which plan am I on?", dana)
+            third = chat.client.post(
+                f"/api/conversations/{second}/messages",
+                json={"content": "and my usage?"},
+                headers=dana,
+            )
+            assert third.status_code == 429, third.text
+            # another customer has their own allowance
+            sam = {"X-Frontdesk-Identity": live_hs256(sub="u_2002")}
+            ask(chat, conversation(chat, sam), "Which plan am I on?", sam)
