@@ -277,3 +277,48 @@ def test_bounds_and_validity_worded_differently_are_the_same_condition(
     )
     assert [s.supported for s in report.sentences] == [True, True]
     assert conditions("limited to 5 MB").keys() == conditions("at most 5 MB").keys()
+
+
+# --- plans named in most sources, bounds, months ---------------------------------------
+
+GROWTH = (
+    "The Growth plan costs $299 per month. It includes 50 active pipelines and chat support "
+    "during business hours (09:00-18:00 CET and ET)."
+)
+DISCOUNTS = "Registered nonprofits and accredited schools get 40% off Starter and Growth."
+PAGES = "List endpoints return at most 200 items per page; pass the cursor for the next page."
+PLAN_SOURCES = [PLANS, GROWTH, OVERAGE, DISCOUNTS, PAGES]
+
+
+def test_a_plan_named_in_most_sources_is_still_a_plan_that_can_be_swapped(
+    grounder: Grounder,
+) -> None:
+    # Starter and Growth are in most of these sources, yet they are plans, not the company
+    for answer in (
+        "Nonprofits get 40% off Starter and Enterprise. [4]",
+        "Extra rows cost $1.50 per million on Starter and $1.00 per million on Enterprise. [3]",
+    ):
+        (sentence,) = grounder.score(answer, PLAN_SOURCES).sentences
+        assert not sentence.supported and sentence.reason == "name", answer
+    report = grounder.score("Nonprofits get 40% off Starter and Growth. [4]", PLAN_SOURCES)
+    (faithful,) = report.sentences
+    assert faithful.supported
+
+
+def test_a_time_zone_or_a_month_is_no_rival_of_a_plan(grounder: Grounder) -> None:
+    answer = "With Growth you get 50 active pipelines and chat support in business hours. [2]"
+    assert all(s.supported for s in grounder.score(answer, PLAN_SOURCES).sentences)
+    assert "May" not in names("In May the Growth plan got faster schedules.")
+
+
+def test_no_more_than_is_a_bound_not_a_negation(grounder: Grounder) -> None:
+    assert not polarity("You get no more than 200 items per page.").has_negation
+    answer = "List endpoints give you no more than 200 items per page. [5]"
+    assert all(s.supported for s in grounder.score(answer, PLAN_SOURCES).sentences)
+
+
+def test_over_and_above_without_a_number_are_no_condition() -> None:
+    assert "more_than" not in conditions("Pipelines are handed over to the owner.")
+    assert "more_than" not in conditions("Extra rows above your allowance cost $1.00.")
+    assert "more_than" in conditions("Accounts with over 200 members get a discount.")
+    assert "more_than" in conditions("more than 5 pipelines")

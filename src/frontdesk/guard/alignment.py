@@ -23,6 +23,7 @@ from frontdesk.guard.claims import (
     compare,
     content_stems,
     features,
+    instance_names,
     names,
 )
 from frontdesk.guard.injection_model import SyncEmbedder
@@ -125,6 +126,8 @@ class SourceIndex:
     known_names: frozenset[str]
     all_names: frozenset[str]
     generic_names: frozenset[str]
+    instances: frozenset[str]
+    """plan and tier names (``claims.instance_names``)"""
     text: str
     """all the sources, cleaned of markup"""
     vectors: npt.NDArray[np.float32] | None
@@ -170,7 +173,12 @@ def build_index(
         per_source.append(found)
     all_names = frozenset(n for s in per_source for n in s)
     need = max(2, math.ceil(GENERIC_SHARE * len(sources)))
-    generic = frozenset(n for n in all_names if sum(n in s for s in per_source) >= need)
+    # a plan or tier ("Growth plan") is never generic, however many sources name it: a
+    # claim that swaps it for another is the error to catch
+    instances = instance_names(clean("\n".join(sources)), all_names)
+    generic = frozenset(
+        n for n in all_names if sum(n in s for s in per_source) >= need and n not in instances
+    )
     vectors = claims_v = None
     if embedder is not None and sentences:
         # only sentences sharing a word with some claim can be its best match: embed those
@@ -181,7 +189,7 @@ def build_index(
         vectors = np.zeros((len(sentences), batch.shape[1]), dtype=np.float32)
         vectors[rows] = batch[len(extra_texts) :]
     text = clean("\n".join(sources))
-    index = SourceIndex(tuple(sentences), known, all_names, generic, text, vectors)
+    index = SourceIndex(tuple(sentences), known, all_names, generic, instances, text, vectors)
     return index, claims_v
 
 
@@ -248,6 +256,7 @@ def verify(
             context_text=candidate.sentence.context_text,
             source_text=index.text,
             generic_names=index.generic_names,
+            instances=index.instances,
         )
         if mismatch is None:
             return Verification(None, candidate.sentence, semantic, len(candidates))

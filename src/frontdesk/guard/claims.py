@@ -99,7 +99,8 @@ def polarity(text: str) -> Polarity:
     positive: set[str] = set()
     heads: set[str] = set()
     found = False
-    for clause in _CLAUSE_PUNCT.split(_LEADING_ANSWER.sub("", text)):
+    unbound = _BOUND_NO.sub(lambda m: " " * len(m.group(0)), _LEADING_ANSWER.sub("", text))
+    for clause in _CLAUSE_PUNCT.split(unbound):
         active, head = 0, False
         for word in _WORD.findall(clause):
             non = _NON.match(word)
@@ -128,6 +129,11 @@ def polarity(text: str) -> Polarity:
 
 
 _LEADING_ANSWER = re.compile(r"^\s*(?:no|yes)\s*[,.!:;—-]\s*", re.IGNORECASE)
+_BOUND_NO = re.compile(
+    r"\b(?:no|not)\s+(?=(?:more|less|fewer|later|earlier|longer|sooner)\s+than\b)",
+    re.IGNORECASE,
+)
+"""'no more than 200' is a bound (``at_most``), not a negation."""
 
 
 # --- quantities ----------------------------------------------------------------------
@@ -342,7 +348,9 @@ _NOT_NAMES = _words(
     "I A Q No Yes Not If When Then The This That These Those It Its You Your We Our Each "
     "Every All Any Some For Go Open Click Choose Enter Set Use To In On At By Or And But "
     "After Before Once Only With Without From Also So Sorry Please Thanks Hi Hello What "
-    "How Why Where Which Who There Here Note Example Sure Unfortunately However Yes"
+    "How Why Where Which Who There Here Note Example Sure Unfortunately However Yes "
+    "January February March April May June July August September October November December "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday"
 )
 
 
@@ -407,6 +415,23 @@ def names(text: str, known: frozenset[str] = frozenset()) -> set[str]:
     return out
 
 
+_INSTANCE_NOUN = re.compile(r"\s+(?:plans?|tiers?|editions?|packages?)\b")
+
+
+def instance_names(text: str, candidates: frozenset[str]) -> frozenset[str]:
+    """The names of ``candidates`` that ``text`` writes before "plan" or "tier" ("the
+    Growth plan"): alternatives of one kind, which a claim must not swap."""
+    found = set()
+    for name in candidates:
+        if name.startswith("role:"):
+            continue
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
+            if _INSTANCE_NOUN.match(text, m.end()):
+                found.add(name)
+                break
+    return frozenset(found)
+
+
 def mentions(name: str, text: str) -> bool:
     """Whether ``text`` mentions ``name`` (a role, an acronym's expansion, or the word)."""
     lowered = text.lower()
@@ -458,6 +483,8 @@ def conditions(text: str) -> dict[str, list[int]]:
             taken.append((m.start(), m.end()))
             if name in _TIMED and not _TIMED_BY.match(text, m.end()):
                 name += "_event"  # "after a pipeline finishes", not "after 14 days"
+            elif name in _COMPARED and not _COMPARED_TO.match(text, m.end()):
+                continue  # "handed over to", "rows above your allowance": no bound
             found.setdefault(name, []).append(m.start())
     return found
 
@@ -468,6 +495,10 @@ _TIMED_BY = re.compile(
     re.IGNORECASE,
 )
 _EVENTS = frozenset({"after_event", "before_event", "within_event"})
+_COMPARED = frozenset({"more_than", "less_than"})
+_COMPARED_TO = re.compile(
+    r"\W*(?:\w+\s+){0,2}?(?:[$€£]?\d|(?:" + "|".join(_WORD_NUMBERS) + r")\b)", re.IGNORECASE
+)
 _EXPIRES = re.compile(r"\b(?:expires?|expiring|runs? out|lapses?)\s+after\b", re.IGNORECASE)
 _VALID_FOR = re.compile(
     r"\b(?:valid|good|usable|active|kept|stays?|lasts?)\s+(?:\w+\s+)?for\b", re.IGNORECASE
@@ -543,12 +574,15 @@ def compare(
     context_text: str,
     source_text: str,
     generic_names: frozenset[str],
+    instances: frozenset[str] = frozenset(),
 ) -> Mismatch | None:
     """How ``claim`` differs from ``source`` (None when it does not).
 
     ``context_names``: names of the source sentence and the sentences just before it, and
     ``context_text`` their text; ``source_text``: all the sources; ``generic_names``: names
-    present in most sources (the company), which are never a rival plan or product.
+    present in most sources (the company), which are never a rival plan or product;
+    ``instances``: plan and tier names (:func:`instance_names`), whose rivals are only
+    other plans and tiers (a time zone or month is no rival of "Growth").
     """
     rivals = context_names - claim.names - generic_names
     # a role is never generic: account pages name several in every passage
@@ -559,8 +593,7 @@ def compare(
         # "Admins can ..."), though the next sentence may mention the claim's
         if mentions(name, source.text):
             continue
-        kind = name.startswith("role:")
-        same_kind = sorted(r for r in sentence_rivals if r.startswith("role:") == kind)
+        same_kind = _same_kind(name, sentence_rivals, instances)
         if same_kind:
             return Mismatch("name", f"the source says this of {same_kind[0]}, not {name}")
     for name in sorted(claim.names):
@@ -568,7 +601,8 @@ def compare(
             continue
         if not name.startswith("role:") and not mentions(name, source_text):
             return Mismatch("name", f"{name} is not in the sources")
-        if rivals:  # the sentence is about another plan or product
+        if rivals and (name not in instances or _same_kind(name, rivals, instances)):
+            # the sentence is about another plan or product
             return Mismatch("name", f"the source says this of {sorted(rivals)[0]}, not {name}")
     shared = claim.stems & source.stems
     c, s = claim.polarity, source.polarity
@@ -594,6 +628,13 @@ def compare(
         if wanted and not any(all(n in b or n not in other_bound for n in wanted) for b in matches):
             return Mismatch("quantity", f"'{q.text}' is stated for another plan")
     return _condition_mismatch(claim, source, shared)
+
+
+def _same_kind(name: str, rivals: frozenset[str], instances: frozenset[str]) -> list[str]:
+    """The rivals of ``name``'s kind: roles for a role, plans for a plan, else non-roles."""
+    role = name.startswith("role:")
+    out = sorted(r for r in rivals if r.startswith("role:") == role)
+    return [r for r in out if r in instances] if name in instances else out
 
 
 def _condition_mismatch(
