@@ -121,3 +121,31 @@ def test_replay_export_erase_and_retention_commands(env: dict[str, str]) -> None
     assert erased.returncode == 0, erased.stderr
     assert json.loads(erased.stdout) == {"conversations": 1, "attachments": 0}
     assert run(["conversations", "export", cid], env).returncode == 2
+
+
+def test_replay_of_a_tenant_turn_uses_the_tenants_bot(env: dict[str, str]) -> None:
+    from tests.tenants.world import ACME, create_tenant
+
+    settings = load_settings(
+        home=Path(env["FRONTDESK_HOME"]), bot_config=Path(env["FRONTDESK_BOT_CONFIG"])
+    )
+    settings.data_dir.mkdir(parents=True)
+    upgrade(settings.resolved_database_url)
+    document = json.loads(json.dumps(ACME))
+    document["bot"].update(knowledge={"enabled": False}, answer={"mode": "generative"})
+    record = create_tenant(settings, "acme", document)
+    site = {"X-Frontdesk-Site": record.site_key}
+    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        created = client.post("/api/conversations", json={}, headers=site)
+        assert created.status_code == 201, created.text
+        cid = created.json()["id"]
+        path = f"/api/conversations/{cid}/messages"
+        resp = client.post(path, json={"content": "Hi"}, headers=site)
+        assert resp.status_code == 200, resp.text
+    [turn] = turns_of(settings, cid)
+    out = run(["replay", turn.id, "--json"], env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    # the tenant's bot, not the one of FRONTDESK_BOT_CONFIG, is the current config
+    assert result["config_version"]["current"] == result["config_version"]["recorded"]
+    assert result["notes"] == []

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from frontdesk.errors import FrontdeskError
 from frontdesk.settings import Settings
+
+if TYPE_CHECKING:
+    from frontdesk.services import Services
 
 err = Console(stderr=True)
 
@@ -25,6 +28,14 @@ def replay(
         typer.Option(help="Ask a running server (POST /api/admin/turns/ID/replay) instead"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON")] = False,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FRONTDESK_REPLAY_KEY",
+            help="With --url: an admin key of the turn's tenant (default: FRONTDESK_ADMIN_TOKEN, "
+            "the default tenant's operator)",
+        ),
+    ] = None,
 ) -> None:
     """Run a recorded turn again (its prompt, sources and parameters) and show the difference
     from the stored answer; exit 1 when they differ."""
@@ -33,7 +44,7 @@ def replay(
     settings = _settings()
     try:
         if url is not None:
-            result = asyncio.run(_remote(settings, url, turn_id, endpoint))
+            result = asyncio.run(_remote(settings, url, turn_id, endpoint, key))
         else:
             result = asyncio.run(_in_process(settings, turn_id, endpoint))
     except FrontdeskError as exc:
@@ -54,18 +65,32 @@ async def _in_process(settings: Settings, turn_id: str, endpoint: str | None) ->
 
     bot = load_bot_config(settings.bot_config)
     async with open_services(settings, bot) as services:
-        replay = await replayer_for(services).replay(turn_id, endpoint=endpoint)
+        replay = await replayer_for(await _turn_services(services, turn_id)).replay(
+            turn_id, endpoint=endpoint
+        )
         return replay.as_json()
 
 
+async def _turn_services(services: Services, turn_id: str) -> Services:
+    """The services of the turn's tenant: its own bot when it has a tenant record."""
+    from frontdesk.tenants.resolve import services_of
+
+    turn = await services.store.get_turn(turn_id)
+    conversation = await services.store.get_conversation(turn.conversation_id) if turn else None
+    if conversation is None or services.tenants is None:
+        return services
+    record = await services.tenants.by_id(conversation.tenant_id)
+    return services if record is None else await services_of(services, record)
+
+
 async def _remote(
-    settings: Settings, url: str, turn_id: str, endpoint: str | None
+    settings: Settings, url: str, turn_id: str, endpoint: str | None, key: str | None
 ) -> dict[str, Any]:
     import httpx
 
     from frontdesk.errors import ClientError
 
-    token = settings.admin_token.get_secret_value()
+    token = key or settings.admin_token.get_secret_value()
     async with httpx.AsyncClient(base_url=url, timeout=300) as client:
         response = await client.post(
             f"/api/admin/turns/{turn_id}/replay",
