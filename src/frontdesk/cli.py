@@ -374,6 +374,14 @@ def keys_create(
     err.print(
         f"created {role} key {created.info.id} for {name}; store it now, it is not shown again"
     )
+    if tenant != "default":
+        from frontdesk.tenants.cli import tenant_exists
+
+        if not tenant_exists(settings.resolved_database_url, tenant):
+            err.print(
+                f"[yellow]warning:[/yellow] tenant {tenant!r} has no record: its chat and "
+                f"documents need `frontdesk tenants create {tenant} --file ...`"
+            )
     print(created.token)
 
 

@@ -112,5 +112,9 @@ def test_ingest_and_config_check_per_tenant(env: dict[str, str], tmp_path: Path)
     assert "knowledge collection: acme-docs" in checked.stdout
     assert "https://shop.acme.example" in checked.stdout
     assert "scripted (scripted:scripted-1)" in checked.stdout
+    key = run(["keys", "create", "--role", "admin", "--name", "ops", "--tenant", "acme"], env)
+    assert key.returncode == 0 and "warning" not in key.stderr, key.stderr
+    orphan = run(["keys", "create", "--role", "admin", "--name", "ops", "--tenant", "initech"], env)
+    assert orphan.returncode == 0 and "tenant 'initech' has no record" in orphan.stderr
     missing = run(["config", "check", "--tenant", "initech"], env)
     assert missing.returncode == 2 and "no tenant 'initech'" in missing.stderr

@@ -52,6 +52,12 @@ def get_tenant(database_url: str, tenant_id: str) -> TenantRecord:
     return asyncio.run(_with_store(database_url, run))
 
 
+def tenant_exists(database_url: str, tenant_id: str) -> bool:
+    """Whether ``tenant_id`` has a record (its config need not validate)."""
+    entries = asyncio.run(_with_store(database_url, lambda s: s.list()))
+    return any(entry.id == tenant_id for entry in entries)
+
+
 def list_tenants(database_url: str) -> list[TenantRecord | BrokenTenant]:
     return asyncio.run(_with_store(database_url, lambda s: s.list()))
 
