@@ -54,6 +54,13 @@ def test_resend_my_last_invoice_with_the_button(
     expect(p.locator("#fd-log")).to_contain_text("email your most recent invoice")
     assert company.state.resent == []
     p.screenshot(path=str(artifacts / "action-confirm.png"))
+    # the page is opened again (the company's page hands over the token again): the
+    # conversation comes back with the button still waiting
+    token = live_hs256()
+    p.goto(f"{page.base_url}/?again=1#identity={token}")
+    expect(p.locator(".fd-msg--user")).to_have_count(1)
+    yes = p.locator(".fd-confirm-yes")
+    expect(yes).to_be_visible()
     yes.click()
     expect(p.locator("#fd-log")).to_contain_text("INV-2026-0311")
     expect(p.locator(".fd-confirm-status")).to_have_text("Confirmed")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 PENDING_FIELD = "frontdesk_pending_actions"
+OFFER_FIELD = "action_offer"
+"""The asking assistant message's metadata: the offer as the ``action_confirm`` event had it."""
 KEEP = 20
 """Offers kept per conversation (the oldest finished ones are dropped first)."""
 

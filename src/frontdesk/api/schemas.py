@@ -70,9 +70,11 @@ class MessageOut(BaseModel):
     citations: list[dict[str, Any]] = Field(default_factory=list)
     feedback: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = Field(default_factory=list)
+    action_offer: dict[str, Any] | None = None
+    """An action offered for confirmation with its ``state`` (pending: show the buttons)."""
 
     @classmethod
-    def of(cls, m: StoredMessage) -> MessageOut:
+    def of(cls, m: StoredMessage, offers: dict[str, Any] | None = None) -> MessageOut:
         cites = m.metadata.get("citations", []) if m.metadata else []
         return cls(
             id=m.id,
@@ -86,6 +88,7 @@ class MessageOut(BaseModel):
             citations=cites if isinstance(cites, list) else [],
             feedback=m.metadata.get("feedback") if m.metadata else None,
             attachments=_attachments(m.metadata.get("attachments") if m.metadata else None),
+            action_offer=_offer(m.metadata.get("action_offer") if m.metadata else None, offers),
         )
 
 
@@ -110,7 +113,11 @@ class ConversationOut(BaseModel):
             created_at=c.created_at,
             updated_at=c.updated_at,
             greeting=greeting,
-            messages=[MessageOut.of(m) for m in messages or [] if m.role != "system"],
+            messages=[
+                MessageOut.of(m, c.metadata.get("frontdesk_pending_actions"))
+                for m in messages or []
+                if m.role != "system"
+            ],
         )
 
 
@@ -163,3 +170,12 @@ class AttachmentOut(BaseModel):
 
 def attachment_url(attachment_id: str, conversation_id: str) -> str:
     return f"/api/attachments/{quote(attachment_id)}?conversation_id={quote(conversation_id)}"
+
+
+def _offer(offer: Any, offers: Any) -> dict[str, Any] | None:
+    """A stored action offer with its current state from the conversation's offers."""
+    if not isinstance(offer, dict) or not isinstance(offer.get("id"), str):
+        return None
+    record = offers.get(offer["id"]) if isinstance(offers, dict) else None
+    state = record.get("state") if isinstance(record, dict) else "unknown"
+    return {**offer, "state": state}

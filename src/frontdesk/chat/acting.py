@@ -9,6 +9,7 @@ action. A failure says so honestly and offers a person; nothing is invented.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 from frontdesk.actions.config import ActionConfig
 from frontdesk.actions.fill import fill_arguments
-from frontdesk.actions.pending import Offer, new_offer_id
+from frontdesk.actions.pending import OFFER_FIELD, Offer, new_offer_id
 from frontdesk.actions.render import (
     OFFER_PERSON,
     confirm_text,
@@ -127,6 +128,10 @@ async def offer(
         question=question,
         expires_at=datetime.fromtimestamp(expires, UTC).isoformat(),
     )
+    if ctx.assistant_message_id:  # the button comes back with the history after a reload
+        await ctx.store.merge_message_metadata(
+            ctx.assistant_message_id, {OFFER_FIELD: dataclasses.asdict(event)}
+        )
     audit = {
         "action": action.name,
         "call_id": offer_id,

@@ -3,6 +3,7 @@
 import { Api, SITE_HEADER } from "./api.js";
 import { AttachmentTray, VoiceRecorder, imageFiles } from "./attachments.js";
 import { Composer } from "./composer.js";
+import { showConfirm } from "./confirm.js";
 import { installIdentity, onIdentityChange, subjectOf } from "./identity.js";
 import { LiveUpdates, queueText } from "./live.js";
 import { ChatLog } from "./log.js";
@@ -259,6 +260,10 @@ export class ChatApp {
     const citations = Array.isArray(message.citations) ? message.citations : [];
     view.setMarkdown(message.content || "", citations);
     view.setSources(citations);
+    const offer = message.action_offer;
+    if (offer && offer.state === "pending" && Date.parse(offer.expires_at) > Date.now()) {
+      showConfirm(this, view, offer); // still waiting for the customer's button
+    }
     if (STREAMING_STATUSES.has(message.status)) {
       view.showTyping(!message.content);
       view.setBusy(true);
