@@ -6,7 +6,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.knowledge.errors import DuplicateChunk, EmbeddingMismatch
@@ -39,6 +50,24 @@ CHUNK_COLUMNS = [
     kb_chunks.c.anchor,
     kb_chunks.c.token_count,
 ]
+
+
+_CHUNK_SQL = (
+    "SELECT pk, id, tenant, collection, document_id, ordinal, text, title, section, source, "
+    "content_hash, url, page, anchor, token_count FROM kb_chunks "
+    "WHERE tenant = :tenant AND collection = :collection AND pk IN :pks"
+)
+# The search hot path (every vector and lexical search fetches its hits, every search reads
+# the collection's generation) as prebuilt textual statements: building the equivalent
+# ``select()`` each time cost 1.4 ms of CPU per 30-row fetch, these 0.4 ms (BENCHMARKS.md).
+_FETCH_PKS = text(_CHUNK_SQL).bindparams(bindparam("pks", expanding=True))
+_FETCH_PKS_IN_DOCUMENTS = text(_CHUNK_SQL + " AND document_id IN :documents").bindparams(
+    bindparam("pks", expanding=True), bindparam("documents", expanding=True)
+)
+_COLLECTION = text(
+    "SELECT tenant, collection, model_id, dimensions, generation FROM kb_collections "
+    "WHERE tenant = :tenant AND collection = :collection"
+)
 
 
 def chunk_from_row(row: RowMapping | Any) -> StoredChunk:
@@ -148,15 +177,42 @@ class SqlStoreBase:
         return [IndexRow(r.pk, r.document_id, r.title, r.section or "", r.text) for r in rows]
 
     def _fetch_pks(self, where: SearchFilter, pks: list[int]) -> dict[int, StoredChunk]:
+        """The in-scope chunks among primary keys ``pks`` (hits of a search)."""
         if not pks:
             return {}
+        params: dict[str, Any] = {
+            "tenant": where.tenant,
+            "collection": where.collection,
+            "pks": pks,
+        }
+        statement = _FETCH_PKS
+        if where.document_ids is not None:
+            if not where.document_ids:
+                return {}
+            statement = _FETCH_PKS_IN_DOCUMENTS
+            params["documents"] = sorted(where.document_ids)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(kb_chunks.c.pk, *CHUNK_COLUMNS).where(
-                    *scope(kb_chunks, where), kb_chunks.c.pk.in_(pks)
-                )
-            ).all()
-        return {r.pk: chunk_from_row(r) for r in rows}
+            rows = conn.execute(statement, params).all()
+        # by position, in _CHUNK_SQL's column order (named access on a row costs ~15 us)
+        return {
+            r[0]: StoredChunk(
+                id=r[1],
+                tenant=r[2],
+                collection=r[3],
+                document_id=r[4],
+                ordinal=r[5],
+                text=r[6],
+                title=r[7],
+                section=r[8],
+                source=r[9],
+                content_hash=r[10],
+                url=r[11],
+                page=r[12],
+                anchor=r[13],
+                token_count=r[14],
+            )
+            for r in rows
+        }
 
     # --- schema and collections -------------------------------------------------
 
@@ -207,11 +263,7 @@ class SqlStoreBase:
 
     @staticmethod
     def _collection(conn: Connection, tenant: str, collection: str) -> CollectionInfo | None:
-        row = conn.execute(
-            select(kb_collections).where(
-                kb_collections.c.tenant == tenant, kb_collections.c.collection == collection
-            )
-        ).first()
+        row = conn.execute(_COLLECTION, {"tenant": tenant, "collection": collection}).first()
         if row is None:
             return None
         return CollectionInfo(
