@@ -103,6 +103,7 @@ def test_a_signed_in_customer_gets_their_own_numbers(chat: ChatApp, api: Northwi
     }
     assert DANA["X-Frontdesk-Identity"] not in json.dumps(turn.params)
     assert isinstance(audit["latency_ms"], float)
+    assert turn.inputs["kind"] == "action"  # replay says it won't call the company API again
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ from frontdesk.chat.prompt import Source
 from frontdesk.domain import ChatMessage, Citation, ToolCall
 
 INPUTS_VERSION = 1
-Kind = Literal["generative", "extractive", "no_answer", "memory", "refusal"]
+Kind = Literal["generative", "extractive", "no_answer", "memory", "refusal", "action"]
+"""``action``: answered from an action's result (the company API is not called again on replay)."""
 
 
 def policy_inputs(kind: Kind) -> dict[str, Any]:

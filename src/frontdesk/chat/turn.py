@@ -196,6 +196,7 @@ class AnswerTurn:
         deps = self.deps
         assert deps.actions is not None
         step = await act(deps.actions, self._action_context(), routed)
+        run.inputs = policy_inputs("action")
         run.policy, run.finish = "action", step.finish
         run.actions, run.citations = step.audit, step.citations
         run.verdicts += step.verdicts
