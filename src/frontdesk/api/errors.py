@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.errors import (
@@ -125,6 +126,18 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return await on_unexpected(request, exc)
 
+    async def on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+        # every pooled connection stayed busy past the pool's wait (a burst of turns on a
+        # starved machine): nothing was written, so the client can retry the request
+        log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        return error_response(
+            request,
+            503,
+            "database_busy",
+            "the service is busy; please retry in a moment",
+            headers={"Retry-After": "2"},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "internal_error", "internal server error")
@@ -133,4 +146,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(OperationalError, on_database)
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(Exception, on_unexpected)
