@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from PIL import Image
 
 from frontdesk.demo.northwind_data import sample_accounts, usage
 from frontdesk.domain import TurnRecord
@@ -151,6 +153,19 @@ def test_a_bound_conversation_refuses_anyone_else(chat: ChatApp, api: Northwind)
         assert chat.client.get(f"/api/conversations/{cid}", headers=headers).status_code == 403
     assert chat.client.get(f"/api/conversations/{cid}", headers=DANA).status_code == 200
     assert len(api.state.calls) == 1
+    image = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(image, format="PNG")
+    for headers in ({}, SAM):  # nor can anyone else add a screenshot to it
+        files = {"file": ("shot.png", image.getvalue(), "image/png")}
+        resp = chat.client.post(
+            "/api/attachments", data={"conversation_id": cid}, files=files, headers=headers
+        )
+        assert resp.status_code == 403, resp.text
+    files = {"file": ("shot.png", image.getvalue(), "image/png")}
+    own = chat.client.post(
+        "/api/attachments", data={"conversation_id": cid}, files=files, headers=DANA
+    )
+    assert own.status_code == 201, own.text
 
 
 def test_an_anonymous_visitor_who_signs_in_keeps_the_conversation(

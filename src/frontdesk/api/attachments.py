@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from frontdesk.api.auth_deps import AdminDep
 from frontdesk.api.deps import ClientDep, ServicesDep
+from frontdesk.api.identity import bind_or_refuse, request_identity
 from frontdesk.api.schemas import AttachmentOut
 from frontdesk.api.tenancy import tenant_of
 from frontdesk.api.uploads import read_upload
@@ -44,6 +45,7 @@ async def upload_attachment(
     if not conversation_id:
         raise ValidationFailed("send the conversation_id form field with the file")
     conv = await services.chat.get_conversation(conversation_id)
+    conv = await bind_or_refuse(services.chat, conv, request_identity(request, services.chat))
     if conv.status == "closed":
         raise Conflict("this conversation is closed; start a new one")
     attachment = await media.attach(conv.id, bytes(upload.data))
