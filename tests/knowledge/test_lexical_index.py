@@ -59,6 +59,34 @@ def test_bm25_ranks_title_matches_and_phrases_first() -> None:
     assert len(index.search(analyzer.query_weights("nothing matches"), 10)[0]) == 0
 
 
+def _full_sort(index: Bm25Index, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
+    scores = index.scores(weights)
+    ranked = sorted(
+        (-float(s), int(label)) for label, s in zip(index.labels, scores, strict=True) if s > 0
+    )
+    return [(label, -s) for s, label in ranked[:k]]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 10, 400])
+def test_search_equals_a_full_sort_with_ties_by_label_on_both_summing_paths(k: int) -> None:
+    # 400 rows, the same few words: many exact ties. "cash" touches every row (summed by one
+    # dense pass), "rare" one row in fifty (summed over the touched rows only).
+    words = ["cash card", "cash back", "cash rare", "cash card back"]
+    rows = [
+        IndexRow(i, f"d{i // 4}", "T", "", words[i % 4] + (" rare" if i % 50 == 0 else ""))
+        for i in range(400)
+    ]
+    index = Bm25Index.build(rows, Analyzer())
+    for weights in ({"cash": 1.0, "card": 2.0}, {"rare": 1.0}, {"back": 1.0, "rare": 0.5}):
+        labels, scores = index.search(weights, k)
+        got = [(int(label), float(score)) for label, score in zip(labels, scores, strict=True)]
+        assert got == _full_sort(index, weights, k)
+    labels, _ = index.search({"cash": 1.0}, 5, frozenset({"d7", "d9"}))
+    inside = [hit for hit in _full_sort(index, {"cash": 1.0}, 400) if hit[0] // 4 in (7, 9)]
+    assert labels.tolist() == [label for label, _ in inside[:5]]
+    assert index.search({"unknown": 1.0}, 5)[0].size == 0
+
+
 def test_index_round_trips_and_refuses_another_generation(tmp_path: Path) -> None:
     analyzer = Analyzer()
     index = Bm25Index.build(_rows(), analyzer, generation=7)

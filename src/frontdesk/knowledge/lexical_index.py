@@ -138,8 +138,8 @@ class Bm25Index:
             generation=generation,
         )
 
-    def scores(self, weights: Mapping[str, float]) -> Floats:
-        """BM25 score of every row for the weighted query terms."""
+    def _postings(self, weights: Mapping[str, float]) -> tuple[npt.NDArray[np.int32], Floats]:
+        """Rows and weighted impacts of every posting of the query's terms."""
         parts_rows = []
         parts_values = []
         for term, weight in weights.items():
@@ -150,28 +150,53 @@ class Bm25Index:
             parts_rows.append(self.rows[lo:hi])
             parts_values.append(self.impacts[lo:hi] * np.float32(weight))
         if not parts_rows:
-            return np.zeros(len(self.labels), dtype=np.float32)
-        rows = np.concatenate(parts_rows)
-        values = np.concatenate(parts_values)
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        return np.concatenate(parts_rows), np.concatenate(parts_values)
+
+    def scores(self, weights: Mapping[str, float]) -> Floats:
+        """BM25 score of every row for the weighted query terms."""
+        rows, values = self._postings(weights)
         return np.bincount(rows, weights=values, minlength=len(self.labels)).astype(np.float32)
 
     def search(
         self, weights: Mapping[str, float], k: int, documents: frozenset[str] | None = None
     ) -> tuple[Ints, Floats]:
-        """Labels and scores of the ``k`` best rows with a positive score."""
+        """Labels and scores of the ``k`` best rows with a positive score.
+
+        Only the rows the query's postings touch are filtered and ranked; when the postings
+        are few (a short question's terms touch a few hundred of 100k rows) they are also
+        summed without a pass over every row. Ties go by label, so results are deterministic.
+        """
         if k <= 0 or not len(self.labels):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        scores = self.scores(weights)
+        rows, values = self._postings(weights)
+        touched: Ints
+        if len(rows) * 8 < len(self.labels):
+            unique, inverse = np.unique(rows, return_inverse=True)
+            touched = unique.astype(np.int64)
+            summed = np.bincount(inverse.reshape(-1), weights=values, minlength=len(touched))
+        else:  # postings as many as the rows: one dense pass is cheaper than sorting them
+            dense = np.bincount(rows, weights=values, minlength=len(self.labels))
+            touched = np.flatnonzero(dense).astype(np.int64)
+            summed = dense[touched]
+        scores = summed.astype(np.float32)
         if documents is not None:
             allowed = [self._document_index[d] for d in documents if d in self._document_index]
-            scores = np.where(np.isin(self.row_documents, allowed), scores, np.float32(0))
-        positive = int(np.count_nonzero(scores > 0))
-        k = min(k, positive)
+            inside = np.isin(self.row_documents[touched], allowed)
+            touched, scores = touched[inside], scores[inside]
+        positive = scores > 0
+        touched, scores = touched[positive], scores[positive]
+        k = min(k, len(scores))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.lexsort((self.labels[top], -scores[top]))]
-        return self.labels[top], scores[top]
+        if k < len(scores):
+            # everything tied with the k-th best stays a candidate, so ties go by label
+            kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+            keep = scores >= kth
+            touched, scores = touched[keep], scores[keep]
+        labels = self.labels[touched]
+        order = np.lexsort((labels, -scores))[:k]
+        return labels[order], scores[order]
 
     # --- persistence ---------------------------------------------------------------
 
