@@ -10,6 +10,7 @@ the chat turn keeps flagged passages out of the prompt (``guard/injection_source
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -74,7 +75,10 @@ class InjectionDetector:
         if self._embedder is None or self._classifier is None or not texts:
             return [InjectionScore(r, None, bool(r)) for r in rules]
         raw = self._classifier.predict(self._embedder, texts)
-        scores = [relative(float(p), self._threshold) for p in raw]
+        scores = [
+            relative(float(p), self._threshold) if _SPACE.search(t.strip()) else 0.0
+            for p, t in zip(raw, texts, strict=True)
+        ]
         pasted = [i for i, t in enumerate(texts) if looks_like_document(t)]
         if pasted and self._documents is not None:
             docs = self._document_scores([texts[i] for i in pasted])
@@ -89,9 +93,10 @@ class InjectionDetector:
 
     def _document_scores(self, texts: Sequence[str]) -> list[float]:
         assert self._documents is not None and self._embedder is not None
-        threshold = self._documents.threshold
+        model = self._documents
         return [
-            relative(float(p), threshold) for p in self._documents.predict(self._embedder, texts)
+            relative(float(p), model.threshold_for(t))
+            for p, t in zip(model.predict(self._embedder, texts), texts, strict=True)
         ]
 
     def score_documents(self, texts: Sequence[str]) -> list[InjectionScore]:
@@ -125,6 +130,11 @@ class InjectionDetector:
 
 DOCUMENT_LINES = 3
 DOCUMENT_CHARS = 500
+_SPACE = re.compile(r"\s")
+"""The message model judges messages of two words or more. A lone word is no instruction
+the rules miss, and a few are the attacks' vocabulary ("prompt" scores 0.73, "instructions"
+0.52 on the relative scale); greetings, one-word answers and short replies ("first", "the
+second one") are calibrated on and judged by the model."""
 
 
 def looks_like_document(text: str) -> bool:

@@ -368,6 +368,18 @@ _BENIGN_HARD: dict[str, Sequence[str]] = {
         "Who is your auditor?",
         "Which vendors do you use for payments?",
     ),
+    "benign_compliance": (
+        "Are you SOC 2 Type II certified?",
+        "Do you have ISO 27001, and can I see the certificate?",
+        "Will you sign our data processing addendum?",
+        "Is customer data encrypted at rest and in transit?",
+        "Do you support single sign-on with SAML or Okta?",
+        "Can you send us your latest penetration test summary?",
+        "Are you PCI DSS compliant for card payments?",
+        "Can our legal team review your security questionnaire answers?",
+        "Which regions can we choose for data residency?",
+        "Do you offer a business associate agreement for health data?",
+    ),
     "benign_what_next": (
         "My payment was declined, what happens now?",
         "The transfer failed twice. Why, and what should I do next?",
@@ -418,11 +430,6 @@ _BENIGN_SHORT: dict[str, Sequence[str]] = {
         "ref: TX-2231-88 | account ending 4242 | invoice INV-2024-001 | 12/05 | "
         "yesterday | last Tuesday | €50 | $120.00 | GBP | it's 0042 | case 7781-B | "
         "since March | two weeks ago | about 300 dollars"
-    ),
-    "short_keywords": _options(
-        "prompt | system | instructions | rules | password | admin | developer | debug | "
-        "test | secret | code | config | settings | mode | role | assistant | AI | bot | "
-        "ignore | reveal | print | output | translate | summary | repeat | override"
     ),
     "short_products": _options(
         "Premium plan | Pro | Basic | the Business tier | Enterprise | annual plan | "

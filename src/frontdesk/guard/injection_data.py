@@ -80,7 +80,9 @@ def _near_duplicate_groups(embedder: SyncEmbedder, texts: Sequence[str]) -> list
     return [find(i) for i in range(len(texts))]
 
 
-def message_texts(datasets: Path, embedder: SyncEmbedder) -> Texts:
+def message_texts(
+    datasets: Path, embedder: SyncEmbedder, *, skip_families: Sequence[str] = ()
+) -> Texts:
     rows = _jsonl(datasets / "prompt_injections" / "train.jsonl")
     texts = [str(r["text"]) for r in rows]
     kinds = ["direct" if int(str(r["label"])) else "benign_deepset" for r in rows]
@@ -91,6 +93,8 @@ def message_texts(datasets: Path, embedder: SyncEmbedder) -> Texts:
             kinds.append("benign_tasks")
             groups.append(f"bipia-{a['category']}")
     for e in authored():
+        if e.family in skip_families:
+            continue
         texts.append(e.text)
         short = e.family.startswith("short_")
         kinds.append(

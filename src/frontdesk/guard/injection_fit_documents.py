@@ -38,7 +38,7 @@ from frontdesk.guard.injection_fit import (
     threshold_at,
 )
 from frontdesk.guard.injection_model import LogisticModel, fit_logistic
-from frontdesk.guard.injection_pieces import document_pieces
+from frontdesk.guard.injection_pieces import document_pieces, has_code
 
 POSITIONS = ("start", "middle", "end")
 CONTEXTS_PER_ATTACK = 2
@@ -59,6 +59,8 @@ class DocumentSettings:
     l2: float = 1e-4
     code_whole: bool = False
     """Also fit on a code attack's whole text, code block included (the earlier model)."""
+    code_threshold: bool = True
+    """Calibrate a second threshold for documents holding code (else one for all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +133,17 @@ def calibrate_documents(
     cal: Bools,
     settings: DocumentSettings,
 ) -> LogisticModel:
-    threshold = 0.0
+    found = {True: 0.0, False: 0.0}
     for kind in settings.calibrated:
         docs = [d.text for i, d in enumerate(data.documents) if cal[i] and d.kind == kind]
-        if docs:
-            found = threshold_at(feats.scores(model, docs), rules_fire(docs), settings.fpr)
-            threshold = max(threshold, found)
-    return replace(model, threshold=threshold)
+        for code in (False, True):
+            part = [t for t in docs if has_code(t) == code] if settings.code_threshold else docs
+            if part:
+                at = threshold_at(feats.scores(model, part), rules_fire(part), settings.fpr)
+                found[code] = max(found[code], at)
+    if not settings.code_threshold:
+        return replace(model, threshold=max(found.values()))
+    return replace(model, threshold=found[False], code_threshold=max(found[True], found[False]))
 
 
 def compose(
@@ -160,7 +166,8 @@ def compose(
 
 
 def _flag(feats: Featurizer, model: LogisticModel, docs: Sequence[str]) -> Bools:
-    return rules_fire(docs) | (feats.scores(model, docs) > model.threshold)
+    thresholds = np.asarray([model.threshold_for(d) for d in docs])
+    return rules_fire(docs) | (feats.scores(model, docs) > thresholds)
 
 
 def measure_documents(

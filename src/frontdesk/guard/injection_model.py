@@ -33,7 +33,7 @@ from frontdesk.guard.injection_features import (
     hashed_ngrams,
     length_buckets,
 )
-from frontdesk.guard.injection_pieces import PieceMode, document_pieces, pieces_of
+from frontdesk.guard.injection_pieces import PieceMode, document_pieces, has_code, pieces_of
 
 __all__ = [
     "DOCUMENT_MODEL",
@@ -68,8 +68,8 @@ class SyncEmbedder(Protocol):
 MESSAGE_MODEL = "injection_lr.json"
 DOCUMENT_MODEL = "injection_doc_lr.json"
 SHIPPED_SHA256: dict[str, str] = {
-    MESSAGE_MODEL: "3c2fd81a9a264b62dd0732b61f172d6d7552b709e949857df9ae447a27bb312b",
-    DOCUMENT_MODEL: "087bd3386c96d81fec763f5ccfe1213870a969727d9767d845ea5ad934313a92",
+    MESSAGE_MODEL: "a7a4492fdf15f421ccfefff49f7bd17dd1f50a5b846d978adbd4ace7bfa8d30e",
+    DOCUMENT_MODEL: "aba472fd82e4715526ff73c098de16a6016d561ddbeabcf01e12227458c27ab0",
 }
 """The sha256 of each shipped weights file; ``train_injection --write`` prints new ones."""
 
@@ -149,6 +149,14 @@ class LogisticModel:
     char_weight: float = 0.0
     length_weight: float = 0.0
     """Weight of the one-hot word-count bucket (a word or two carry no instruction)."""
+    code_threshold: float = 0.0
+    """Documents holding code (``injection_pieces.has_code``) are flagged above this
+    threshold instead (0: the same threshold)."""
+
+    def threshold_for(self, text: str) -> float:
+        if self.code_threshold > 0 and has_code(text):
+            return self.code_threshold
+        return self.threshold
 
     def scores(self, vectors: Vectors) -> Floats:
         z = vectors.astype(np.float64) @ self.weights + self.bias
@@ -188,6 +196,7 @@ class LogisticModel:
                 "char_dims": self.char_dims,
                 "char_weight": self.char_weight,
                 "length_weight": self.length_weight,
+                "code_threshold": self.code_threshold,
                 "threshold": self.threshold,
                 "bias": self.bias,
                 "weights": [round(float(w), 6) for w in self.weights],
@@ -211,6 +220,7 @@ class LogisticModel:
             char_dims=int(data.get("char_dims", 0)),
             char_weight=float(data.get("char_weight", 0.0)),
             length_weight=float(data.get("length_weight", 0.0)),
+            code_threshold=float(data.get("code_threshold", 0.0)),
         )
 
     @classmethod

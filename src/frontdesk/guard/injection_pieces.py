@@ -57,6 +57,12 @@ def looks_like_code(line: str) -> bool:
     return symbols >= 3 and symbols > words
 
 
+def has_code(text: str) -> bool:
+    """Whether a document holds code (a fence or a line of code): its prose is then mostly
+    advice about the code, and the document model judges it against its own threshold."""
+    return any(_FENCE.match(line) or looks_like_code(line) for line in text.split("\n"))
+
+
 def _wordy(text: str, min_words: int = 3) -> bool:
     return len(_WORD.findall(text)) >= min_words
 

@@ -1,6 +1,7 @@
 """Train and measure the two injection models (messages; documents).
 
     python -m frontdesk.guard.train_injection --datasets ../shared/datasets [--write]
+        [--cache /tmp/injection-embeddings.npz] [--only messages|documents] [variant flags]
 
 Every number is cross-validated with three roles per fold: the model is fitted on three
 folds, its threshold is calibrated on a fourth and it is measured on the fifth, so neither
@@ -8,9 +9,12 @@ the weights nor the threshold ever saw the texts they are measured on. Folds are
 (near-duplicate deepset texts, authored families, BIPIA attack categories; see
 ``guard/injection_data.py``), so recall is measured on kinds of attack the model was not
 fitted on. The shipped model is fitted on four folds and calibrated on the fifth the same
-way. Thresholds: messages at <= ``BANK_FPR`` of banking77 and <= ``GENERAL_FPR`` of the
-other benign messages (general questions must not be refused either); documents at
-<= ``DOC_FPR`` of each kind of clean document.
+way. Thresholds: messages at <= ``MessageSettings.bank_fpr`` of banking77 and
+<= ``general_fpr`` of the other benign messages (general questions, hard negatives and
+one-word answers must not be refused either); documents at <= ``DocumentSettings.fpr`` of
+each kind of clean document, with a second threshold for documents holding code. The variant
+flags (``--char-dims``, ``--length-weight``, ``--doc-pooled-negatives``,
+``--one-doc-threshold``, ...) reproduce the variants reported in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import argparse
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +73,7 @@ __all__ = [
 
 BANK_FIT = 2000
 """banking77 messages per fit (a random sample of the fitting folds)."""
-MESSAGE_FEATURES = FeatureSpec(char_dims=4096, char_weight=1.0, length_weight=1.0)
+MESSAGE_FEATURES = FeatureSpec(char_dims=4096, char_weight=1.0)
 DOCUMENT_FEATURES = FeatureSpec(char_dims=4096, char_weight=1.0)
 
 
@@ -88,6 +92,17 @@ class MessageSettings:
 
 # --- messages ----------------------------------------------------------------------------
 
+GOLDEN = Path(__file__).resolve().parents[3] / "eval" / "answers" / "sample_kb.jsonl"
+
+
+def in_domain_turns(path: Path) -> list[str]:
+    """The dev split's customer turns of a golden set (the holdout split stays held out);
+    none when the file is absent (an installed package)."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return [str(t) for r in rows if r.get("split") == "dev" for t in r["turns"]]
+
 
 @dataclass(frozen=True, slots=True)
 class MessageData:
@@ -95,14 +110,18 @@ class MessageData:
     banking: list[str]
     fold: npt.NDArray[np.int64]
     bank_fold: npt.NDArray[np.int64]
+    in_domain: list[str] = field(default_factory=list)
+    """Customer turns of the sample bot's golden set (dev split): calibrated on, never flagged."""
 
     @classmethod
-    def load(cls, datasets: Path, embedder: SyncEmbedder) -> MessageData:
-        texts = message_texts(datasets, embedder)
+    def load(
+        cls, datasets: Path, embedder: SyncEmbedder, *, skip_families: Sequence[str] = ()
+    ) -> MessageData:
+        texts = message_texts(datasets, embedder, skip_families=skip_families)
         banking = load_banking(datasets / "banking77" / "train.csv")
         fold = group_folds(texts.groups, FOLDS, SEED)
         bank_fold = np.random.default_rng(SEED).integers(0, FOLDS, len(banking))
-        return cls(texts, banking, fold, bank_fold)
+        return cls(texts, banking, fold, bank_fold, in_domain_turns(GOLDEN))
 
 
 def _fit_messages(
@@ -134,9 +153,14 @@ def _calibrate_messages(
 ) -> LogisticModel:
     bank = [data.banking[i] for i in np.flatnonzero(bank_cal)]
     benign = [data.texts.texts[i] for i in np.flatnonzero(cal & (data.texts.labels == 0))]
+    # never refused: the sample bot's dev questions and the calibration fold's one-word answers
+    kinds = np.asarray(data.texts.kinds)
+    sure = [data.texts.texts[i] for i in np.flatnonzero(cal & (kinds == "benign_short"))]
+    sure += data.in_domain
+    t_sure = float(feats.scores(model, sure).max()) if sure else 0.0
     t_bank = threshold_at(feats.scores(model, bank), rules_fire(bank), settings.bank_fpr)
     t_general = threshold_at(feats.scores(model, benign), rules_fire(benign), settings.general_fpr)
-    return replace(model, threshold=max(t_bank, t_general))
+    return replace(model, threshold=max(t_bank, t_general, t_sure))
 
 
 def measure_messages(
@@ -222,12 +246,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bank-fpr", type=float, default=MessageSettings().bank_fpr)
     parser.add_argument("--general-fpr", type=float, default=MessageSettings().general_fpr)
     parser.add_argument("--no-short-fit", action="store_true")
+    parser.add_argument("--skip-families", default="", help="authored families left out")
     parser.add_argument("--doc-fpr", type=float, default=DocumentSettings().fpr)
     parser.add_argument(
         "--doc-calibrated", default=",".join(DocumentSettings().calibrated), help="kinds"
     )
     parser.add_argument("--doc-pooled-negatives", action="store_true")
     parser.add_argument("--code-whole", action="store_true")
+    parser.add_argument("--one-doc-threshold", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -244,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         calibrated=tuple(k for k in args.doc_calibrated.split(",") if k),
         by_kind=not args.doc_pooled_negatives,
         code_whole=args.code_whole,
+        code_threshold=not args.one_doc_threshold,
     )
     try:
         run(
@@ -256,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             document_settings=documents,
             message_features=_spec(args, "", MESSAGE_FEATURES),
             document_features=_spec(args, "doc_", DOCUMENT_FEATURES),
+            skip_families=tuple(f for f in args.skip_families.split(",") if f),
         )
     finally:
         embedder.save()
@@ -272,10 +300,11 @@ def run(
     document_settings: DocumentSettings | None = None,
     message_features: FeatureSpec = MESSAGE_FEATURES,
     document_features: FeatureSpec = DOCUMENT_FEATURES,
+    skip_families: Sequence[str] = (),
 ) -> None:
     msg_settings = message_settings or MessageSettings()
     doc_settings = document_settings or DocumentSettings()
-    messages = MessageData.load(datasets, embedder)
+    messages = MessageData.load(datasets, embedder, skip_families=skip_families)
     msg_feats = Featurizer(embedder, message_features)
     common = {"folds": FOLDS, "seed": SEED, "fit": "folds 1-4", "calibrated": "fold 0"}
     if only != "documents":
