@@ -103,6 +103,34 @@ def test_questions_about_a_topic_are_answered_by_the_bot(text: str) -> None:
     assert detect_on_message(text, [], CONFIG) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How quickly do you notify customers about a data breach?",
+        "Do you run a bug bounty for vulnerabilities?",
+        "What is your policy on phishing e-mails that use your name?",
+        "Will you tell us if you get hacked?",
+    ],
+)
+def test_questions_about_security_practice_are_answered_by_the_bot(text: str) -> None:
+    assert detect_on_message(text, [], CONFIG) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do you know why our account was compromised?",
+        "Were we affected by the breach?",
+        "How do I report a vulnerability I found?",
+        "Is our API key compromised? Someone posted it online.",
+    ],
+)
+def test_security_incidents_phrased_as_questions_still_escalate(text: str) -> None:
+    trigger = detect_on_message(text, [], CONFIG)
+    assert trigger is not None
+    assert (trigger.reason, trigger.topic) == ("topic", "security")
+
+
 def test_topics_without_a_team_stay_with_the_bot() -> None:
     contacts = {"billing": Contact(team="Billing team", email="billing@acme.example")}
     topics = team_topics(CONFIG, contacts)

@@ -116,6 +116,30 @@ TOPIC_PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
+# A question about the company's security practice ("How quickly would you tell us about a
+# breach?", "How fast do you patch vulnerabilities?") is answered from the documents; a report
+# of something that happened, or a request to act ("I think we were hacked", "I found a
+# vulnerability", "someone posted our key"), goes to the security team.
+_PRACTICE_QUESTION = re.compile(
+    r"^\W*(?:how\s+(?:quickly|fast|soon|long|often|do\s+you|would\s+you|will\s+you)|"
+    r"what\s+(?:is|are|'s)\s+(?:your|the)|(?:do|does|will|would|can|did)\s+(?:you|northwind|"
+    r"your\s+(?:company|team|service))|when\s+(?:do|would|will)\s+you|are\s+you|is\s+there)\b",
+    re.IGNORECASE,
+)
+_INCIDENT = re.compile(
+    r"\b(?:i|we|i'?ve|we'?ve|i'?m|we'?re|my|our|someone|somebody)\b.*\b(?:hack(?:ed)?|"
+    r"breach(?:ed)?|compromised|found|leak(?:ed)?|stolen|posted|exposed|phish\w*|"
+    r"unauthori[sz]ed|vulnerabilit(?:y|ies))\b|\b(?:was|were|been|got|is|are)\s+"
+    r"(?:hacked|breached|compromised|leaked|stolen|exposed)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_practice(text: str) -> bool:
+    """True when ``text`` asks how the company handles security, reporting no incident."""
+    return bool(_PRACTICE_QUESTION.search(text)) and not _INCIDENT.search(text)
+
+
 TOPIC_ORDER = ("security", "legal", "refunds", "billing")
 """When several topics match, the first in this order wins (most urgent first)."""
 
@@ -149,6 +173,8 @@ def asks_for_human(text: str) -> str | None:
 def topic_of(text: str) -> str | None:
     for topic in TOPIC_ORDER:
         if TOPIC_PATTERNS[topic].search(text):
+            if topic == "security" and asks_about_practice(text):
+                continue
             return topic
     return None
 
