@@ -137,7 +137,7 @@ async def send_message(
     client: ClientDep,
 ) -> EventStreamResponse | JSONResponse:
     identity = request_identity(request, services.chat)
-    await bind_or_refuse(
+    conversation = await bind_or_refuse(
         services.chat, await services.chat.get_conversation(conversation_id), identity
     )
     client = as_customer(client, identity)
@@ -147,7 +147,7 @@ async def send_message(
     spend = await reserve_anonymous(services, client, len(content))
     try:
         turn = await services.chat.prepare_turn(
-            conversation_id,
+            conversation,  # read once: binding it to the customer needed it already
             content,
             client_message_id=body.client_message_id,
             images=images,

@@ -185,7 +185,7 @@ class ChatService:
 
     async def prepare_turn(
         self,
-        conversation_id: str,
+        conversation: Conversation | str,
         content: str,
         *,
         client_message_id: str | None = None,
@@ -201,7 +201,11 @@ class ChatService:
         messages that blocks: the turn is then refused as if this message were blocked.
         """
         text = self.validate_text(content)
-        conv = await self.get_conversation(conversation_id)
+        conv = (
+            conversation
+            if isinstance(conversation, Conversation)  # the caller read it (identity binding)
+            else await self.get_conversation(conversation)
+        )
         if conv.status == "closed":
             raise Conflict("this conversation is closed; start a new one")
         if self.admission is not None:
