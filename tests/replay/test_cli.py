@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from frontdesk.memory.migrate import upgrade
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.settings import Settings, load_settings
 from tests.apphelpers import send, text_of
+from tests.cli_run import run_cli
 from tests.servers import serve
 
 BOT = """
@@ -40,14 +40,7 @@ endpoints:
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "frontdesk", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(args, env)
 
 
 @pytest.fixture
