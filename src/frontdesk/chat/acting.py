@@ -12,10 +12,10 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frontdesk.actions.config import ActionConfig
 from frontdesk.actions.fill import fill_arguments
@@ -30,11 +30,17 @@ from frontdesk.actions.render import (
 from frontdesk.actions.results import ActionResult
 from frontdesk.actions.routing import ActionRouter, Routed
 from frontdesk.actions.runtime import ActionCall, ActionRuntime
-from frontdesk.chat.guarding import TurnGuard
+from frontdesk.chat.guarding import OutputCheck, TurnGuard
+from frontdesk.chat.inputs import policy_inputs
 from frontdesk.domain import ChatMessage, Citation, ToolCall, ToolSpec
 from frontdesk.events import ActionConfirm, TurnEvent
 from frontdesk.identity.model import Identity
 from frontdesk.memory.base import MemoryStore
+from frontdesk.providers.base import ChatRequest
+
+if TYPE_CHECKING:
+    from frontdesk.chat.deps import TurnDeps, TurnRequest
+    from frontdesk.chat.record import TurnRun
 
 
 @dataclass(frozen=True)
@@ -293,3 +299,93 @@ def _arguments(text: str) -> tuple[dict[str, Any], str | None]:
 
 def _who(ctx: ActionContext) -> str | None:
     return ctx.identity.user_id if ctx.identity else None
+
+
+# --- the turn's side: what a routed action or the model's tool calls add to a turn -----------
+
+
+def action_context(deps: TurnDeps, req: TurnRequest) -> ActionContext:
+    """The turn as its actions see it."""
+    checked = req.checked
+    return ActionContext(
+        store=deps.store,
+        guard=deps.guard,
+        conversation_id=req.conversation.id,
+        user_message_id=req.user_message.id,
+        assistant_message_id=req.assistant_message_id,
+        text=req.user_message.content,
+        identity=req.identity,
+        user_values=checked.user_values if checked else frozenset(),
+        today=deps.today,
+    )
+
+
+async def routed_step(deps: TurnDeps, req: TurnRequest, run: TurnRun, routed: Routed) -> ActionStep:
+    """The embedded model's routed action, run (or offered) and recorded on ``run``."""
+    assert deps.actions is not None
+    step = await act(deps.actions, action_context(deps, req), routed)
+    run.inputs = policy_inputs("action")
+    run.policy, run.finish = "action", step.finish
+    run.actions, run.citations = step.audit, step.citations
+    run.verdicts += step.verdicts
+    run.verdicts.append(
+        {
+            "stage": "answer",
+            "check": "action_route",
+            "action": routed.action.name,
+            "score": round(routed.score, 4),
+        }
+    )
+    return step
+
+
+CheckFor = Callable[[Sequence[str]], OutputCheck]
+"""The output check of an answer grounded on these action results (and the documents)."""
+Stream = Callable[["TurnRun", ChatRequest, OutputCheck], AsyncIterator[TurnEvent]]
+"""One provider call of the turn through its output check."""
+
+
+async def tool_rounds(
+    deps: TurnDeps,
+    req: TurnRequest,
+    run: TurnRun,
+    request: ChatRequest,
+    *,
+    check_for: CheckFor,
+    stream: Stream,
+    first_index: int,
+) -> AsyncIterator[TurnEvent | OutputCheck]:
+    """Run the model's tool calls and call it again with the results, for at most
+    ``actions.max_tool_steps`` rounds; the last item is the output check of the answer.
+    ``first_index``: the citation number of the first action result (after the documents)."""
+    assert deps.actions is not None
+    context = action_context(deps, req)
+    results: list[str] = []
+    check = check_for(())
+    steps = deps.actions.runtime.actions.config.max_tool_steps
+    for step in range(steps):
+        if not run.tool_calls or check.retracted:
+            break
+        calls, run.tool_calls = run.tool_calls, []
+        found = await tool_round(deps.actions, context, calls, first_index + len(results))
+        run.actions += found.audit
+        run.action_citations += found.citations
+        results += found.sources
+        for ev in found.events:
+            yield ev
+        request = replace(
+            request,
+            messages=[
+                *request.messages,
+                ChatMessage("assistant", "".join(run.raw), tool_calls=tuple(calls)),
+                *found.messages,
+            ],
+            tool_choice="none" if step == steps - 1 else "auto",
+            idempotency_key=f"{req.assistant_message_id}:tools:{step + 1}",
+        )
+        await run.next_call()
+        run.raw.clear()
+        check = check_for(results)
+        async for ev in stream(run, request, check):
+            yield ev
+    yield check

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from frontdesk.actions.routing import Routed
-from frontdesk.chat.acting import TOOLS_INSTRUCTION, ActionContext, act, tool_round, tool_specs
+from frontdesk.chat.acting import TOOLS_INSTRUCTION, routed_step, tool_rounds, tool_specs
 from frontdesk.chat.answering import extractive_reply
 from frontdesk.chat.citations import resolve_citations
 from frontdesk.chat.deps import TurnDeps, TurnRequest
@@ -193,21 +193,7 @@ class AnswerTurn:
 
     async def _act(self, run: TurnRun, routed: Routed) -> AsyncIterator[TurnEvent]:
         """An action answers (embedded routing): looked up, or offered for confirmation."""
-        deps = self.deps
-        assert deps.actions is not None
-        step = await act(deps.actions, self._action_context(), routed)
-        run.inputs = policy_inputs("action")
-        run.policy, run.finish = "action", step.finish
-        run.actions, run.citations = step.audit, step.citations
-        run.verdicts += step.verdicts
-        run.verdicts.append(
-            {
-                "stage": "answer",
-                "check": "action_route",
-                "action": routed.action.name,
-                "score": round(routed.score, 4),
-            }
-        )
+        step = await routed_step(self.deps, self.request, run, routed)
         signals = AnswerSignals("complete", step.text, no_answer=step.failed)
         async for ev in self._policy_answer(run, step.text, signals, step.events):
             yield ev
@@ -372,7 +358,16 @@ class AnswerTurn:
         async for ev in self._stream(run, request, check):
             yield ev
         if tools and run.tool_calls and not check.retracted:
-            async for out in self._tool_rounds(run, request, canary, grounding):
+            rounds = tool_rounds(
+                self.deps,
+                self.request,
+                run,
+                request,
+                check_for=lambda results: self._output_check(canary, grounding, results),
+                stream=self._stream,
+                first_index=len(grounding.sources()) + 1 if grounding else 1,
+            )
+            async for out in rounds:
                 if isinstance(out, OutputCheck):
                     check = out  # the final answer's check
                 else:
@@ -407,60 +402,6 @@ class AnswerTurn:
                 deps.summarize(req.conversation.id, memory.summarize_through),
             )
         yield self._done(run, content)
-
-    async def _tool_rounds(
-        self, run: TurnRun, request: ChatRequest, canary: str | None, grounding: Grounding | None
-    ) -> AsyncIterator[TurnEvent | OutputCheck]:
-        """Run the model's tool calls and call it again with the results, for at most
-        ``actions.max_tool_steps`` rounds; the last item is the output check of the answer."""
-        deps, req = self.deps, self.request
-        assert deps.actions is not None
-        context = self._action_context()
-        results: list[str] = []
-        check = self._output_check(canary, grounding)
-        steps = deps.actions.runtime.actions.config.max_tool_steps
-        first = len(grounding.sources()) + 1 if grounding else 1
-        for step in range(steps):
-            if not run.tool_calls or check.retracted:
-                break
-            calls, run.tool_calls = run.tool_calls, []
-            found = await tool_round(deps.actions, context, calls, first + len(results))
-            run.actions += found.audit
-            run.action_citations += found.citations
-            results += found.sources
-            for ev in found.events:
-                yield ev
-            request = replace(
-                request,
-                messages=[
-                    *request.messages,
-                    ChatMessage("assistant", "".join(run.raw), tool_calls=tuple(calls)),
-                    *found.messages,
-                ],
-                tool_choice="none" if step == steps - 1 else "auto",
-                idempotency_key=f"{req.assistant_message_id}:tools:{step + 1}",
-            )
-            await run.next_call()
-            run.raw.clear()
-            check = self._output_check(canary, grounding, results)
-            async for ev in self._stream(run, request, check):
-                yield ev
-        yield check
-
-    def _action_context(self) -> ActionContext:
-        deps, req = self.deps, self.request
-        checked = req.checked
-        return ActionContext(
-            store=deps.store,
-            guard=deps.guard,
-            conversation_id=req.conversation.id,
-            user_message_id=req.user_message.id,
-            assistant_message_id=req.assistant_message_id,
-            text=req.user_message.content,
-            identity=req.identity,
-            user_values=checked.user_values if checked else frozenset(),
-            today=deps.today,
-        )
 
     async def _stream(
         self, run: TurnRun, request: ChatRequest, check: OutputCheck
