@@ -137,9 +137,8 @@ async def send_message(
     client: ClientDep,
 ) -> EventStreamResponse | JSONResponse:
     identity = request_identity(request, services.chat)
-    conversation = await bind_or_refuse(
-        services.chat, await services.chat.get_conversation(conversation_id), identity
-    )
+    stored, earlier = await services.chat.conversation_with_messages(conversation_id)
+    conversation = await bind_or_refuse(services.chat, stored, identity)
     client = as_customer(client, identity)
     if services.chat.admission is not None:
         await services.chat.admission.admit_client("message", client)
@@ -152,6 +151,7 @@ async def send_message(
             client_message_id=body.client_message_id,
             images=images,
             identity=identity,
+            messages=earlier,
         )
         if attachments:
             await services.store.merge_message_metadata(

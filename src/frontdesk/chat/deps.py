@@ -79,6 +79,9 @@ class TurnRequest:
     provider gets them with the text read from them."""
     identity: Identity | None = None
     """The customer as verified on this request (None: anonymous); actions act for them."""
+    earlier: Sequence[StoredMessage] | None = None
+    """The conversation's messages before ``user_message``, as the request read them (None:
+    the turn reads its memory from the store)."""
 
     @property
     def as_text(self) -> bool:

@@ -29,6 +29,7 @@ from frontdesk.domain import ChatMessage, Conversation, StoredMessage
 from frontdesk.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from frontdesk.escalation import EscalationService
 from frontdesk.escalation.priority import Requester
+from frontdesk.escalation.service import RECENT_MESSAGES
 from frontdesk.guard.pipeline import InputResult
 from frontdesk.identity.model import Identity
 from frontdesk.identity.verifier import IdentityVerifier
@@ -132,6 +133,7 @@ class ChatService:
         deferred: bool = False,
         images: Sequence[str] = (),
         identity: Identity | None = None,
+        earlier: Sequence[StoredMessage] | None = None,
     ) -> AnswerTurn:
         request = TurnRequest(
             conversation=conversation,
@@ -144,6 +146,7 @@ class ChatService:
             deferred=deferred,
             images=tuple(images),
             identity=identity,
+            earlier=earlier,
         )
         return AnswerTurn(self.deps(), request)
 
@@ -173,6 +176,15 @@ class ChatService:
             raise NotFound(f"conversation {conversation_id} not found")
         return conv
 
+    async def conversation_with_messages(
+        self, conversation_id: str
+    ) -> tuple[Conversation, list[StoredMessage]]:
+        """:meth:`get_conversation` and its messages, in one read."""
+        conv, found = await self.store.conversation_with_messages(conversation_id)
+        if conv is None or conv.tenant_id != self.tenant_id:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conv, found
+
     def validate_text(self, content: str) -> str:
         if not content or not content.strip():
             raise ValidationFailed("message content must not be empty")
@@ -182,6 +194,24 @@ class ChatService:
                 limit=self.max_message_chars,
             )
         return content.strip()
+
+    def _answers_at_once(
+        self,
+        conv: Conversation,
+        text: str,
+        checked: InputResult | None,
+        messages: Sequence[StoredMessage],
+    ) -> bool:
+        """Whether the bot answers this message without asking escalation again: the
+        conversation is the bot's and the on-message policy finds nothing (the store checks
+        the status once more under the row lock)."""
+        if conv.status != "bot":
+            return False
+        if self.escalation is None or (checked is not None and checked.action == "block"):
+            return True
+        recent = messages[-(RECENT_MESSAGES - 1) :]
+        previous = [m.content for m in recent if m.role == "user"]
+        return self.escalation.trigger_on_message(text, previous) is None
 
     async def prepare_turn(
         self,
@@ -193,12 +223,16 @@ class ChatService:
         history_checked: InputResult | None = None,
         images: Sequence[str] = (),
         identity: Identity | None = None,
+        messages: Sequence[StoredMessage] | None = None,
     ) -> Turn:
         """Validate, admit, guard and store the message; the turn streams the answer.
 
         ``history`` is the conversation as an OpenAI-protocol client sent it (``/v1``),
         already guarded; ``history_checked`` is the guard's verdict on one of those
         messages that blocks: the turn is then refused as if this message were blocked.
+        ``messages``: the conversation's stored messages, read with ``conversation`` (the
+        native route): the message and the pending answer are then stored in one
+        transaction, and the turn's memory is not read again.
         """
         text = self.validate_text(content)
         conv = (
@@ -218,6 +252,25 @@ class ChatService:
             checked = replace(history_checked, text=checked.text if checked else text)
         if checked is not None:
             text = checked.text  # PII and secrets redacted before storage or any provider
+        if (
+            messages is not None
+            and history is None
+            and self._answers_at_once(conv, text, checked, messages)
+        ):
+            exchange = await self.store.add_exchange(
+                conv.id, content=text, client_message_id=client_message_id, if_status="bot"
+            )
+            if exchange is not None and exchange.reply is not None:
+                return self.answer_turn(
+                    conv,
+                    exchange.user.message,
+                    exchange.reply.id,
+                    checked=checked,
+                    images=images,
+                    identity=identity,
+                    earlier=messages,
+                )
+            # the status changed meanwhile, or a repeated client id: the general path decides
         added = await self.store.add_message(
             conv.id, role="user", content=text, client_message_id=client_message_id
         )

@@ -263,8 +263,11 @@ class AnswerTurn:
         deps, req = self.deps, self.request
         if req.history is not None:
             return Memory(None, list(req.history), None, list(req.history))
-        messages = await deps.store.list_messages(req.conversation.id)
-        earlier = [m for m in messages if m.seq < req.user_message.seq]
+        if req.earlier is not None:
+            earlier = list(req.earlier)
+        else:
+            messages = await deps.store.list_messages(req.conversation.id)
+            earlier = [m for m in messages if m.seq < req.user_message.seq]
         window = select_window(
             earlier,
             summary=req.conversation.summary,

@@ -67,13 +67,19 @@ class EscalationService:
             current.id, after_seq=max(0, message.seq - RECENT_MESSAGES)
         )
         previous = [m.content for m in recent if m.role == "user" and m.seq < message.seq]
-        topics = policy.team_topics(self.config, self.contacts)
-        trigger = policy.detect_on_message(message.content, previous, self.config, topics)
+        trigger = self.trigger_on_message(message.content, previous)
         if trigger is None:
             return ANSWER
         return await self.escalate(
             current, trigger, reply_to=message.id, user_texts=[*previous, message.content]
         )
+
+    def trigger_on_message(self, text: str, previous_user_texts: Sequence[str]) -> Trigger | None:
+        """What the on-message policy says about a new message in a conversation the bot
+        answers (``previous_user_texts``: the customer's earlier messages of the last
+        ``RECENT_MESSAGES``, oldest first); None: the bot answers. Reads nothing."""
+        topics = policy.team_topics(self.config, self.contacts)
+        return policy.detect_on_message(text, previous_user_texts, self.config, topics)
 
     async def after_answer(
         self, conversation: Conversation, signals: AnswerSignals
@@ -81,10 +87,12 @@ class EscalationService:
         """Call after an answer was stored; a Decision means 'escalated': stream its events."""
         failure = policy.answer_failed(signals, self.config)
         tickets = self.handoff.tickets
-        await tickets.add_signal(
-            conversation.id, "failed_answer" if failure else "answered", failure or ""
+        kinds = await tickets.add_signal_and_recent(
+            conversation.id,
+            "failed_answer" if failure else "answered",
+            failure or "",
+            limit=self.config.failed_answers + 1,
         )
-        kinds = await tickets.recent_signals(conversation.id, limit=self.config.failed_answers + 1)
         in_a_row = 0
         for kind in kinds:
             if kind != "failed_answer":

@@ -394,14 +394,27 @@ class TicketStore:
 
     async def recent_signals(self, conversation_id: str, limit: int = 10) -> list[str]:
         """Kinds of the newest signals, newest first."""
-        query = (
-            select(conversation_signals.c.kind)
-            .where(conversation_signals.c.conversation_id == conversation_id)
-            .order_by(conversation_signals.c.created_at.desc(), conversation_signals.c.id.desc())
-            .limit(limit)
-        )
         async with self._engine.connect() as conn:
-            return [cast(str, k) for k in (await conn.execute(query)).scalars()]
+            found = await conn.execute(_recent_signals(conversation_id, limit))
+            return [cast(str, k) for k in found.scalars()]
+
+    async def add_signal_and_recent(
+        self, conversation_id: str, kind: str, detail: str, *, limit: int = 10
+    ) -> list[str]:
+        """:meth:`add_signal`, then :meth:`recent_signals` (this one included), in one
+        transaction: one trip to the database after every answer instead of two."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                insert(conversation_signals).values(
+                    id=_sortable_id(),
+                    conversation_id=conversation_id,
+                    kind=kind,
+                    detail=detail,
+                    created_at=self._clock(),
+                )
+            )
+            found = await conn.execute(_recent_signals(conversation_id, limit))
+            return [cast(str, k) for k in found.scalars()]
 
     # --- helpers ---------------------------------------------------------
 
@@ -510,3 +523,12 @@ def _conflict_message(ticket: Ticket, to: TicketStatus) -> str:
         return f"ticket {ticket.id} is already claimed by {who}"
     verb = {"claimed": "claim", "handed_back": "hand back", "closed": "close"}[to]
     return f"cannot {verb} ticket {ticket.id}: it is {ticket.status.replace('_', ' ')}"
+
+
+def _recent_signals(conversation_id: str, limit: int) -> Any:
+    return (
+        select(conversation_signals.c.kind)
+        .where(conversation_signals.c.conversation_id == conversation_id)
+        .order_by(conversation_signals.c.created_at.desc(), conversation_signals.c.id.desc())
+        .limit(limit)
+    )

@@ -25,6 +25,16 @@ class AddedMessage:
     """False when ``client_message_id`` was already stored (idempotent replay)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A customer's message and the bot's pending reply to it, stored together."""
+
+    user: AddedMessage
+    reply: StoredMessage | None
+    """The pending assistant message; None when the customer's message was already stored
+    (a repeated ``client_message_id``: nothing new was written)."""
+
+
 class MemoryStore(Protocol):
     """Conversations, messages and turn records.
 
@@ -37,6 +47,10 @@ class MemoryStore(Protocol):
     ) -> Conversation: ...
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def conversation_with_messages(
+        self, conversation_id: str
+    ) -> tuple[Conversation | None, list[StoredMessage]]: ...
 
     async def list_messages(
         self, conversation_id: str, *, after_seq: int = 0
@@ -55,6 +69,19 @@ class MemoryStore(Protocol):
     ) -> AddedMessage:
         """Append a message. With ``client_message_id`` already present in the
         conversation, returns the stored one with ``created=False``."""
+        ...
+
+    async def add_exchange(
+        self,
+        conversation_id: str,
+        *,
+        content: str,
+        client_message_id: str | None = None,
+        if_status: ConversationStatus = "bot",
+    ) -> Exchange | None:
+        """The customer's message and the bot's pending reply to it, in one transaction, if
+        the conversation's status is ``if_status``; None (nothing written) otherwise, or when
+        there is no such conversation."""
         ...
 
     async def find_reply(self, user_message_id: str) -> StoredMessage | None:

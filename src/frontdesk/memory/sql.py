@@ -21,7 +21,7 @@ from frontdesk.domain import (
 )
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.memory import privacy, rows
-from frontdesk.memory.base import AddedMessage
+from frontdesk.memory.base import AddedMessage, Exchange
 from frontdesk.memory.dialects import WRITE_OPTION, create_engine
 from frontdesk.memory.schema import conversations, messages, turns
 
@@ -88,6 +88,18 @@ class SqlMemoryStore:
             row = await self._conversation_row(conn, conversation_id)
         return None if row is None else rows.conversation(row)
 
+    async def conversation_with_messages(
+        self, conversation_id: str
+    ) -> tuple[Conversation | None, list[StoredMessage]]:
+        """The conversation and its messages (oldest first), read in one transaction."""
+        async with self._engine.connect() as conn:
+            row = await self._conversation_row(conn, conversation_id)
+            if row is None:
+                return None, []
+            result = await conn.execute(_messages_of(conversation_id))
+            found = [rows.message(r) for r in result.mappings()]
+        return rows.conversation(row), found
+
     async def set_summary(self, conversation_id: str, summary: str, through_seq: int) -> None:
         """Store ``summary`` covering messages up to ``through_seq``.
 
@@ -144,14 +156,8 @@ class SqlMemoryStore:
     async def list_messages(
         self, conversation_id: str, *, after_seq: int = 0
     ) -> list[StoredMessage]:
-        query = (
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id)
-            .where(messages.c.seq > after_seq)
-            .order_by(messages.c.seq)
-        )
         async with self._engine.connect() as conn:
-            result = await conn.execute(query)
+            result = await conn.execute(_messages_of(conversation_id, after_seq))
             return [rows.message(row) for row in result.mappings()]
 
     async def add_message(
@@ -210,19 +216,90 @@ class SqlMemoryStore:
                 stored = await self._by_client_id(conversation_id, client_id, conn)
                 if stored is not None:
                     return AddedMessage(stored, created=False)
-            next_seq = (
-                select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
-                .where(messages.c.conversation_id == conversation_id)
-                .scalar_subquery()
-            )
             row = {**values, "id": new_id(), "created_at": now}
             if values["status"] in ("complete", "failed"):
                 row["completed_at"] = now
             result = await conn.execute(
-                insert(messages).values(**row, seq=next_seq).returning(messages.c.seq)
+                insert(messages)
+                .values(**row, seq=_next_seq(conversation_id))
+                .returning(messages.c.seq)
             )
             row["seq"] = result.scalar_one()
         return AddedMessage(rows.message(row), created=True)
+
+    async def add_exchange(
+        self,
+        conversation_id: str,
+        *,
+        content: str,
+        client_message_id: str | None = None,
+        if_status: ConversationStatus = "bot",
+    ) -> Exchange | None:
+        """The customer's message and the bot's pending reply in one transaction (one hop to
+        the database instead of two appends), while the conversation's status is ``if_status``
+        (checked under the row lock, so a hand-off to a person in between is never missed)."""
+        for _ in range(self._seq_retries):
+            try:
+                return await self._insert_exchange(
+                    conversation_id, content, client_message_id, if_status
+                )
+            except IntegrityError:
+                pass  # another writer took the same seq (or client id): look again
+        raise Conflict(f"could not append to conversation {conversation_id}: too much contention")
+
+    async def _insert_exchange(
+        self,
+        conversation_id: str,
+        content: str,
+        client_message_id: str | None,
+        if_status: ConversationStatus,
+    ) -> Exchange | None:
+        now = self._clock()
+        async with self._writer.begin() as conn:
+            touched = await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .where(conversations.c.status == if_status)
+                .values(updated_at=now)
+            )
+            if touched.rowcount == 0:
+                return None
+            if client_message_id is not None:
+                stored = await self._by_client_id(conversation_id, client_message_id, conn)
+                if stored is not None:
+                    return Exchange(AddedMessage(stored, created=False), None)
+            user: dict[str, Any] = {
+                "id": new_id(),
+                "conversation_id": conversation_id,
+                "role": "user",
+                "content": content,
+                "status": "complete",
+                "error": None,
+                "client_message_id": client_message_id,
+                "reply_to": None,
+                "metadata": {},
+                "created_at": now,
+                "completed_at": now,
+            }
+            result = await conn.execute(
+                insert(messages)
+                .values(**user, seq=_next_seq(conversation_id))
+                .returning(messages.c.seq)
+            )
+            user["seq"] = result.scalar_one()
+            reply = {
+                **user,
+                "id": new_id(),
+                "role": "assistant",
+                "content": "",
+                "status": "pending",
+                "client_message_id": None,
+                "reply_to": user["id"],
+                "completed_at": None,
+                "seq": user["seq"] + 1,  # the conversation's row is locked: nobody else appends
+            }
+            await conn.execute(insert(messages).values(**reply))
+        return Exchange(AddedMessage(rows.message(user), created=True), rows.message(reply))
 
     async def find_reply(self, user_message_id: str) -> StoredMessage | None:
         query = (
@@ -427,3 +504,21 @@ class SqlMemoryStore:
             async with self._engine.connect() as own:
                 row = (await own.execute(query)).mappings().first()
         return None if row is None else rows.message(row)
+
+
+def _messages_of(conversation_id: str, after_seq: int = 0) -> Any:
+    return (
+        select(messages)
+        .where(messages.c.conversation_id == conversation_id)
+        .where(messages.c.seq > after_seq)
+        .order_by(messages.c.seq)
+    )
+
+
+def _next_seq(conversation_id: str) -> Any:
+    """The next message number of a conversation, inside the inserting statement."""
+    return (
+        select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
+        .where(messages.c.conversation_id == conversation_id)
+        .scalar_subquery()
+    )

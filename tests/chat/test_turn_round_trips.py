@@ -1,0 +1,89 @@
+"""How many SQL statements and transactions one bare chat turn costs (issue 14: every
+statement is a hop to the SQLite thread, so the count is the turn's largest CPU cost)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from frontdesk.memory.migrate import upgrade
+from frontdesk.memory.sql import SqlMemoryStore
+from frontdesk.providers.scripted import ScriptedProvider
+from tests.apphelpers import Running, new_conversation, send, text_of
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement any engine of this process runs while inside (BEGIN/COMMIT too)."""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        with lock:
+            seen.append(" ".join(statement.split())[:120])
+
+    def on_commit(conn: Any) -> None:
+        with lock:
+            seen.append("COMMIT")
+
+    event.listen(Engine, "before_cursor_execute", on_execute)
+    event.listen(Engine, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_execute)
+        event.remove(Engine, "commit", on_commit)
+
+
+def test_a_bare_turn_is_one_read_and_three_writes(running: Running) -> None:
+    """The conversation and its messages in one read; the customer's message and the pending
+    answer in one write; the answer with its turn record; the escalation signal with the
+    recent ones. (Before: 9 transactions, 26 statements.)"""
+    provider = ScriptedProvider(responder=lambda request: "Around the clock.")
+    with running(provider) as client:
+        cid = new_conversation(client)
+        send(client, cid, "When are you open?")
+        with statements() as seen:
+            events = send(client, cid, "And on Sundays?")
+        assert text_of(events) == "Around the clock."
+    begins = [s for s in seen if s.startswith("BEGIN")]
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"], seen
+    assert len(seen) == 17, seen
+    # the memory of the turn is the read of the request: the second message saw the first
+    prompt = provider.requests[-1].messages
+    assert [m.content for m in prompt if m.role == "user"][-2:] == [
+        "When are you open?",
+        "And on Sundays?",
+    ]
+
+
+async def test_an_exchange_waits_for_the_bot_status(tmp_path: Path) -> None:
+    """Handed to a person between the request's read and its write: nothing is stored, and
+    the caller takes the general path (which holds the message for the agent)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    await asyncio.to_thread(upgrade, url)
+    store = SqlMemoryStore.from_url(url)
+    try:
+        conv = await store.create_conversation(tenant_id="t", bot_id="b")
+        made = await store.add_exchange(conv.id, content="hi", client_message_id="c1")
+        assert made is not None and made.reply is not None and made.user.created
+        assert (made.user.message.seq, made.reply.seq) == (1, 2)
+        assert made.reply.reply_to == made.user.message.id and made.reply.status == "pending"
+        again = await store.add_exchange(conv.id, content="hi", client_message_id="c1")
+        assert again is not None and again.reply is None and not again.user.created
+        assert again.user.message.id == made.user.message.id
+        await store.set_status(conv.id, "agent")
+        assert await store.add_exchange(conv.id, content="are you there?") is None
+        assert await store.add_exchange("no-such-conversation", content="hi") is None
+        assert [m.content for m in await store.list_messages(conv.id)] == ["hi", ""]
+        found, listed = await store.conversation_with_messages(conv.id)
+        assert found is not None and found.status == "agent" and len(listed) == 2
+    finally:
+        await store.close()
