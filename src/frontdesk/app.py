@@ -34,6 +34,7 @@ from frontdesk.retention.build import policy_from, retention_job
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.tenants import pages as tenant_pages
+from frontdesk.tenants.leases import BotLeases
 from frontdesk.tenants.retention import tenant_retention
 from frontdesk.wiring import EscalationOptions, open_services
 
@@ -92,6 +93,7 @@ def create_app(
     body_limits = {"/api/admin/documents": settings.upload_max_bytes + 1024 * 1024}
     body_limits.update(media_body_limits())  # the bot's own media limits apply while reading
     body_limits.update(settings.body_limits)
+    app.add_middleware(BotLeases)  # a tenant's bot stays open until its responses end
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limits
     )

@@ -20,11 +20,13 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from frontdesk.api.auth_deps import bearer_token, identify
 from frontdesk.errors import Forbidden, NotFound
 from frontdesk.services import Services
 from frontdesk.tenants.config import DEFAULT_TENANT
+from frontdesk.tenants.leases import hold
 from frontdesk.tenants.store import TenantRecord
 
 SITE_HEADER = "X-Frontdesk-Site"
@@ -43,16 +45,23 @@ async def tenant_services(request: Request) -> Services:
         return cached
     services: Services = request.app.state.services
     record = await request_tenant(request)
-    view = services if record is None else await services_of(services, record)
+    view = services if record is None else await services_of(services, record, request)
     setattr(request.state, _STATE_KEY, view)
     return view
 
 
-async def services_of(services: Services, record: TenantRecord) -> Services:
-    """``services`` with the bot of ``record``'s tenant (built on first use)."""
+async def services_of(
+    services: Services, record: TenantRecord, request: HTTPConnection | None = None
+) -> Services:
+    """``services`` with the bot of ``record``'s tenant (built on first use); with a
+    ``request``, the bot is held open until the request ends (:mod:`.leases`)."""
     if services.tenants is None:
         raise NotFound("unknown site")
-    bot = await services.tenants.bot(record)
+    if request is None:
+        bot = await services.tenants.bot(record)
+    else:
+        bot, release = await services.tenants.lease(record)
+        hold(request, release)
     return replace(
         services,
         bot=bot.bot,

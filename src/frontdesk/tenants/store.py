@@ -129,6 +129,11 @@ class TenantStore:
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else _record(dict(row))
 
+    async def ids(self) -> set[str]:
+        """The ids of every stored tenant (nothing is parsed)."""
+        async with self._engine.connect() as conn:
+            return {r[0] for r in await conn.execute(select(tenants.c.id))}
+
     async def list(self) -> list[TenantRecord | BrokenTenant]:
         """Every tenant by id; one whose stored config no longer validates is listed as
         :class:`BrokenTenant` (with the reason) rather than hiding or failing the list."""
