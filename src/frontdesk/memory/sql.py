@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -96,7 +96,9 @@ class SqlMemoryStore:
             row = await self._conversation_row(conn, conversation_id)
             if row is None:
                 return None, []
-            result = await conn.execute(_messages_of(conversation_id))
+            result = await conn.execute(
+                _MESSAGES, {"b_conversation": conversation_id, "b_after": 0}
+            )
             found = [rows.message(r) for r in result.mappings()]
         return rows.conversation(row), found
 
@@ -157,7 +159,9 @@ class SqlMemoryStore:
         self, conversation_id: str, *, after_seq: int = 0
     ) -> list[StoredMessage]:
         async with self._engine.connect() as conn:
-            result = await conn.execute(_messages_of(conversation_id, after_seq))
+            result = await conn.execute(
+                _MESSAGES, {"b_conversation": conversation_id, "b_after": after_seq}
+            )
             return [rows.message(row) for row in result.mappings()]
 
     async def add_message(
@@ -219,11 +223,7 @@ class SqlMemoryStore:
             row = {**values, "id": new_id(), "created_at": now}
             if values["status"] in ("complete", "failed"):
                 row["completed_at"] = now
-            result = await conn.execute(
-                insert(messages)
-                .values(**row, seq=_next_seq(conversation_id))
-                .returning(messages.c.seq)
-            )
+            result = await conn.execute(_INSERT_NEXT, {**row, "b_conversation": conversation_id})
             row["seq"] = result.scalar_one()
         return AddedMessage(rows.message(row), created=True)
 
@@ -257,10 +257,7 @@ class SqlMemoryStore:
         now = self._clock()
         async with self._writer.begin() as conn:
             touched = await conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .where(conversations.c.status == if_status)
-                .values(updated_at=now)
+                _TOUCH_IF_STATUS, {"b_id": conversation_id, "b_status": if_status, "b_now": now}
             )
             if touched.rowcount == 0:
                 return None
@@ -281,11 +278,7 @@ class SqlMemoryStore:
                 "created_at": now,
                 "completed_at": now,
             }
-            result = await conn.execute(
-                insert(messages)
-                .values(**user, seq=_next_seq(conversation_id))
-                .returning(messages.c.seq)
-            )
+            result = await conn.execute(_INSERT_NEXT, {**user, "b_conversation": conversation_id})
             user["seq"] = result.scalar_one()
             reply = {
                 **user,
@@ -298,7 +291,7 @@ class SqlMemoryStore:
                 "completed_at": None,
                 "seq": user["seq"] + 1,  # the conversation's row is locked: nobody else appends
             }
-            await conn.execute(insert(messages).values(**reply))
+            await conn.execute(_INSERT_MESSAGE, reply)
         return Exchange(AddedMessage(rows.message(user), created=True), rows.message(reply))
 
     async def find_reply(self, user_message_id: str) -> StoredMessage | None:
@@ -420,22 +413,23 @@ class SqlMemoryStore:
         now = self._clock()
         async with self._writer.begin() as conn:
             finished = await conn.execute(
-                update(messages)
-                .where(messages.c.id == assistant_message_id)
-                .where(messages.c.conversation_id == turn.conversation_id)
-                .values(content=content, status=status, error=error, completed_at=now)
+                _FINISH_MESSAGE,
+                {
+                    "b_id": assistant_message_id,
+                    "b_conversation": turn.conversation_id,
+                    "b_content": content,
+                    "b_status": status,
+                    "b_error": error,
+                    "b_now": now,
+                },
             )
             if finished.rowcount == 0:
                 raise NotFound(
                     f"message {assistant_message_id} not found in "
                     f"conversation {turn.conversation_id}"
                 )
-            await conn.execute(insert(turns).values(rows.turn_values(turn, now=now)))
-            await conn.execute(
-                update(conversations)
-                .where(conversations.c.id == turn.conversation_id)
-                .values(updated_at=now)
-            )
+            await conn.execute(_INSERT_TURN, rows.turn_values(turn, now=now))
+            await conn.execute(_TOUCH, {"b_id": turn.conversation_id, "b_now": now})
 
     async def list_turns(self, conversation_id: str) -> list[TurnRecord]:
         """Turns in the order they happened (time, then the user message's seq)."""
@@ -487,8 +481,7 @@ class SqlMemoryStore:
 
     @staticmethod
     async def _conversation_row(conn: AsyncConnection, conversation_id: str) -> Any:
-        query = select(conversations).where(conversations.c.id == conversation_id)
-        return (await conn.execute(query)).mappings().first()
+        return (await conn.execute(_CONVERSATION, {"b_id": conversation_id})).mappings().first()
 
     async def _by_client_id(
         self, conversation_id: str, client_message_id: str, conn: AsyncConnection | None = None
@@ -506,19 +499,42 @@ class SqlMemoryStore:
         return None if row is None else rows.message(row)
 
 
-def _messages_of(conversation_id: str, after_seq: int = 0) -> Any:
-    return (
-        select(messages)
-        .where(messages.c.conversation_id == conversation_id)
-        .where(messages.c.seq > after_seq)
-        .order_by(messages.c.seq)
-    )
-
-
-def _next_seq(conversation_id: str) -> Any:
-    """The next message number of a conversation, inside the inserting statement."""
-    return (
-        select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
-        .where(messages.c.conversation_id == conversation_id)
+# The turn path's statements, built once: a statement object executed again keeps its cache
+# key, so SQLAlchemy neither rebuilds nor re-hashes it on every turn (the values are bound).
+_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("b_id"))
+_MESSAGES = (
+    select(messages)
+    .where(messages.c.conversation_id == bindparam("b_conversation"))
+    .where(messages.c.seq > bindparam("b_after"))
+    .order_by(messages.c.seq)
+)
+_TOUCH = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("b_id"))
+    .values(updated_at=bindparam("b_now"))
+)
+_TOUCH_IF_STATUS = _TOUCH.where(conversations.c.status == bindparam("b_status"))
+_INSERT_MESSAGE = insert(messages)
+"""Executed with every column's value (``seq`` included)."""
+_INSERT_NEXT = (
+    insert(messages)
+    .values(
+        seq=select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
+        .where(messages.c.conversation_id == bindparam("b_conversation"))
         .scalar_subquery()
     )
+    .returning(messages.c.seq)
+)
+"""Executed with every column's value but ``seq`` (the next number, inside the statement)."""
+_FINISH_MESSAGE = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .where(messages.c.conversation_id == bindparam("b_conversation"))
+    .values(
+        content=bindparam("b_content"),
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        completed_at=bindparam("b_now"),
+    )
+)
+_INSERT_TURN = insert(turns)
