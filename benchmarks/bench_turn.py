@@ -284,7 +284,13 @@ async def direct_turn(client: httpx.AsyncClient, upstream: str, out: Samples) ->
 
 
 async def new_conversation(client: httpx.AsyncClient, base: str) -> str:
-    resp = await client.post(f"{base}/api/conversations", json={})
+    """A new conversation (untimed). A starved machine's SQLite can answer 503 database_busy:
+    wait as told and try again (up to 5 times) rather than lose the run."""
+    for _ in range(5):
+        resp = await client.post(f"{base}/api/conversations", json={})
+        if resp.status_code != 503:
+            break
+        await asyncio.sleep(float(resp.headers.get("retry-after", "1")))
     resp.raise_for_status()
     return str(resp.json()["id"])
 
