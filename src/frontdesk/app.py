@@ -28,6 +28,7 @@ from frontdesk.api import metrics as metrics_route
 from frontdesk.api.errors import install_error_handlers
 from frontdesk.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from frontdesk.config import BotConfig, load_bot_config
+from frontdesk.gateway.route import GatewayRoute
 from frontdesk.media.config import media_body_limits
 from frontdesk.providers.base import ChatProvider
 from frontdesk.retention.build import policy_from, retention_job
@@ -93,6 +94,7 @@ def create_app(
     body_limits = {"/api/admin/documents": settings.upload_max_bytes + 1024 * 1024}
     body_limits.update(media_body_limits())  # the bot's own media limits apply while reading
     body_limits.update(settings.body_limits)
+    app.add_middleware(GatewayRoute)  # innermost: the gateway's completions skip FastAPI
     app.add_middleware(BotLeases)  # a tenant's bot stays open until its responses end
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limits

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from frontdesk.api.auth_deps import authenticate
 from frontdesk.api.openai_wire import ChunkEncoder, completion_body, new_completion_id
 from frontdesk.api.streaming import EventStreamResponse
+from frontdesk.auth.keys import Principal
 from frontdesk.domain import ChatMessage, PromptRole, ToolCall, ToolSpec, Usage
 from frontdesk.errors import Forbidden, ValidationFailed
 from frontdesk.events import (
@@ -91,12 +92,22 @@ def _tools(body: OAIChatRequest) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
     return named, "required"
 
 
+GATEWAY_ROLES = frozenset({"client", "admin"})
+
+
 async def gateway_completion(
     body: OAIChatRequest, request: Request, gateway: Gateway
 ) -> EventStreamResponse | JSONResponse:
     principal = await authenticate(request)
-    if principal.role not in ("client", "admin"):
+    if principal.role not in GATEWAY_ROLES:
         raise Forbidden("the gateway needs a client or admin API key")
+    return await serve_completion(body, principal, request.headers.get("idempotency-key"), gateway)
+
+
+async def serve_completion(
+    body: OAIChatRequest, principal: Principal, idempotency_key: str | None, gateway: Gateway
+) -> EventStreamResponse | JSONResponse:
+    """One completion for an authenticated ``principal`` with a gateway role."""
     await gateway.admit(principal)
     tools, tool_choice = _tools(body)
     chat_request = ChatRequest(
@@ -105,7 +116,7 @@ async def gateway_completion(
         tool_choice=tool_choice,
         temperature=1.0 if body.temperature is None else body.temperature,
         max_output_tokens=body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS,
-        idempotency_key=request.headers.get("idempotency-key"),
+        idempotency_key=idempotency_key,
     )
     call = GatewayCall(principal, body.model)
     events = gateway.stream(call, chat_request)
