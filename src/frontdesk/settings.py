@@ -57,6 +57,45 @@ class AbuseSettings(BaseModel):
     )
 
 
+class DatabasePoolSettings(BaseModel):
+    """The PostgreSQL connection pool of one worker (SQLite keeps SQLAlchemy's defaults).
+
+    Environment: ``FRONTDESK_DB_POOL__<FIELD>``. Every worker opens up to ``size + overflow``
+    connections: keep ``workers * (size + overflow)`` under the server's ``max_connections``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: int = Field(5, ge=1, le=200, description="Connections kept open per worker")
+    overflow: int = Field(10, ge=0, le=200, description="Extra connections under load")
+    timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for a free connection (then HTTP 503)"
+    )
+    recycle_seconds: float = Field(
+        1800.0, gt=0, description="Connections older than this are replaced on checkout"
+    )
+    pre_ping: bool = Field(True, description="Test each connection on checkout")
+
+
+class TurnSettings(BaseModel):
+    """Turns (a customer message and its answer) running at once in one worker.
+
+    Environment: ``FRONTDESK_TURNS__<FIELD>``. Beyond ``in_flight`` a turn waits its turn
+    in a queue of at most ``queue`` (a stream sends ``queued`` events meanwhile, nothing
+    is stored yet); beyond that, or after ``queue_wait_seconds``, the answer is HTTP 503
+    ``server_busy`` with ``Retry-After``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    in_flight: int = Field(32, ge=1, le=10_000, description="Turns running at once per worker")
+    queue: int = Field(2000, ge=0, le=1_000_000, description="Turns waiting per worker")
+    queue_wait_seconds: float = Field(
+        300.0, gt=0, le=3600, description="Longest wait in the queue before HTTP 503"
+    )
+    retry_after_seconds: int = Field(5, ge=1, le=3600, description="Retry-After of a refused turn")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRONTDESK_",
@@ -155,6 +194,8 @@ class Settings(BaseSettings):
         description="HMAC key of browser session tokens (default: derived from the admin token)",
     )
     abuse: AbuseSettings = Field(default_factory=AbuseSettings)
+    db_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
+    turns: TurnSettings = Field(default_factory=TurnSettings)
     retention_days: float | None = Field(
         None,
         gt=0,

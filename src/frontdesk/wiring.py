@@ -214,7 +214,7 @@ async def _build(
     tracing = tracing or Tracing()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
-    engine = create_engine(url)
+    engine = create_engine(url, pool=settings.db_pool)
     stack.push_async_callback(engine.dispose)
     await check_at_head(engine)
     store = SqlMemoryStore(engine)

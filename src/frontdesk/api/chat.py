@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from frontdesk.api.session import set_session_cookie, tokens_for
 from frontdesk.api.spend import AnonymousSpend, reserve_anonymous
 from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
+from frontdesk.api.turn_queue import queued_stream, turn_gate
 from frontdesk.chat.kinds import Turn, outcome_of
 from frontdesk.errors import NotFound, ValidationFailed
 from frontdesk.identity.binding import Bind, without_identity
@@ -107,7 +108,12 @@ async def create_conversation(
     metadata = with_requester(without_identity(body.metadata if body else None), client)
     if identity is not None:
         metadata = Bind(identity)(metadata)
-    conv = await services.chat.start_conversation(metadata)
+    ticket = turn_gate(request).enter()  # its write waits its turn with the turns
+    try:
+        await ticket.admit()
+        conv = await services.chat.start_conversation(metadata)
+    finally:
+        ticket.release()
     out = ConversationOut.of(conv, [], greeting=services.bot.greeting)
     return CreatedConversation(
         **out.model_dump(), session=token, customer=identity.user_id if identity else None
@@ -137,34 +143,60 @@ async def send_message(
     client: ClientDep,
 ) -> EventStreamResponse | JSONResponse:
     identity = request_identity(request, services.chat)
-    stored, earlier = await services.chat.conversation_with_messages(conversation_id)
-    conversation = await bind_or_refuse(services.chat, stored, identity)
     client = as_customer(client, identity)
     if services.chat.admission is not None:
         await services.chat.admission.admit_client("message", client)
-    content, attachments, images = await _with_attachments(services, conversation_id, body)
-    spend = await reserve_anonymous(services, client, len(content))
-    try:
-        turn = await services.chat.prepare_turn(
-            conversation,  # read once: binding it to the customer needed it already
-            content,
-            client_message_id=body.client_message_id,
-            images=images,
-            identity=identity,
-            messages=earlier,
-        )
-        if attachments:
-            await services.store.merge_message_metadata(
-                turn.user_message.id, {"attachments": attachments}
+    # the worker's turn gate: a full queue is 503 before anything is read or stored
+    ticket = turn_gate(request).enter()
+    spend: AnonymousSpend | None = None
+
+    async def prepare() -> tuple[Turn, AnonymousSpend]:
+        nonlocal spend
+        try:
+            await ticket.admit()  # at once, or after waiting in the queue
+            stored, earlier = await services.chat.conversation_with_messages(conversation_id)
+            conversation = await bind_or_refuse(services.chat, stored, identity)
+            content, attachments, images = await _with_attachments(services, conversation_id, body)
+            spend = await reserve_anonymous(services, client, len(content))
+            turn = await services.chat.prepare_turn(
+                conversation,  # read once: binding it to the customer needed it already
+                content,
+                client_message_id=body.client_message_id,
+                images=images,
+                identity=identity,
+                messages=earlier,
             )
-    except BaseException:
-        await spend.settle(None, 0.0, produced=False)
-        raise
+            if attachments:
+                await services.store.merge_message_metadata(
+                    turn.user_message.id, {"attachments": attachments}
+                )
+        except BaseException:
+            ticket.release()
+            if spend is not None:
+                await spend.settle(None, 0.0, produced=False)
+            raise
+        return turn, spend
+
     wants_json = not body.stream or request.headers.get("accept", "").startswith("application/json")
+    heartbeat = services.settings.heartbeat_seconds
     if wants_json:
-        return await _answer_json(turn, services, spend)
+        turn, spent = await prepare()
+        try:
+            return await _answer_json(turn, services, spent)
+        finally:
+            ticket.release()
+    if not ticket.admitted:  # answer now; the stream tells its place in the queue
+
+        async def run() -> AsyncGenerator[str, None]:
+            return _frames(*await prepare())
+
+        return EventStreamResponse(
+            with_heartbeats(queued_stream(ticket, run, update_seconds=heartbeat), heartbeat),
+            on_close=ticket.release,
+        )
+    turn, spent = await prepare()
     return EventStreamResponse(
-        with_heartbeats(_frames(turn, spend), services.settings.heartbeat_seconds),
+        with_heartbeats(_frames(turn, spent), heartbeat), on_close=ticket.release
     )
 
 
@@ -183,7 +215,7 @@ async def _with_attachments(
     return text, records, images
 
 
-async def _frames(turn: Turn, spend: AnonymousSpend) -> AsyncIterator[str]:
+async def _frames(turn: Turn, spend: AnonymousSpend) -> AsyncGenerator[str, None]:
     events = spend.watch(turn.events())
     try:
         async for ev in events:

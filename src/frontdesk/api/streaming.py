@@ -4,12 +4,13 @@ Starlette's ``StreamingResponse`` may stop iterating on a disconnect without
 closing the body iterator, leaving the generation running until garbage
 collection. This response listens for ``http.disconnect`` while streaming,
 cancels the stream at once, and always ``aclose()``s the source so the turn
-pipeline can cancel the provider call and store the partial answer.
+pipeline can cancel the provider call and store the partial answer, then calls
+``on_close`` (which frees what the stream held, even when it never started).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import anyio
 from starlette.background import BackgroundTask
@@ -26,8 +27,10 @@ class EventStreamResponse(Response):
         *,
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.body_iterator = content
+        self.on_close = on_close
         self.status_code = 200
         self.background = background
         self.init_headers(
@@ -68,7 +71,11 @@ class EventStreamResponse(Response):
                     pass
                 tg.cancel_scope.cancel()
         finally:
-            with anyio.CancelScope(shield=True):
-                await source.aclose()  # type: ignore[attr-defined]
+            try:
+                with anyio.CancelScope(shield=True):
+                    await source.aclose()  # type: ignore[attr-defined]
+            finally:
+                if self.on_close is not None:
+                    self.on_close()  # also when the source never started
         if self.background is not None:
             await self.background()

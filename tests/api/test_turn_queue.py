@@ -1,0 +1,87 @@
+"""Turns beyond the worker's in-flight limit wait in a queue; beyond it, HTTP 503.
+
+Real app on a loopback port (SQLite), one turn in flight at a time: while a slow turn
+runs, the next customer's stream answers at once with a ``queued`` event and then its
+answer; a third finds the queue full and gets 503 ``server_busy`` with Retry-After, and
+nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from frontdesk.providers.scripted import ScriptedProvider, Step
+from frontdesk.settings import TurnSettings
+from tests.apphelpers import Running, SSEEvent, new_conversation, parse_sse, text_of
+
+
+def _wait_for_requests(provider: ScriptedProvider, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while len(provider.requests) < count:
+        assert time.monotonic() < deadline, "the provider was never called"
+        time.sleep(0.02)
+
+
+def test_queued_stream_then_full_queue_refused(running: Running) -> None:
+    provider = ScriptedProvider(
+        steps=[Step(text="Slow answer.", first_token_delay=3.0), Step(text="Queued answer.")]
+    )
+    turns = TurnSettings(in_flight=1, queue=1, queue_wait_seconds=120, retry_after_seconds=9)
+    with running(provider, turns=turns) as client, ThreadPoolExecutor(2) as pool:
+        first, second, third = (new_conversation(client) for _ in range(3))
+
+        second_waits = threading.Event()
+
+        def stream(cid: str, content: str) -> list[SSEEvent]:
+            with (
+                httpx.Client(base_url=str(client.base_url), timeout=60) as own,
+                own.stream(
+                    "POST", f"/api/conversations/{cid}/messages", json={"content": content}
+                ) as resp,
+            ):
+                assert resp.status_code == 200
+                lines = []
+                for line in resp.iter_lines():
+                    lines.append(line)
+                    if line.startswith("event: queued"):
+                        second_waits.set()
+                return parse_sse("\n".join(lines) + "\n")
+
+        slow = pool.submit(stream, first, "Tell me slowly")
+        _wait_for_requests(provider, 1)  # the first turn holds the one slot
+        queued = pool.submit(stream, second, "And me?")
+        assert second_waits.wait(60), "the second turn was never queued"
+        full = client.post(f"/api/conversations/{third}/messages", json={"content": "Me too"})
+        assert full.status_code == 503, full.text
+        assert full.json()["error"]["code"] == "server_busy"
+        assert full.headers["retry-after"] == "9"
+        as_json = client.post(
+            f"/api/conversations/{third}/messages", json={"content": "Me too", "stream": False}
+        )
+        assert as_json.status_code == 503, as_json.text
+
+        slow_events = slow.result()
+        queued_events = queued.result()
+    assert text_of(slow_events) == "Slow answer."
+    names = [e.event for e in queued_events]
+    assert names[0] == "queued" and queued_events[0].data == {"position": 1}
+    assert names[1] == "start" and names[-1] == "done"
+    assert text_of(queued_events) == "Queued answer."
+    assert queued_events[-1].data["status"] == "complete"
+    with running(provider, turns=turns) as client:
+        stored = {
+            cid: [
+                (m["role"], m["status"])
+                for m in client.get(f"/api/conversations/{cid}").json()["messages"]
+            ]
+            for cid in (first, second, third)
+        }
+    assert stored == {
+        first: [("user", "complete"), ("assistant", "complete")],
+        second: [("user", "complete"), ("assistant", "complete")],
+        third: [],  # refused before anything was stored
+    }
