@@ -49,6 +49,6 @@ fi
 
 if [ "$(id -u)" = 0 ]; then
     exec setpriv --reuid postgres --regid postgres --init-groups \
-        "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*' "$@"
+        "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*' -c jit=off "$@"
 fi
-exec "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*' "$@"
+exec "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*' -c jit=off "$@"
