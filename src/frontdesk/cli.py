@@ -121,13 +121,14 @@ def config_check(
     out = Console()
     try:
         if tenant is not None and tenant != "default":
-            from frontdesk.tenants.cli import get_tenant
+            from frontdesk.tenants.cli import escalation_line, get_tenant
 
             record = get_tenant(settings.resolved_database_url, tenant)
             bot = record.config.served_bot()
             origins = ", ".join(record.config.widget_origins) or "(none: not embeddable)"
             out.print(f"tenant: [bold]{record.id}[/bold], site key {record.site_key}")
             out.print(f"widget origins: {origins}")
+            out.print(escalation_line(record))
         else:
             bot = load_bot_config(settings.bot_config)
     except FrontdeskError as exc:
@@ -342,13 +343,22 @@ def chat(
     url: Annotated[
         str | None, typer.Option(help="Talk to a running server instead of in-process")
     ] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Talk to this tenant's bot (default: the bot YAML's)")
+    ] = None,
+    site_key: Annotated[
+        str | None, typer.Option(help="With --url: the tenant's public site key")
+    ] = None,
 ) -> None:
     """A terminal chat that streams the bot's answers."""
     from frontdesk.repl import run_repl
 
+    if url and tenant:
+        err.print("[red]error:[/red] with --url, choose the tenant by its --site-key")
+        raise typer.Exit(2)
     settings = _settings()
     try:
-        asyncio.run(run_repl(settings, url=url))
+        asyncio.run(run_repl(settings, url=url, tenant=tenant, site_key=site_key))
     except (ConfigError, FrontdeskError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -490,6 +500,38 @@ def tenants_show(tenant_id: Annotated[str, typer.Argument(help="Tenant id")]) ->
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     print(json.dumps(describe(record), indent=2, sort_keys=True))
+
+
+@tenants_app.command("delete")
+def tenants_delete(
+    tenant_id: Annotated[str, typer.Argument(help="Tenant id")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: delete the tenant and all its data")
+    ] = False,
+) -> None:
+    """Delete a tenant with all its data: conversations, attachments, tickets, documents,
+    API keys, usage records (prints what went, as JSON). Not undoable."""
+    import json
+
+    from frontdesk.tenants.cli import delete_tenant
+
+    if not yes:
+        err.print(
+            f"[red]error:[/red] this deletes tenant {tenant_id!r} and all its data for good; "
+            "run again with --yes"
+        )
+        raise typer.Exit(2)
+    settings = _settings()
+    err.print(
+        f"disabling {tenant_id}; its data goes after {settings.api_key_cache_seconds:g} s "
+        "(workers drop its cached record and keys)"
+    )
+    try:
+        deleted = delete_tenant(settings, tenant_id)
+    except FrontdeskError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print(json.dumps(deleted.as_json(), indent=2, sort_keys=True))
 
 
 def _privacy_commands() -> None:

@@ -16,6 +16,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from frontdesk.config import load_bot_config
+from frontdesk.errors import NotFound
 from frontdesk.events import Notice, TextDelta, TurnError
 from frontdesk.settings import Settings
 
@@ -48,21 +49,40 @@ def _read() -> str:
 
 
 async def run_repl(
-    settings: Settings, *, url: str | None = None, write: Write = _write, read: Read = _read
+    settings: Settings,
+    *,
+    url: str | None = None,
+    tenant: str | None = None,
+    site_key: str | None = None,
+    write: Write = _write,
+    read: Read = _read,
 ) -> None:
+    """In-process (the ``tenant``'s bot; default: the bot YAML), or against the server at
+    ``url`` (the tenant of ``site_key``)."""
     if url:
-        await _remote(url, write, read)
+        await _remote(url, write, read, site_key=site_key)
     else:
-        await _in_process(settings, write, read)
+        await _in_process(settings, write, read, tenant=tenant)
 
 
-async def _in_process(settings: Settings, write: Write, read: Read) -> None:
+async def _in_process(
+    settings: Settings, write: Write, read: Read, *, tenant: str | None = None
+) -> None:
     from frontdesk.memory.migrate import upgrade
+    from frontdesk.tenants.config import DEFAULT_TENANT
+    from frontdesk.tenants.resolve import services_of
     from frontdesk.wiring import open_services
 
     bot = load_bot_config(settings.bot_config)
     await asyncio.to_thread(upgrade, settings.resolved_database_url)
-    async with open_services(settings, bot) as services:
+    async with open_services(settings, bot) as base:
+        services = base
+        if tenant is not None and tenant != DEFAULT_TENANT:
+            record = await base.tenants.by_id(tenant) if base.tenants is not None else None
+            if record is None:
+                raise NotFound(f"no tenant {tenant!r} (see `frontdesk tenants list`)")
+            services = await services_of(base, record)
+        bot = services.bot
         conv = await services.chat.start_conversation({"channel": "cli"})
         write(f"{bot.name}: {bot.greeting}\n(type /quit to leave)\n")
         async for text in _lines(read):
@@ -82,9 +102,13 @@ async def _in_process(settings: Settings, write: Write, read: Read) -> None:
             write("\n")
 
 
-async def _remote(url: str, write: Write, read: Read) -> None:
+async def _remote(url: str, write: Write, read: Read, *, site_key: str | None = None) -> None:
+    from frontdesk.tenants.resolve import SITE_HEADER
+
     base = url.rstrip("/")
-    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10, read=120)) as client:
+    headers = {SITE_HEADER: site_key} if site_key else {}
+    timeout = httpx.Timeout(10, read=120)
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, headers=headers) as client:
         resp = await client.post("/api/conversations", json={})
         resp.raise_for_status()
         conv = resp.json()

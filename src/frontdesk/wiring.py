@@ -65,6 +65,7 @@ from frontdesk.telemetry import Metrics, Tracing
 from frontdesk.tenants.bot import BotStack
 from frontdesk.tenants.config import DEFAULT_TENANT
 from frontdesk.tenants.registry import TenantBots, TenantUnavailable
+from frontdesk.tenants.sinks import TenantSinks
 from frontdesk.tenants.store import TenantStore
 
 if TYPE_CHECKING:
@@ -297,6 +298,7 @@ async def _build(
         cache_seconds=settings.api_key_cache_seconds,
     )
     stack.push_async_callback(tenant_bots.aclose)
+    escalation.router.tenants = TenantSinks(tenant_bots.by_id).lookup  # their own sinks
     chat = default.chat
 
     async def chat_for(conversation: Conversation) -> ChatService | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -156,3 +157,9 @@ def test_a_changed_config_is_served_without_a_restart(migrated: Settings) -> Non
         assert after == "Acme here, new and improved."
         assert http.get("/api/bot", headers=site).json()["name"] == "Wile"
         assert http.get(f"/api/site/{acme.site_key}").json()["greeting"] == after
+        registry = app.state.services.tenants
+        for _ in range(100):  # the replaced bot is closed once its last request ended
+            if registry.open_bots == 1:
+                break
+            time.sleep(0.05)
+        assert registry.open_bots == 1

@@ -13,6 +13,7 @@ from frontdesk.escalation.handoff import Handoff
 from frontdesk.escalation.live import InMemoryBus, LiveBus, RedisBus
 from frontdesk.escalation.outbox import Backoff, Outbox, OutboxDrainer
 from frontdesk.escalation.policy import PolicyConfig
+from frontdesk.escalation.routing import SinkRouter
 from frontdesk.escalation.service import EscalationService
 from frontdesk.escalation.settings import EscalationSettings
 from frontdesk.escalation.sinks import EmailSink, EscalationSink, SmtpConfig, WebhookSink
@@ -30,6 +31,8 @@ class Escalation:
     bus: LiveBus
     outbox: Outbox
     drainer: OutboxDrainer
+    router: SinkRouter
+    """Set ``router.tenants`` to give tenants their own sinks."""
 
     def start(self) -> None:
         """Start the outbox drain loop (inside the running event loop)."""
@@ -80,7 +83,10 @@ def build_escalation(
     if bus is None:
         bus = RedisBus.from_url(settings.redis_url) if settings.redis_url else InMemoryBus()
     sinks = build_sinks(settings) if sinks is None else sinks
-    outbox = Outbox(engine, sinks, backoff=Backoff(max_attempts=settings.max_attempts))
+    router = SinkRouter(sinks, list(settings.default_recipients))
+    outbox = Outbox(
+        engine, sinks, backoff=Backoff(max_attempts=settings.max_attempts), router=router
+    )
     drainer = OutboxDrainer(outbox, interval_seconds=settings.drain_interval_seconds)
     handoff = Handoff(
         tickets=TicketStore(engine),
@@ -90,6 +96,7 @@ def build_escalation(
         default_emails=list(settings.default_recipients),
         console_url=settings.console_url,
         on_opened=drainer.poke,
+        route=router.route,
     )
     service = EscalationService(handoff, bot.contacts, policy or PolicyConfig())
     return Escalation(
@@ -99,4 +106,5 @@ def build_escalation(
         bus=bus,
         outbox=outbox,
         drainer=drainer,
+        router=router,
     )

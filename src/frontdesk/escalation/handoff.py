@@ -12,7 +12,7 @@ the conversation's channel and the tenant's queue channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from frontdesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.escalation import payloads
 from frontdesk.escalation.estimate import QueueInfo, estimate_wait
 from frontdesk.escalation.live import LiveBus, LiveEvent, conversation_channel, queue_channel
+from frontdesk.escalation.routing import Route
 from frontdesk.escalation.tickets import NewTicket, Note, QueuePage, Ticket, TicketStore
 from frontdesk.memory.base import MemoryStore
 
@@ -63,6 +64,9 @@ class Handoff:
     console_url: str | None = None
     on_opened: Callable[[], None] | None = None
     """Called after a ticket is opened (the outbox drainer's ``poke``)."""
+    route: Callable[[str], Awaitable[Route]] | None = None
+    """The sinks and default recipients of a tenant (its own sinks or the operator's);
+    None: ``sinks`` and ``default_emails`` for every tenant."""
     estimate_window: timedelta = field(default_factory=lambda: timedelta(days=1))
     estimate_samples: int = 20
 
@@ -70,15 +74,20 @@ class Handoff:
 
     async def open_ticket(self, conversation: Conversation, new: NewTicket) -> tuple[Ticket, bool]:
         transcript = await self.store.list_messages(conversation.id)
+        if self.route is not None:
+            route = await self.route(new.tenant_id)
+            sinks, default_emails = route.sinks, route.default_emails
+        else:
+            sinks, default_emails = tuple(self.sinks), tuple(self.default_emails)
 
         def outbox(ticket_id: str) -> list[tuple[str, dict[str, Any]]]:
             body = payloads.ticket_json(
                 ticket_id, new, conversation, transcript, console_url=self.console_url
             )
             rows: list[tuple[str, dict[str, Any]]] = []
-            for sink in self.sinks:
+            for sink in sinks:
                 if sink == "email":
-                    to = [new.team_email] if new.team_email else list(self.default_emails)
+                    to = [new.team_email] if new.team_email else list(default_emails)
                     rows.append((sink, payloads.email_json(body, to)))
                 else:
                     rows.append((sink, body))

@@ -16,14 +16,15 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from frontdesk.escalation.routing import SinkRouter
 from frontdesk.escalation.sinks import EscalationSink, SinkError
 from frontdesk.memory.dialects import WRITE_OPTION
-from frontdesk.memory.schema import escalation_outbox
+from frontdesk.memory.schema import escalation_outbox, tickets
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,13 @@ class Outbox:
         backoff: Backoff = Backoff(),
         lease_seconds: float = 120.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        router: SinkRouter | None = None,
     ) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._sinks = dict(sinks)
+        self.router = router
+        """Picks a tenant's own sink for its tickets' rows (else ``sinks`` by name)."""
         self._backoff = backoff
         self._lease = timedelta(seconds=lease_seconds)
         self._clock = clock
@@ -89,7 +93,8 @@ class Outbox:
         """Try every due delivery once; return how many were delivered."""
         now = self._clock()
         query = (
-            select(escalation_outbox)
+            select(escalation_outbox, tickets.c.tenant_id.label("ticket_tenant"))
+            .outerjoin(tickets, tickets.c.id == escalation_outbox.c.ticket_id)
             .where(escalation_outbox.c.status == "pending")
             .where(escalation_outbox.c.next_attempt_at <= now)
             .where(
@@ -102,11 +107,12 @@ class Outbox:
             .limit(limit)
         )
         async with self._engine.connect() as conn:
-            due = [_row(r) for r in (await conn.execute(query)).mappings()]
+            found = (await conn.execute(query)).mappings()
+            due = [(_row(r), cast("str | None", r["ticket_tenant"])) for r in found]
         delivered = 0
-        for row in due:
+        for row, tenant_id in due:
             if await self._lease_row(row.id):
-                delivered += await self._attempt(row)
+                delivered += await self._attempt(row, tenant_id)
         return delivered
 
     async def _lease_row(self, row_id: str) -> bool:
@@ -127,13 +133,21 @@ class Outbox:
             )
         return result.rowcount == 1
 
-    async def _attempt(self, row: OutboxRow) -> int:
-        sink = self._sinks.get(row.sink)
+    async def _sink(self, tenant_id: str | None, name: str) -> EscalationSink | None:
+        if self.router is None:
+            return self._sinks.get(name)
+        return await self.router.sink(tenant_id, name)
+
+    async def _attempt(self, row: OutboxRow, tenant_id: str | None = None) -> int:
         attempts = row.attempts + 1
         error: str | None
-        if sink is None:
-            error = f"sink {row.sink!r} is not configured"
-        else:
+        sink: EscalationSink | None = None
+        try:
+            sink = await self._sink(tenant_id, row.sink)
+            error = None if sink is not None else f"sink {row.sink!r} is not configured"
+        except Exception as exc:  # e.g. the tenant's secret variable is not set
+            error = f"sink {row.sink!r} of tenant {tenant_id!r}: {exc}"
+        if sink is not None:
             try:
                 await sink.deliver(row.payload, delivery_id=row.id)
                 error = None

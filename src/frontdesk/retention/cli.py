@@ -64,19 +64,50 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 def retention_run(
     days: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Keep this many days (default: FRONTDESK_RETENTION_DAYS)"),
+        typer.Option(
+            min=0.0,
+            help="Keep this many days where a tenant sets no retention_days "
+            "(default: FRONTDESK_RETENTION_DAYS)",
+        ),
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Only this tenant (default: every tenant)")
     ] = None,
 ) -> None:
-    """Delete conversations idle longer than the retention, now (prints what went, as JSON)."""
-    from frontdesk.retention.policy import GlobalRetention
+    """Delete conversations idle longer than the retention, now (prints what went, as JSON).
 
+    Each tenant keeps its conversations for its own ``retention_days`` when its record sets
+    one; the others for ``--days`` or ``FRONTDESK_RETENTION_DAYS``."""
     settings = _settings()
-    keep = days if days is not None else settings.retention_days
-    if keep is None:
-        err.print("[red]error:[/red] no retention: set FRONTDESK_RETENTION_DAYS or --days")
-        raise typer.Exit(2)
-    report = _run(settings, lambda privacy: privacy.apply(GlobalRetention(keep)))
+    fallback = days if days is not None else settings.retention_days
+    report = _run(settings, lambda privacy: _apply(privacy, fallback, tenant))
     print(json.dumps(report.as_json(), indent=2))
+
+
+async def _apply(privacy: Any, fallback: float | None, tenant: str | None) -> Any:
+    from frontdesk.errors import ConfigError, NotFound
+    from frontdesk.retention.policy import GlobalRetention
+    from frontdesk.tenants.config import DEFAULT_TENANT
+    from frontdesk.tenants.retention import tenant_retention
+    from frontdesk.tenants.store import BrokenTenant, TenantStore
+
+    records = TenantStore(privacy.store.engine)
+    listed = await records.list()
+    if tenant is not None and tenant != DEFAULT_TENANT:
+        listed = [r for r in listed if r.id == tenant]
+        if not listed:
+            raise NotFound(f"no tenant {tenant!r}")
+    own_days = any(
+        not isinstance(r, BrokenTenant) and r.config.retention_days is not None for r in listed
+    )
+    if tenant == DEFAULT_TENANT:
+        own_days = False
+    if fallback is None and not own_days:
+        raise ConfigError(
+            "no retention: set FRONTDESK_RETENTION_DAYS or --days, or a tenant's retention_days"
+        )
+    policy = tenant_retention(records, GlobalRetention(fallback))
+    return await privacy.apply(policy, tenants=None if tenant is None else [tenant])
 
 
 @users_app.command("erase")

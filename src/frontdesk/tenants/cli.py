@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import inspect
 
 from frontdesk.errors import NotFound
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import check_at_head
+from frontdesk.settings import Settings
 from frontdesk.tenants.config import read_tenant_file
 from frontdesk.tenants.store import BrokenTenant, TenantRecord, TenantStore
+
+if TYPE_CHECKING:
+    from frontdesk.tenants.delete import DeletedTenant
 
 T = TypeVar("T")
 
@@ -40,6 +46,40 @@ def update_tenant(
             lambda s: s.update(tenant_id, document, rotate_site_key=rotate_site_key),
         )
     )
+
+
+def delete_tenant(settings: Settings, tenant_id: str) -> DeletedTenant:
+    """Delete the tenant and all its data (:mod:`frontdesk.tenants.delete`)."""
+    from frontdesk.knowledge.stores.factory import open_store
+    from frontdesk.media.store import FileMediaStore
+    from frontdesk.memory.sql import SqlMemoryStore
+    from frontdesk.retention.service import MediaFiles, Privacy
+    from frontdesk.tenants.delete import TenantDeletion
+
+    async def run() -> DeletedTenant:
+        url = settings.resolved_database_url
+        engine = create_engine(url)
+        knowledge = None
+        try:
+            await check_at_head(engine)
+            async with engine.connect() as conn:  # no knowledge tables: no documents
+                kb = await conn.run_sync(lambda c: inspect(c).has_table("kb_collections"))
+            if kb:
+                knowledge = await asyncio.to_thread(open_store, url)
+            privacy = Privacy(
+                SqlMemoryStore(engine), MediaFiles(FileMediaStore(settings.data_dir / "media"))
+            )
+            cache = settings.api_key_cache_seconds
+            deletion = TenantDeletion(
+                engine, privacy, knowledge, settle_seconds=cache + 0.5 if cache > 0 else 0.0
+            )
+            return await deletion.delete(tenant_id)
+        finally:
+            if knowledge is not None:
+                await asyncio.to_thread(knowledge.close)
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def get_tenant(database_url: str, tenant_id: str) -> TenantRecord:
@@ -73,6 +113,20 @@ def describe(record: TenantRecord) -> dict[str, Any]:
         "updated_at": record.updated_at.isoformat(),
         "config": record.document,
     }
+
+
+def escalation_line(record: TenantRecord) -> str:
+    """Where the tenant's hand-offs go (``config check --tenant``); ConfigError when a
+    secret variable of its own sinks is unset or too short."""
+    from frontdesk.logging_setup import redact_url
+    from frontdesk.tenants.sink_config import tenant_sinks
+
+    config = record.config.escalation
+    tenant_sinks(config)  # the secrets are read here, as the server will
+    webhook = f"own {redact_url(config.webhook.url)}" if config.webhook else "the operator's"
+    smtp = config.smtp
+    email = f"own {smtp.host}:{smtp.resolved_port}" if smtp else "the operator's"
+    return f"escalation: webhook {webhook}; email {email}"
 
 
 def widget_snippet(server_url: str, record: TenantRecord) -> str:

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from frontdesk.config import BotConfig, bot_config_from
 from frontdesk.errors import ConfigError
 from frontdesk.settings import describe_validation_error
+from frontdesk.tenants.sink_config import TenantEscalation
 
 DEFAULT_TENANT = "default"
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -102,6 +103,10 @@ class TenantConfig(_Strict):
     )
     retention_days: int | None = Field(
         None, ge=1, le=36500, description="Delete conversations older than this (None: keep)"
+    )
+    escalation: TenantEscalation = Field(
+        default_factory=TenantEscalation,
+        description="The tenant's own hand-off webhook and SMTP (each unset: the operator's)",
     )
 
     @property
