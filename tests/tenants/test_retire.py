@@ -5,22 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import delete
 
+from frontdesk.app import create_app
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.migrate import upgrade_engine
 from frontdesk.memory.schema import tenants
+from frontdesk.providers.scripted import ScriptedProvider
+from frontdesk.settings import Settings
 from frontdesk.tenants.leases import BotLeases, hold
 from frontdesk.tenants.registry import TenantBots
+from frontdesk.tenants.resolve import SITE_HEADER
 from frontdesk.tenants.store import TenantRecord, TenantStore
-from tests.tenants.world import ACME
+from tests.apphelpers import sse_events, text_of
+from tests.conftest import make_bot
+from tests.servers import serve
+from tests.tenants.world import ACME, create_tenant, in_thread
 
 
 class Clock:
@@ -159,3 +171,93 @@ def test_the_middleware_releases_after_the_streamed_body(tmp_path: Path) -> None
             assert (await http.get("/")).status_code == 200
 
     asyncio.run(run_bare())
+
+
+class SlowModel:
+    """A loopback OpenAI-compatible server whose streams wait for ``finish`` half-way."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.finish = threading.Event()
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/chat/completions")
+        async def complete() -> StreamingResponse:
+            async def body() -> Any:
+                for i, word in enumerate(("Acme ", "streams ", "on.")):
+                    if i == 1:
+                        self.started.set()
+                        await asyncio.to_thread(self.finish.wait, 60)
+                    chunk = {"id": "c", "choices": [{"index": 0, "delta": {"content": word}}]}
+                    yield f"data: {json.dumps(chunk)}\n\n"
+                done = {"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+                yield f"data: {json.dumps(done)}\n\n"
+                yield f"data: {json.dumps({'id': 'c', 'choices': [], 'usage': usage})}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(body(), media_type="text/event-stream")
+
+        return app
+
+
+def test_a_turn_streaming_during_a_config_change_ends_on_its_bot_then_it_closes(
+    migrated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDESK_TEST_SLOW_KEY", "k")
+    model = SlowModel()
+    with serve(model.app()) as model_url:
+        document = copy.deepcopy(ACME)
+        document["bot"].update(
+            endpoints=[
+                {
+                    "name": "slow",
+                    "dialect": "openai",
+                    "model": "gpt-4o-mini",
+                    "base_url": model_url + "/v1",
+                    "api_key_env": "FRONTDESK_TEST_SLOW_KEY",
+                }
+            ],
+            model={"chain": ["slow"]},
+            knowledge={"enabled": False},
+            answer={"mode": "generative"},
+        )
+        acme = create_tenant(migrated, "acme", document)
+        settings = migrated.model_copy(update={"api_key_cache_seconds": 0.0})
+        app = create_app(settings, bot=make_bot(), provider=ScriptedProvider.from_texts(["D."]))
+        site = {SITE_HEADER: acme.site_key}
+        with serve(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+            registry = app.state.services.tenants
+            cid = http.post("/api/conversations", json={}, headers=site).json()["id"]
+            with ThreadPoolExecutor(1) as pool:
+                streaming = pool.submit(
+                    http.post,
+                    f"/api/conversations/{cid}/messages",
+                    json={"content": "hello"},
+                    headers=site,
+                )
+                assert model.started.wait(30), streaming.result(timeout=30).text
+                changed = copy.deepcopy(document)
+                changed["branding"]["greeting"] = "Version two."
+                in_thread(lambda: _update(settings, changed))
+                greeting = http.post("/api/conversations", json={}, headers=site).json()
+                assert greeting["greeting"] == "Version two."  # the new bot serves
+                assert registry.open_bots == 2  # the old one still streams the turn
+                model.finish.set()
+                answer = streaming.result(timeout=60)
+            assert text_of(sse_events(answer)) == "Acme streams on."  # whole, on the old bot
+            for _ in range(100):
+                if registry.open_bots == 1:
+                    break
+                time.sleep(0.05)
+            assert registry.open_bots == 1  # closed once the turn ended, not at shutdown
+
+
+async def _update(settings: Settings, document: dict[str, Any]) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await TenantStore(engine).update("acme", document)
+    finally:
+        await engine.dispose()
