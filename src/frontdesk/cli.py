@@ -91,6 +91,9 @@ def serve(
         return
     # each worker builds its app from the environment: hand it the command line's overrides
     os.environ["FRONTDESK_HOST"], os.environ["FRONTDESK_PORT"] = settings.host, str(settings.port)
+    # the process manager kills a worker that does not answer its ping in time: a worker
+    # starved of CPU in a burst must not be killed with its streams (uvicorn's default: 5 s)
+    options["timeout_worker_healthcheck"] = settings.worker_healthcheck_seconds
     uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
 
 

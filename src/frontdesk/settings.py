@@ -196,6 +196,13 @@ class Settings(BaseSettings):
     abuse: AbuseSettings = Field(default_factory=AbuseSettings)
     db_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
     turns: TurnSettings = Field(default_factory=TurnSettings)
+    worker_healthcheck_seconds: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="With --workers N: a worker that does not answer the process manager's "
+        "ping within this time is killed and replaced",
+    )
     retention_days: float | None = Field(
         None,
         gt=0,
