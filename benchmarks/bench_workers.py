@@ -10,6 +10,14 @@ Afterwards every answer is checked in the database: stored ``complete`` with its
 
     nice -n 10 .venv/bin/python benchmarks/bench_workers.py --conversations 1000
 
+``--kill``: 100 customers (``--conversations``) stream one answer each from a loopback
+fake vendor that writes slowly (``--chunk-delay`` s a word); once ``--kill-after``
+answers have their first word, one worker is killed with SIGKILL. After the process
+manager has started its replacement, the database is read: every customer's message
+must be stored, and every one has an answer row that is complete, partial or failed
+(pending: still owned by the dead worker, failed by the survivors' recovery once its
+lease runs out), never none.
+
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth; a throw-away database is created and dropped)
 and Redis on 127.0.0.1:6379 (database 11). Anonymous-traffic limits are turned off
 (``FRONTDESK_ABUSE__*=0``): every customer comes from one address here.
@@ -35,6 +43,11 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests' fake vendor
+
+from tests.providers.fake_http import Reply
+from tests.providers.fake_openai import API_KEY, FakeOpenAI, stream_reply
 
 from frontdesk.memory.schema import messages, turns
 
@@ -100,15 +113,23 @@ async def admin(statement: str) -> None:
         await engine.dispose()
 
 
-async def customer(client: httpx.AsyncClient, n: int, start: asyncio.Event, out: Results) -> None:
+async def customer(
+    client: httpx.AsyncClient,
+    n: int,
+    start: asyncio.Event,
+    out: Results,
+    cid: str | None = None,
+    first_words: asyncio.Queue[None] | None = None,
+) -> None:
     await start.wait()
     try:
-        created = await client.post("/api/conversations", json={})
-        if created.status_code != 201:
-            out.errors.append(f"create {created.status_code}: {created.text[:120]}")
-            return
-        cid = created.json()["id"]
-        out.conversations.append(cid)
+        if cid is None:
+            created = await client.post("/api/conversations", json={})
+            if created.status_code != 201:
+                out.errors.append(f"create {created.status_code}: {created.text[:120]}")
+                return
+            cid = created.json()["id"]
+            out.conversations.append(cid)
         sent = time.perf_counter()
         first: float | None = None
         done = False
@@ -123,6 +144,8 @@ async def customer(client: httpx.AsyncClient, n: int, start: asyncio.Event, out:
                     event = line.removeprefix("event:").strip()
                     if event == "delta" and first is None:
                         first = time.perf_counter()
+                        if first_words is not None:
+                            first_words.put_nowait(None)
                     elif event == "error":
                         out.errors.append(f"error event in {cid}")
                     elif event == "done":
@@ -144,6 +167,7 @@ class Sampler:
         self.peak_rss = dict.fromkeys(pids, 0)
         self.cpu_start = {pid: _cpu(p) for pid, p in self.procs.items()}
         self.cpu_end = dict(self.cpu_start)
+        self.died: set[int] = set()
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -153,8 +177,13 @@ class Sampler:
 
     def sample(self) -> None:
         for pid, proc in self.procs.items():
-            self.peak_rss[pid] = max(self.peak_rss[pid], proc.memory_info().rss)
-            self.cpu_end[pid] = _cpu(proc)
+            if pid in self.died:
+                continue
+            try:
+                self.peak_rss[pid] = max(self.peak_rss[pid], proc.memory_info().rss)
+                self.cpu_end[pid] = _cpu(proc)
+            except psutil.NoSuchProcess:  # killed (by the process manager's health check?)
+                self.died.add(pid)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -281,6 +310,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             "rss_idle_mib": [round(rss_idle[p] / mib) for p in pids],
             "rss_peak_mib": [round(sampler.peak_rss[p] / mib) for p in pids],
             "cpu_s": [round(sampler.cpu_end[p] - sampler.cpu_start[p], 1) for p in pids],
+            "workers_died": len(sampler.died),
             "stored": stored,
             "loadavg": os.getloadavg(),
         }
@@ -293,13 +323,164 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class SlowVendor(FakeOpenAI):
+    """Streams its answer a word every ``chunk_delay`` seconds."""
+
+    chunk_delay = 0.2
+
+    def _completion(self, body: dict[str, object]) -> Reply:
+        if body.get("stream"):
+            return stream_reply(self.default_text, chunk_delay=self.chunk_delay)
+        return super()._completion(body)
+
+
+def kill_bot(base_url: str) -> str:
+    return BOT.replace("model: {chain: [scripted]}", "model: {chain: [vendor]}").split(
+        "endpoints:"
+    )[0] + (
+        "endpoints:\n"
+        "  - name: vendor\n"
+        "    dialect: openai\n"
+        "    model: gpt-4o-mini\n"
+        f"    base_url: {base_url}\n"
+        "    api_key_env: FAKE_VENDOR_KEY\n"
+        "    max_attempts: 1\n"
+    )
+
+
+async def replaced(root: int, dead: int, base: str, within: float = 300) -> int:
+    """Wait until the process manager runs a new worker that answers /readyz."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        fresh = [p for p in worker_pids(root) if p != dead]
+        if len(fresh) >= 2:
+            async with httpx.AsyncClient(base_url=base, timeout=5) as probe:
+                try:
+                    if (await probe.get("/readyz")).status_code == 200:
+                        return max(fresh)
+                except httpx.TransportError:
+                    pass
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"no worker replaced {dead}")
+
+
+async def check_kill(url: str, conversation_ids: list[str]) -> dict[str, object]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(messages.c.conversation_id, messages.c.role, messages.c.status).where(
+                        messages.c.conversation_id.in_(conversation_ids)
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    users = {r.conversation_id for r in rows if r.role == "user"}
+    answers: dict[str, list[str]] = {}
+    for r in rows:
+        if r.role == "assistant":
+            answers.setdefault(r.conversation_id, []).append(str(r.status))
+    by_status: dict[str, int] = {}
+    for statuses in answers.values():
+        for status in statuses:
+            by_status[status] = by_status.get(status, 0) + 1
+    return {
+        "customers": len(conversation_ids),
+        "user_messages_stored": len(users),
+        "answers_by_status": by_status,
+        "answers_missing": len(users - answers.keys()),
+        "user_messages_missing": len(set(conversation_ids) - users),
+    }
+
+
+async def run_kill(args: argparse.Namespace) -> dict[str, object]:
+    name = f"frontdesk_bench_{secrets.token_hex(4)}"
+    await admin(f'CREATE DATABASE "{name}"')
+    work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-kill-"))
+    vendor = SlowVendor(default_text=ANSWER)
+    vendor.chunk_delay = args.chunk_delay
+    async with vendor:
+        (work / "bot.yaml").write_text(kill_bot(vendor.base_url))
+        port = free_port()
+        env = {
+            **os.environ,
+            **ABUSE_OFF,
+            "FRONTDESK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+            "FRONTDESK_REDIS_URL": "redis://127.0.0.1:6379/11",
+            "FRONTDESK_HOME": str(work / "home"),
+            "FRONTDESK_BOT_CONFIG": str(work / "bot.yaml"),
+            "FRONTDESK_LOG_LEVEL": "WARNING",
+            "FRONTDESK_ADMIN_TOKEN": secrets.token_urlsafe(32),
+            "FAKE_VENDOR_KEY": API_KEY,
+        }
+        log = work / "serve.log"
+        command = [FRONTDESK, "serve", "--workers", "2", "--port", str(port)]
+        process = await asyncio.to_thread(start_server, command, env, log)
+        base = f"http://127.0.0.1:{port}"
+        url = env["FRONTDESK_DATABASE_URL"].replace("postgresql://", "postgresql+asyncpg://")
+        try:
+            await wait_healthy(base, process, log)
+            pids = worker_pids(process.pid)
+            limits = httpx.Limits(max_connections=args.conversations, max_keepalive_connections=0)
+            timeout = httpx.Timeout(args.timeout, connect=args.timeout)
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
+                ids = []
+                for _ in range(args.conversations):
+                    created = await client.post("/api/conversations", json={})
+                    created.raise_for_status()
+                    ids.append(created.json()["id"])
+                out = Results(conversations=ids)
+                start = asyncio.Event()
+                first_words: asyncio.Queue[None] = asyncio.Queue()
+                tasks = [
+                    asyncio.create_task(customer(client, i, start, out, cid, first_words))
+                    for i, cid in enumerate(ids)
+                ]
+                began = time.perf_counter()
+                start.set()
+                for _ in range(args.kill_after):
+                    await first_words.get()
+                victim = pids[0]
+                killed_at = time.perf_counter() - began
+                os.kill(victim, signal.SIGKILL)
+                await asyncio.gather(*tasks)
+                replacement = await replaced(process.pid, victim, base)
+                restarted_at = time.perf_counter() - began
+            stored = await check_kill(url, ids)
+            return {
+                "mode": "kill",
+                "customers": args.conversations,
+                "killed_worker_after_first_words": args.kill_after,
+                "killed_at_s": round(killed_at, 1),
+                "replacement_ready_at_s": round(restarted_at, 1),
+                "replacement": replacement,
+                "streams_complete": len(out.total_ms),
+                "streams_cut_or_failed": len(out.errors),
+                "error_kinds": sorted({e.split(":")[0].split(" in ")[0] for e in out.errors}),
+                "stored": stored,
+                "loadavg": os.getloadavg(),
+            }
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0, help="client timeout, seconds")
+    parser.add_argument("--kill", action="store_true", help="kill -9 a worker mid-stream")
+    parser.add_argument("--kill-after", type=int, default=30, help="first words seen before")
+    parser.add_argument("--chunk-delay", type=float, default=0.2, help="vendor s per word")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    print(json.dumps(asyncio.run(run_kill(args) if args.kill else run(args)), indent=2))
 
 
 if __name__ == "__main__":
