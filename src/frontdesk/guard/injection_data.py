@@ -17,6 +17,7 @@ line).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 import re
@@ -80,8 +81,33 @@ def _near_duplicate_groups(embedder: SyncEmbedder, texts: Sequence[str]) -> list
     return [find(i) for i in range(len(texts))]
 
 
+_FAQ_LINE = re.compile(
+    r"(?:^|\n)\s*(?:[-*#]+\s*)?(?:Q:\s*)?((?:How|What|Can|Do|Does|Is|Are|Will|Who|Why|When"
+    r"|Where|Which|Should|Could|Would)\b[^\n?]{5,200}\?)"
+)
+
+
+def faq_questions(path: Path) -> list[tuple[str, str]]:
+    """``(question, document id)``: the customer questions a help centre answers (its FAQ
+    lines and question titles, "Can I prepay?", "Why is my payment still pending?"); real
+    customer wording about the company and its products, benign as a message."""
+    out: dict[str, str] = {}
+    for row in _jsonl(path):
+        doc = str(row["_id"])
+        title = str(row.get("title", "")).strip()
+        if title.endswith("?") and ":" not in title:
+            out.setdefault(title, doc)
+        for m in _FAQ_LINE.finditer(str(row["text"])):
+            out.setdefault(m.group(1).strip(), doc)
+    return list(out.items())
+
+
 def message_texts(
-    datasets: Path, embedder: SyncEmbedder, *, skip_families: Sequence[str] = ()
+    datasets: Path,
+    embedder: SyncEmbedder,
+    *,
+    skip_families: Sequence[str] = (),
+    faq: bool = True,
 ) -> Texts:
     rows = _jsonl(datasets / "prompt_injections" / "train.jsonl")
     texts = [str(r["text"]) for r in rows]
@@ -92,6 +118,11 @@ def message_texts(
             texts.append(str(a["text"]))
             kinds.append("benign_tasks")
             groups.append(f"bipia-{a['category']}")
+    if faq:
+        for question, doc in faq_questions(datasets / "support_kb" / "corpus.jsonl"):
+            texts.append(question)
+            kinds.append("benign_faq")
+            groups.append(f"faq-{doc}")
     for e in authored():
         if e.family in skip_families:
             continue
@@ -148,8 +179,22 @@ def insert(context: str, attack: str, where: str, rng: random.Random) -> str:
     return f"{context[:at]}\n{attack}\n{context[at:]}"
 
 
-def group_folds(groups: Sequence[str], folds: int, seed: int) -> npt.NDArray[np.int64]:
-    """A fold per text; all texts of a group share one."""
+def group_folds(
+    groups: Sequence[str], folds: int, seed: int, *, stable: bool = True
+) -> npt.NDArray[np.int64]:
+    """A fold per text; all texts of a group share one. ``stable``: a group's fold is a hash
+    of its name, so adding or removing a group leaves every other group in its fold (the
+    shuffled round-robin it replaces moved all groups whenever one was added, which made
+    variants with more data incomparable)."""
+    if stable:
+        return np.asarray(
+            [
+                int.from_bytes(hashlib.blake2b(f"{seed}:{g}".encode(), digest_size=8).digest())
+                % folds
+                for g in groups
+            ],
+            dtype=np.int64,
+        )
     names = sorted(set(groups))
     random.Random(seed).shuffle(names)
     fold_of = {g: i % folds for i, g in enumerate(names)}

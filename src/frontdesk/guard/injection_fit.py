@@ -152,9 +152,16 @@ class Report:
 
     flagged: dict[str, list[bool]] = field(default_factory=dict)
     thresholds: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, kind: str, flags: Sequence[bool] | Bools) -> None:
         self.flagged.setdefault(kind, []).extend(bool(f) for f in flags)
+
+    def merge(self, other: Report) -> None:
+        for kind, flags in other.flagged.items():
+            self.add(kind, flags)
+        self.thresholds += other.thresholds
+        self.notes += other.notes
 
     def rate(self, kind: str) -> float:
         values = self.flagged.get(kind, [])
@@ -169,3 +176,5 @@ def print_report(title: str, report: Report) -> None:
     for kind, n, rate in report.rows():
         print(f"  {kind:24s} n={n:5d} flagged={rate:.4f}", flush=True)
     print(f"  thresholds {', '.join(f'{t:.3f}' for t in report.thresholds)}", flush=True)
+    for note in report.notes:
+        print(f"  {note}", flush=True)

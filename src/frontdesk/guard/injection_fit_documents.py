@@ -37,8 +37,8 @@ from frontdesk.guard.injection_fit import (
     rules_fire,
     threshold_at,
 )
-from frontdesk.guard.injection_model import LogisticModel, fit_logistic
-from frontdesk.guard.injection_pieces import document_pieces, has_code
+from frontdesk.guard.injection_model import Floats, LogisticModel, fit_logistic
+from frontdesk.guard.injection_pieces import SHAPES, document_pieces, document_shape, has_code
 
 POSITIONS = ("start", "middle", "end")
 CONTEXTS_PER_ATTACK = 2
@@ -61,6 +61,13 @@ class DocumentSettings:
     """Also fit on a code attack's whole text, code block included (the earlier model)."""
     code_threshold: bool = True
     """Calibrate a second threshold for documents holding code (else one for all)."""
+    by_shape: bool = True
+    """Calibrate a threshold per document shape (e-mail, table, code, prose), each at
+    ``fpr`` of the clean documents of that shape and of each kind with enough of them
+    (supersedes ``code_threshold``)."""
+    cross_fit: bool = True
+    """Calibrate on out-of-fold scores of every fitting fold (``cross_fitted``) instead of
+    one calibration fold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +84,7 @@ class DocumentData:
         attacks = load_attacks(datasets)
         documents = load_documents(datasets)
         extra = [t for t, y in zip(messages.texts, messages.labels, strict=True) if y == 1]
-        attack_fold = group_folds([a.category for a in attacks], FOLDS, SEED)
+        attack_fold = group_folds([a.category for a in attacks], FOLDS, SEED, stable=False)
         doc_fold = np.random.default_rng(SEED + 1).integers(0, FOLDS, len(documents))
         return cls(attacks, documents, extra, attack_fold, doc_fold)
 
@@ -126,6 +133,100 @@ def fit_documents(
     return feats.model(w, b, "lines")
 
 
+MIN_SHAPE_DOCS = 100
+"""A shape calibrated on fewer clean documents than this is floored (see
+``shape_thresholds``)."""
+MIN_KIND_DOCS = 20
+"""A kind of document is held to the false-flag budget on its own within a shape when the
+calibration fold has this many of it in that shape (fewer are pooled with the others)."""
+
+
+def shape_thresholds(
+    model: LogisticModel,
+    docs: Sequence[Document],
+    scores: Floats,
+    settings: DocumentSettings,
+) -> LogisticModel:
+    """``model`` with a threshold per document shape, at ``settings.fpr`` of the clean
+    ``docs`` (scored ``scores`` by models that were not fitted on them) of that shape, and
+    of each kind with at least ``MIN_KIND_DOCS`` of them in it."""
+    keep = np.asarray([d.kind in settings.calibrated for d in docs], dtype=np.bool_)
+    texts = [d.text for d in docs]
+    rules = rules_fire(texts)
+    shapes = np.asarray([document_shape(t) for t in texts])
+    kinds = np.asarray([d.kind for d in docs])
+    found: dict[str, float] = {}
+    sizes: dict[str, int] = {}
+    for shape in SHAPES:
+        part = keep & (shapes == shape)
+        if not part.any():
+            continue
+        sizes[shape] = int(part.sum())
+        at = [threshold_at(scores[part], rules[part], settings.fpr)]
+        for kind in sorted(set(kinds[part])):
+            own = part & (kinds == kind)
+            if own.sum() >= MIN_KIND_DOCS:
+                at.append(threshold_at(scores[own], rules[own], settings.fpr))
+        found[shape] = max(at)
+    # a shape calibrated on few documents (BIPIA's 50 e-mails come from a handful of
+    # senders) gets no threshold below the lowest of the well-sampled shapes
+    floor = min((found[s] for s in found if sizes[s] >= MIN_SHAPE_DOCS), default=0.0)
+    found = {s: t if sizes[s] >= MIN_SHAPE_DOCS else max(t, floor) for s, t in found.items()}
+    fallback = max(found.values(), default=0.5)
+    return replace(
+        model,
+        threshold=fallback,
+        shape_thresholds=tuple((s, found.get(s, fallback)) for s in SHAPES),
+    )
+
+
+def _calibrate_shapes(
+    feats: Featurizer,
+    model: LogisticModel,
+    data: DocumentData,
+    cal: Bools,
+    settings: DocumentSettings,
+) -> LogisticModel:
+    docs = [d for i, d in enumerate(data.documents) if cal[i]]
+    return shape_thresholds(model, docs, feats.scores(model, [d.text for d in docs]), settings)
+
+
+def cross_fitted(
+    feats: Featurizer,
+    data: DocumentData,
+    folds: Sequence[int],
+    settings: DocumentSettings,
+    seed: int,
+) -> LogisticModel:
+    """Fitted and calibrated on ``folds`` without a calibration fold of its own: one model
+    per fold left out, each scoring the clean documents of the fold it left out; the
+    thresholds are calibrated on those out-of-fold scores (every clean document of
+    ``folds``, not a fifth of them: a shape with few documents, e-mails or code, gets a
+    threshold from 40 rather than 10), and the model is the mean of the fold models."""
+    scores = np.zeros(len(data.documents))
+    models: list[LogisticModel] = []
+    for left in folds:
+        rest = [f for f in folds if f != left]
+        model = fit_documents(
+            feats,
+            data,
+            np.isin(data.attack_fold, rest),
+            np.isin(data.doc_fold, rest),
+            settings,
+            seed=seed * FOLDS + left,
+        )
+        models.append(model)
+        out = np.flatnonzero(data.doc_fold == left)
+        scores[out] = feats.scores(model, [data.documents[i].text for i in out])
+    mean = replace(
+        models[0],
+        weights=np.mean([m.weights for m in models], axis=0),
+        bias=float(np.mean([m.bias for m in models])),
+    )
+    used = np.flatnonzero(np.isin(data.doc_fold, list(folds)))
+    return shape_thresholds(mean, [data.documents[i] for i in used], scores[used], settings)
+
+
 def calibrate_documents(
     feats: Featurizer,
     model: LogisticModel,
@@ -133,6 +234,8 @@ def calibrate_documents(
     cal: Bools,
     settings: DocumentSettings,
 ) -> LogisticModel:
+    if settings.by_shape:
+        return _calibrate_shapes(feats, model, data, cal, settings)
     found = {True: 0.0, False: 0.0}
     for kind in settings.calibrated:
         docs = [d.text for i, d in enumerate(data.documents) if cal[i] and d.kind == kind]
@@ -178,17 +281,23 @@ def measure_documents(
     settings = settings or DocumentSettings()
     report = Report()
     for k in range(FOLDS):
-        cal = (k + 1) % FOLDS
-        model = fit_documents(
-            feats,
-            data,
-            (data.attack_fold != k) & (data.attack_fold != cal),
-            (data.doc_fold != k) & (data.doc_fold != cal),
-            settings,
-            seed=k,
-        )
-        model = calibrate_documents(feats, model, data, data.doc_fold == cal, settings)
+        if settings.cross_fit and settings.by_shape:
+            model = cross_fitted(feats, data, [f for f in range(FOLDS) if f != k], settings, k)
+        else:
+            cal = (k + 1) % FOLDS
+            model = fit_documents(
+                feats,
+                data,
+                (data.attack_fold != k) & (data.attack_fold != cal),
+                (data.doc_fold != k) & (data.doc_fold != cal),
+                settings,
+                seed=k,
+            )
+            model = calibrate_documents(feats, model, data, data.doc_fold == cal, settings)
         report.thresholds.append(model.threshold)
+        report.notes.append(
+            " ".join(f"{s}={t:.3f}" for s, t in model.shape_thresholds) or "one threshold"
+        )
         clean = [d for i, d in enumerate(data.documents) if data.doc_fold[i] == k]
         for kind in sorted({d.kind for d in data.documents}):
             texts = [d.text for d in clean if d.kind == kind]
@@ -205,8 +314,11 @@ def measure_documents(
 def train_documents(
     feats: Featurizer, data: DocumentData, settings: DocumentSettings | None = None
 ) -> LogisticModel:
-    """The shipped document model: fitted on folds 1-4, calibrated on fold 0's documents."""
+    """The shipped document model: cross-fitted on folds 1-4, so fold 0 stays held out (or
+    fitted on folds 1-4 and calibrated on fold 0's documents)."""
     settings = settings or DocumentSettings()
+    if settings.cross_fit and settings.by_shape:
+        return cross_fitted(feats, data, range(1, FOLDS), settings, FOLDS)
     model = fit_documents(
         feats, data, data.attack_fold != 0, data.doc_fold != 0, settings, seed=FOLDS
     )

@@ -33,7 +33,13 @@ from frontdesk.guard.injection_features import (
     hashed_ngrams,
     length_buckets,
 )
-from frontdesk.guard.injection_pieces import PieceMode, document_pieces, has_code, pieces_of
+from frontdesk.guard.injection_pieces import (
+    PieceMode,
+    document_pieces,
+    document_shape,
+    has_code,
+    pieces_of,
+)
 
 __all__ = [
     "DOCUMENT_MODEL",
@@ -68,8 +74,8 @@ class SyncEmbedder(Protocol):
 MESSAGE_MODEL = "injection_lr.json"
 DOCUMENT_MODEL = "injection_doc_lr.json"
 SHIPPED_SHA256: dict[str, str] = {
-    MESSAGE_MODEL: "a7a4492fdf15f421ccfefff49f7bd17dd1f50a5b846d978adbd4ace7bfa8d30e",
-    DOCUMENT_MODEL: "aba472fd82e4715526ff73c098de16a6016d561ddbeabcf01e12227458c27ab0",
+    MESSAGE_MODEL: "7c354023013febd99c3274bae7c7f8d735f341ef1ed0a6122c225cc889abed5a",
+    DOCUMENT_MODEL: "8fb6e8ed166e2cab65a23cbd65f8b2ef6dddd0d60fa17e2c89ea2efe3c1d928d",
 }
 """The sha256 of each shipped weights file; ``train_injection --write`` prints new ones."""
 
@@ -151,9 +157,14 @@ class LogisticModel:
     """Weight of the one-hot word-count bucket (a word or two carry no instruction)."""
     code_threshold: float = 0.0
     """Documents holding code (``injection_pieces.has_code``) are flagged above this
-    threshold instead (0: the same threshold)."""
+    threshold instead (0: the same threshold). Used only without ``shape_thresholds``."""
+    shape_thresholds: tuple[tuple[str, float], ...] = ()
+    """A threshold per document shape (``injection_pieces.document_shape``: e-mail, table,
+    code, prose); a shape not listed uses ``threshold``."""
 
     def threshold_for(self, text: str) -> float:
+        if self.shape_thresholds:
+            return dict(self.shape_thresholds).get(document_shape(text), self.threshold)
         if self.code_threshold > 0 and has_code(text):
             return self.code_threshold
         return self.threshold
@@ -197,6 +208,7 @@ class LogisticModel:
                 "char_weight": self.char_weight,
                 "length_weight": self.length_weight,
                 "code_threshold": self.code_threshold,
+                "shape_thresholds": dict(self.shape_thresholds),
                 "threshold": self.threshold,
                 "bias": self.bias,
                 "weights": [round(float(w), 6) for w in self.weights],
@@ -221,6 +233,9 @@ class LogisticModel:
             char_weight=float(data.get("char_weight", 0.0)),
             length_weight=float(data.get("length_weight", 0.0)),
             code_threshold=float(data.get("code_threshold", 0.0)),
+            shape_thresholds=tuple(
+                (str(k), float(v)) for k, v in dict(data.get("shape_thresholds", {})).items()
+            ),
         )
 
     @classmethod

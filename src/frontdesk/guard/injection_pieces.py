@@ -16,6 +16,8 @@ import re
 from typing import Literal
 
 PieceMode = Literal["sentences", "lines"]
+Shape = Literal["email", "table", "code", "prose"]
+SHAPES: tuple[Shape, ...] = ("email", "table", "code", "prose")
 MAX_PIECES = 24
 """At most this many pieces per message (longer texts have neighbouring pieces merged), which
 bounds the latency of one check."""
@@ -61,6 +63,48 @@ def has_code(text: str) -> bool:
     """Whether a document holds code (a fence or a line of code): its prose is then mostly
     advice about the code, and the document model judges it against its own threshold."""
     return any(_FENCE.match(line) or looks_like_code(line) for line in text.split("\n"))
+
+
+_HEADER = re.compile(
+    r"(?:^|\n|\|)\s*(subject|from|to|cc|bcc|date|sent|reply-to|email_from|received date)\s*:",
+    re.IGNORECASE,
+)
+_SALUTATION = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^\n,]{0,40},", re.I
+)
+EMAIL_HEADER_CHARS = 600
+"""E-mail headers are looked for in this many leading characters."""
+
+
+def looks_like_email(text: str) -> bool:
+    """An e-mail: two different header fields (``Subject:``, ``From:``, ``Date:``...) near
+    the start, on their own lines or ``|``-separated as BIPIA writes them, or a salutation
+    (``Hi David,``, ``Dear team,``) opening it."""
+    head = text[:EMAIL_HEADER_CHARS]
+    found = {m.group(1).lower() for m in _HEADER.finditer(head)}
+    return len(found) >= 2 or bool(_SALUTATION.match(head))
+
+
+def looks_like_table(text: str) -> bool:
+    """A table: at least two rows of cells (``| a | b |``), and rows are at least half of
+    the non-empty lines."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    rows = sum(1 for line in lines if line.count("|") >= 2)
+    return rows >= 2 and 2 * rows >= len(lines)
+
+
+def document_shape(text: str) -> Shape:
+    """What kind of document a text looks like (its shape, not its source): an e-mail, a
+    table, something holding code, or prose. The document model has a threshold per shape,
+    since clean text of each shape looks like an instruction to a different degree (a help
+    page is full of imperatives, a table or an e-mail hardly any)."""
+    if looks_like_email(text):
+        return "email"
+    if looks_like_table(text):
+        return "table"
+    if has_code(text):
+        return "code"
+    return "prose"
 
 
 def _wordy(text: str, min_words: int = 3) -> bool:

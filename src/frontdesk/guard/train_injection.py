@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -88,6 +89,13 @@ class MessageSettings:
     fit_short: bool = True
     """Fit on the short benign messages ("yes", "first", "order 12345"), not only
     calibrate on them."""
+    bank_fit: int = BANK_FIT
+    """banking77 messages per fit (a random sample of the fitting folds)."""
+    bags: int = 1
+    """Models fitted on bootstrap samples and averaged (1: one model on all)."""
+    cross_fit: bool = False
+    """Calibrate on out-of-fold scores of every fitting fold and average the fold models
+    (``_cross_fitted_messages``) instead of one fit and one calibration fold."""
 
 
 # --- messages ----------------------------------------------------------------------------
@@ -95,13 +103,13 @@ class MessageSettings:
 GOLDEN = Path(__file__).resolve().parents[3] / "eval" / "answers" / "sample_kb.jsonl"
 
 
-def in_domain_turns(path: Path) -> list[str]:
-    """The dev split's customer turns of a golden set (the holdout split stays held out);
-    none when the file is absent (an installed package)."""
+def in_domain_turns(path: Path, split: str = "dev") -> list[str]:
+    """The customer turns of one split of a golden set (the dev split is calibrated on, the
+    holdout split only measured); none when the file is absent (an installed package)."""
     if not path.is_file():
         return []
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return [str(t) for r in rows if r.get("split") == "dev" for t in r["turns"]]
+    return [str(t) for r in rows if r.get("split") == split for t in r["turns"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +120,39 @@ class MessageData:
     bank_fold: npt.NDArray[np.int64]
     in_domain: list[str] = field(default_factory=list)
     """Customer turns of the sample bot's golden set (dev split): calibrated on, never flagged."""
+    held_out: list[str] = field(default_factory=list)
+    """The golden set's holdout customer turns: only measured (none should be flagged)."""
 
     @classmethod
     def load(
-        cls, datasets: Path, embedder: SyncEmbedder, *, skip_families: Sequence[str] = ()
+        cls,
+        datasets: Path,
+        embedder: SyncEmbedder,
+        *,
+        skip_families: Sequence[str] = (),
+        faq: bool = True,
+        stable_folds: bool = True,
     ) -> MessageData:
-        texts = message_texts(datasets, embedder, skip_families=skip_families)
+        texts = message_texts(datasets, embedder, skip_families=skip_families, faq=faq)
         banking = load_banking(datasets / "banking77" / "train.csv")
-        fold = group_folds(texts.groups, FOLDS, SEED)
+        fold = group_folds(texts.groups, FOLDS, SEED, stable=stable_folds)
         bank_fold = np.random.default_rng(SEED).integers(0, FOLDS, len(banking))
-        return cls(texts, banking, fold, bank_fold, in_domain_turns(GOLDEN))
+        return cls(
+            texts,
+            banking,
+            fold,
+            bank_fold,
+            in_domain_turns(GOLDEN),
+            in_domain_turns(GOLDEN, "holdout"),
+        )
+
+    def reseeded(self, seed: int, *, stable_folds: bool = True) -> MessageData:
+        """The same data in the folds of another seed (repeated cross-validation)."""
+        return replace(
+            self,
+            fold=group_folds(self.texts.groups, FOLDS, seed, stable=stable_folds),
+            bank_fold=np.random.default_rng(seed).integers(0, FOLDS, len(self.banking)),
+        )
 
 
 def _fit_messages(
@@ -134,13 +165,34 @@ def _fit_messages(
 ) -> LogisticModel:
     rng = np.random.default_rng(seed)
     pool = np.flatnonzero(bank_fit)
-    bank = rng.choice(pool, min(BANK_FIT, len(pool)), replace=False)
     if not settings.fit_short:
         fit = fit & (np.asarray(data.texts.kinds) != "benign_short")
-    texts = [data.texts.texts[i] for i in np.flatnonzero(fit)] + [data.banking[i] for i in bank]
-    y = np.concatenate([data.texts.labels[fit], np.zeros(len(bank), dtype=np.int64)])
-    w, b = fit_logistic(feats(texts), y, l2=settings.l2, iterations=12, tolerance=1e-4)
-    return feats.model(w, b, "sentences")
+    rows = np.flatnonzero(fit)
+    weights: list[npt.NDArray[np.float64]] = []
+    biases: list[float] = []
+    for bag in range(settings.bags):
+        bank = rng.choice(pool, min(settings.bank_fit, len(pool)), replace=False)
+        # bagging: every bag but the first fits on a bootstrap sample of the labelled texts
+        own = rows if bag == 0 else rng.choice(rows, len(rows), replace=True)
+        texts = [data.texts.texts[i] for i in own] + [data.banking[i] for i in bank]
+        y = np.concatenate([data.texts.labels[own], np.zeros(len(bank), dtype=np.int64)])
+        w, b = fit_logistic(feats(texts), y, l2=settings.l2, iterations=12, tolerance=1e-4)
+        weights.append(w)
+        biases.append(b)
+    # the mean of the bags' logits is one logistic model: the mean of their weights
+    return feats.model(np.mean(weights, axis=0), float(np.mean(biases)), "sentences")
+
+
+SURE_MARGIN = 0.05
+"""Logits by which the threshold clears the highest-scoring never-flagged message: scored
+alone at run time a text's embedding differs from its batched one in the last digits, and a
+threshold equal to its score could flag it."""
+
+
+def above(probability: float, margin: float = SURE_MARGIN) -> float:
+    """The probability ``margin`` logits above ``probability``."""
+    p = min(max(probability, 1e-12), 1 - 1e-12)
+    return 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) + margin)))
 
 
 def _calibrate_messages(
@@ -157,10 +209,63 @@ def _calibrate_messages(
     kinds = np.asarray(data.texts.kinds)
     sure = [data.texts.texts[i] for i in np.flatnonzero(cal & (kinds == "benign_short"))]
     sure += data.in_domain
-    t_sure = float(feats.scores(model, sure).max()) if sure else 0.0
+    t_sure = above(float(feats.scores(model, sure).max())) if sure else 0.0
     t_bank = threshold_at(feats.scores(model, bank), rules_fire(bank), settings.bank_fpr)
     t_general = threshold_at(feats.scores(model, benign), rules_fire(benign), settings.general_fpr)
     return replace(model, threshold=max(t_bank, t_general, t_sure))
+
+
+def _cross_fitted_messages(
+    feats: Featurizer,
+    data: MessageData,
+    folds: Sequence[int],
+    settings: MessageSettings,
+    seed: int,
+) -> LogisticModel:
+    """Fitted and calibrated on ``folds`` without a calibration fold of its own: one model
+    per fold left out, each scoring the benign messages of the fold it left out; the
+    banking77 and general thresholds are calibrated on those out-of-fold scores (four times
+    the calibration data of one fold), the model is the mean of the fold models, and the
+    never-flagged set (golden dev turns, one-word answers of ``folds``) is scored by it."""
+    n_text, n_bank = len(data.texts.texts), len(data.banking)
+    text_scores, bank_scores = np.zeros(n_text), np.zeros(n_bank)
+    models: list[LogisticModel] = []
+    for left in folds:
+        rest = [f for f in folds if f != left]
+        model = _fit_messages(
+            feats,
+            data,
+            np.isin(data.fold, rest),
+            np.isin(data.bank_fold, rest),
+            settings,
+            seed=seed * FOLDS + left,
+        )
+        models.append(model)
+        out = np.flatnonzero((data.fold == left) & (data.texts.labels == 0))
+        text_scores[out] = feats.scores(model, [data.texts.texts[i] for i in out])
+        out = np.flatnonzero(data.bank_fold == left)
+        bank_scores[out] = feats.scores(model, [data.banking[i] for i in out])
+    mean = replace(
+        models[0],
+        weights=np.mean([m.weights for m in models], axis=0),
+        bias=float(np.mean([m.bias for m in models])),
+    )
+    used = np.isin(data.fold, list(folds))
+    benign = np.flatnonzero(used & (data.texts.labels == 0))
+    bank = np.flatnonzero(np.isin(data.bank_fold, list(folds)))
+    kinds = np.asarray(data.texts.kinds)
+    sure = [data.texts.texts[i] for i in np.flatnonzero(used & (kinds == "benign_short"))]
+    sure += data.in_domain
+    t_sure = above(float(feats.scores(mean, sure).max())) if sure else 0.0
+    t_bank = threshold_at(
+        bank_scores[bank], rules_fire([data.banking[i] for i in bank]), settings.bank_fpr
+    )
+    t_general = threshold_at(
+        text_scores[benign],
+        rules_fire([data.texts.texts[i] for i in benign]),
+        settings.general_fpr,
+    )
+    return replace(mean, threshold=max(t_bank, t_general, t_sure))
 
 
 def measure_messages(
@@ -175,13 +280,17 @@ def measure_messages(
     rules_x = rules_fire(data.texts.texts)
     rules_b = rules_fire(data.banking)
     for k in range(FOLDS):
-        cal = (k + 1) % FOLDS
-        fit = (data.fold != k) & (data.fold != cal)
-        bank_fit = (data.bank_fold != k) & (data.bank_fold != cal)
-        model = _fit_messages(feats, data, fit, bank_fit, settings, seed=k)
-        model = _calibrate_messages(
-            feats, model, data, data.fold == cal, data.bank_fold == cal, settings
-        )
+        if settings.cross_fit:
+            others = [f for f in range(FOLDS) if f != k]
+            model = _cross_fitted_messages(feats, data, others, settings, k)
+        else:
+            cal = (k + 1) % FOLDS
+            fit = (data.fold != k) & (data.fold != cal)
+            bank_fit = (data.bank_fold != k) & (data.bank_fold != cal)
+            model = _fit_messages(feats, data, fit, bank_fit, settings, seed=k)
+            model = _calibrate_messages(
+                feats, model, data, data.fold == cal, data.bank_fold == cal, settings
+            )
         report.thresholds.append(model.threshold)
         test = np.flatnonzero(data.fold == k)
         scores = feats.scores(model, [data.texts.texts[i] for i in test])
@@ -194,14 +303,20 @@ def measure_messages(
         bank_test = np.flatnonzero(data.bank_fold == k)
         bank_scores = feats.scores(model, [data.banking[i] for i in bank_test])
         report.add("benign_banking77", rules_b[bank_test] | (bank_scores > model.threshold))
+        if data.held_out:
+            held = feats.scores(model, data.held_out) > model.threshold
+            report.add("benign_golden_holdout", rules_fire(data.held_out) | held)
     return report
 
 
 def train_messages(
     feats: Featurizer, data: MessageData, settings: MessageSettings | None = None
 ) -> LogisticModel:
-    """The shipped message model: fitted on folds 1-4, calibrated on fold 0."""
+    """The shipped message model: cross-fitted on folds 1-4, so fold 0 stays held out (or
+    fitted on folds 1-4 and calibrated on fold 0)."""
     settings = settings or MessageSettings()
+    if settings.cross_fit:
+        return _cross_fitted_messages(feats, data, range(1, FOLDS), settings, FOLDS)
     model = _fit_messages(feats, data, data.fold != 0, data.bank_fold != 0, settings, seed=FOLDS)
     return _calibrate_messages(feats, model, data, data.fold == 0, data.bank_fold == 0, settings)
 
@@ -209,8 +324,10 @@ def train_messages(
 # --- command line ------------------------------------------------------------------------
 
 
-def write_model(model: LogisticModel, name: str, meta: dict[str, object]) -> str:
-    out = Path(__file__).parent / "data" / name
+def write_model(
+    model: LogisticModel, name: str, meta: dict[str, object], out_dir: Path | None = None
+) -> str:
+    out = (out_dir or Path(__file__).parent / "data") / name
     payload = (model.to_json(meta) + "\n").encode("utf-8")
     out.write_bytes(payload)
     digest = hashlib.sha256(payload).hexdigest()
@@ -222,8 +339,10 @@ def _spec(args: argparse.Namespace, prefix: str, default: FeatureSpec) -> Featur
     dims = getattr(args, f"{prefix}char_dims")
     weight = getattr(args, f"{prefix}char_weight")
     length = getattr(args, f"{prefix}length_weight")
+    hash_dims = getattr(args, f"{prefix}hash_dims")
     return replace(
         default,
+        hash_dims=default.hash_dims if hash_dims is None else hash_dims,
         char_dims=default.char_dims if dims is None else dims,
         char_weight=default.char_weight if weight is None else weight,
         length_weight=default.length_weight if length is None else length,
@@ -235,6 +354,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--write", action="store_true", help="write the models to guard/data")
+    parser.add_argument("--out-dir", type=Path, help="write the models here instead")
     parser.add_argument("--skip-cv", action="store_true", help="only fit the shipped models")
     parser.add_argument("--only", choices=("messages", "documents"), help="one model only")
     parser.add_argument("--cache", type=Path, help="keep the embeddings in this .npz file")
@@ -243,9 +363,17 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.add_argument(f"--{prefix}char-weight", type=float)
         parser.add_argument(f"--{prefix}length-weight", type=float, help="0: no length feature")
         parser.add_argument(f"--{prefix}no-embedding", action="store_true")
+        parser.add_argument(f"--{prefix}hash-dims", type=int, help="word n-gram buckets")
     parser.add_argument("--bank-fpr", type=float, default=MessageSettings().bank_fpr)
     parser.add_argument("--general-fpr", type=float, default=MessageSettings().general_fpr)
     parser.add_argument("--no-short-fit", action="store_true")
+    parser.add_argument("--bank-fit", type=int, default=BANK_FIT)
+    parser.add_argument("--l2", type=float, default=MessageSettings().l2)
+    parser.add_argument("--bags", type=int, default=1, help="bagged message models")
+    parser.add_argument("--cross-fit", action="store_true", help="cross-fitted message model")
+    parser.add_argument("--repeats", type=int, default=1, help="CV over this many fold seeds")
+    parser.add_argument("--no-faq", action="store_true", help="no help-centre questions")
+    parser.add_argument("--shuffled-folds", action="store_true", help="the earlier fold assignment")
     parser.add_argument("--skip-families", default="", help="authored families left out")
     parser.add_argument("--doc-fpr", type=float, default=DocumentSettings().fpr)
     parser.add_argument(
@@ -254,6 +382,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--doc-pooled-negatives", action="store_true")
     parser.add_argument("--code-whole", action="store_true")
     parser.add_argument("--one-doc-threshold", action="store_true")
+    parser.add_argument(
+        "--no-cross-fit", action="store_true", help="calibrate documents on one fold"
+    )
+    parser.add_argument(
+        "--no-shape-thresholds", action="store_true", help="no threshold per document shape"
+    )
     return parser.parse_args(argv)
 
 
@@ -263,7 +397,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     embedder = CachedEmbedder(LocalEmbedder.load(), args.cache)
     messages = MessageSettings(
-        bank_fpr=args.bank_fpr, general_fpr=args.general_fpr, fit_short=not args.no_short_fit
+        bank_fpr=args.bank_fpr,
+        general_fpr=args.general_fpr,
+        fit_short=not args.no_short_fit,
+        bank_fit=args.bank_fit,
+        l2=args.l2,
+        bags=args.bags,
+        cross_fit=args.cross_fit,
     )
     documents = DocumentSettings(
         fpr=args.doc_fpr,
@@ -271,12 +411,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         by_kind=not args.doc_pooled_negatives,
         code_whole=args.code_whole,
         code_threshold=not args.one_doc_threshold,
+        by_shape=not args.no_shape_thresholds and not args.one_doc_threshold,
+        cross_fit=not args.no_cross_fit,
     )
     try:
         run(
             embedder,
             args.datasets,
             write=args.write,
+            out_dir=args.out_dir,
             cv=not args.skip_cv,
             only=args.only,
             message_settings=messages,
@@ -284,6 +427,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             message_features=_spec(args, "", MESSAGE_FEATURES),
             document_features=_spec(args, "doc_", DOCUMENT_FEATURES),
             skip_families=tuple(f for f in args.skip_families.split(",") if f),
+            faq=not args.no_faq,
+            stable_folds=not args.shuffled_folds,
+            repeats=args.repeats,
         )
     finally:
         embedder.save()
@@ -301,28 +447,41 @@ def run(
     message_features: FeatureSpec = MESSAGE_FEATURES,
     document_features: FeatureSpec = DOCUMENT_FEATURES,
     skip_families: Sequence[str] = (),
+    faq: bool = True,
+    stable_folds: bool = True,
+    repeats: int = 1,
+    out_dir: Path | None = None,
 ) -> None:
     msg_settings = message_settings or MessageSettings()
     doc_settings = document_settings or DocumentSettings()
-    messages = MessageData.load(datasets, embedder, skip_families=skip_families)
+    messages = MessageData.load(
+        datasets, embedder, skip_families=skip_families, faq=faq, stable_folds=stable_folds
+    )
     msg_feats = Featurizer(embedder, message_features)
-    common = {"folds": FOLDS, "seed": SEED, "fit": "folds 1-4", "calibrated": "fold 0"}
+    common: dict[str, object] = {"folds": FOLDS, "seed": SEED, "fit": "folds 1-4"}
+    cross = "out-of-fold scores of folds 1-4 (fold 0 held out)"
     if only != "documents":
         if cv:
-            report = measure_messages(msg_feats, messages, msg_settings)
-            print_report("messages (grouped 5-fold CV)", report)
+            report = Report()
+            for seed in range(SEED, SEED + repeats):
+                data = messages.reseeded(seed, stable_folds=stable_folds)
+                report.merge(measure_messages(msg_feats, data, msg_settings))
+            print_report(f"messages (grouped 5-fold CV, {repeats} fold seeds)", report)
         if write:
             write_model(
                 train_messages(msg_feats, messages, msg_settings),
                 MESSAGE_MODEL,
                 {
                     **common,
+                    "calibrated": cross if msg_settings.cross_fit else "fold 0",
                     "trained_on": "deepset/prompt-injections train (Apache-2.0), banking77 "
-                    "train (CC-BY-4.0), BIPIA plain tasks (MIT), authored corpus",
+                    "train (CC-BY-4.0), BIPIA plain tasks (MIT), support_kb help-centre "
+                    "questions (MIT), authored corpus",
                     "bank_fpr": msg_settings.bank_fpr,
                     "general_fpr": msg_settings.general_fpr,
                     "l2": msg_settings.l2,
                 },
+                out_dir,
             )
     if only != "messages":
         documents = DocumentData.load(datasets, messages.texts)
@@ -336,12 +495,16 @@ def run(
                 DOCUMENT_MODEL,
                 {
                     **common,
+                    "calibrated": cross
+                    if doc_settings.cross_fit and doc_settings.by_shape
+                    else "fold 0",
                     "trained_on": "BIPIA train attacks and contexts (MIT), support_kb corpus "
                     "(MIT), direct attacks of the message data",
                     "doc_fpr": doc_settings.fpr,
                     "calibrated_kinds": list(doc_settings.calibrated),
                     "l2": doc_settings.l2,
                 },
+                out_dir,
             )
 
 

@@ -1,0 +1,118 @@
+"""Document shapes and their thresholds, the help-centre questions used as benign messages,
+and the fold assignment of the injection trainers (written for these tests, no model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from frontdesk.guard.injection_data import Document, faq_questions, group_folds
+from frontdesk.guard.injection_fit import Report
+from frontdesk.guard.injection_fit_documents import DocumentSettings, shape_thresholds
+from frontdesk.guard.injection_model import LogisticModel
+from frontdesk.guard.injection_pieces import document_shape, looks_like_email, looks_like_table
+
+EMAIL_BIPIA = "SUBJECT: Your invoice|EMAIL_FROM: Billing <b@example.com>|CONTENT: Attached."
+EMAIL_HEADERS = "From: Ana <ana@example.com>\nTo: support@example.com\nSubject: Refund\n\nHi."
+EMAIL_SALUTATION = "Hi David,\nYour card was charged $20.00 by ACME. Reply to this email."
+TABLE = "| Year | Team | Notes |\n| 1998 | Hawks | won the title |\n| 1999 | Owls | - |"
+CODE = "Use a list:\n```\nxs = [1, 2]\nprint(xs)\n```"
+PROSE = "## Refunds\nAnnual plans can be refunded within 14 days. Open Billing to ask."
+
+
+def test_each_shape_is_told_apart() -> None:
+    assert [document_shape(t) for t in (EMAIL_BIPIA, EMAIL_HEADERS, EMAIL_SALUTATION)] == [
+        "email"
+    ] * 3
+    assert document_shape(TABLE) == "table"
+    assert document_shape(CODE) == "code"
+    assert document_shape(PROSE) == "prose"
+
+
+def test_a_passage_with_one_table_row_or_one_header_is_prose() -> None:
+    assert not looks_like_table("Fees are listed below.\n| Fee | $5 |\nAsk us.\nThanks.")
+    assert not looks_like_email("Subject: refunds. Refunds take five days.")
+    assert not looks_like_email("Hi there friends of the project who read this long line")
+
+
+def test_shape_thresholds_pick_the_threshold_and_survive_json() -> None:
+    model = LogisticModel(
+        np.zeros(3),
+        0.0,
+        0.6,
+        "m",
+        hash_dims=0,
+        shape_thresholds=(("email", 0.2), ("table", 0.3), ("code", 0.8), ("prose", 0.6)),
+    )
+    assert [model.threshold_for(t) for t in (EMAIL_BIPIA, TABLE, CODE, PROSE)] == [
+        0.2,
+        0.3,
+        0.8,
+        0.6,
+    ]
+    again = LogisticModel.from_json(model.to_json({}))
+    assert again.shape_thresholds == model.shape_thresholds
+    old = LogisticModel.from_json(
+        json.dumps({**json.loads(model.to_json({})), "shape_thresholds": {}, "code_threshold": 0.9})
+    )
+    assert old.threshold_for(CODE) == 0.9 and old.threshold_for(EMAIL_BIPIA) == 0.6
+
+
+def test_help_centre_questions_are_read_with_their_document(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [
+        {
+            "_id": "d1",
+            "title": "Can I prepay?",
+            "text": "## Prepaying\n- Q: Is there a fee?\n  A: No.",
+        },
+        {
+            "_id": "d2",
+            "title": "Fees: an overview",
+            "text": "What happens if I pay late?\nYou pay $5.",
+        },
+    ]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert faq_questions(corpus) == [
+        ("Can I prepay?", "d1"),
+        ("Is there a fee?", "d1"),
+        ("What happens if I pay late?", "d2"),
+    ]
+
+
+def test_stable_folds_leave_other_groups_where_they_were() -> None:
+    groups = [f"family-{i}" for i in range(40)]
+    before = group_folds(groups, 5, 0)
+    after = group_folds([*groups, "family-new"], 5, 0)
+    assert (after[:-1] == before).all()
+    assert set(before.tolist()) == {0, 1, 2, 3, 4}
+    assert group_folds(["a", "b", "a"], 5, 0)[0] == group_folds(["a", "b", "a"], 5, 0)[2]
+
+
+def test_reports_of_repeated_runs_merge() -> None:
+    first, second = Report(), Report()
+    first.add("direct", [True, False])
+    second.add("direct", [True, True])
+    first.merge(second)
+    assert first.rate("direct") == 0.75
+
+
+def test_each_shape_is_calibrated_and_a_thinly_sampled_shape_is_floored() -> None:
+    """Thresholds at 3% false flags of each shape's clean documents; the e-mails (10 here,
+    all scoring low) may not go below the lowest threshold of the well-sampled shapes."""
+    tables = [Document(f"| Year | Team |\n| {1900 + i} | Hawks |", "table") for i in range(200)]
+    prose = [Document(f"Refunds take {i} days. Open Billing.", "kb") for i in range(200)]
+    emails = [
+        Document(f"Subject: Invoice {i}\nFrom: billing@example.org\n\nAttached.", "email")
+        for i in range(10)
+    ]
+    scores = np.concatenate([np.linspace(0, 1, 200), np.linspace(0, 0.5, 200), np.full(10, 0.1)])
+    model = LogisticModel(np.zeros(1), 0.0, 0.5, "m", hash_dims=0)
+    calibrated = shape_thresholds(model, [*tables, *prose, *emails], scores, DocumentSettings())
+    found = dict(calibrated.shape_thresholds)
+    assert 0.96 < found["table"] < 0.98
+    assert 0.48 < found["prose"] < 0.49
+    assert found["email"] == found["prose"]
+    assert found["code"] == calibrated.threshold == found["table"]
