@@ -50,6 +50,8 @@ def update_tenant(
 
 def delete_tenant(settings: Settings, tenant_id: str) -> DeletedTenant:
     """Delete the tenant and all its data (:mod:`frontdesk.tenants.delete`)."""
+    from redis.asyncio import Redis
+
     from frontdesk.knowledge.stores.factory import open_store
     from frontdesk.media.store import FileMediaStore
     from frontdesk.memory.sql import SqlMemoryStore
@@ -60,6 +62,7 @@ def delete_tenant(settings: Settings, tenant_id: str) -> DeletedTenant:
         url = settings.resolved_database_url
         engine = create_engine(url)
         knowledge = None
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         try:
             await check_at_head(engine)
             async with engine.connect() as conn:  # no knowledge tables: no documents
@@ -71,10 +74,16 @@ def delete_tenant(settings: Settings, tenant_id: str) -> DeletedTenant:
             )
             cache = settings.api_key_cache_seconds
             deletion = TenantDeletion(
-                engine, privacy, knowledge, settle_seconds=cache + 0.5 if cache > 0 else 0.0
+                engine,
+                privacy,
+                knowledge,
+                settle_seconds=cache + 0.5 if cache > 0 else 0.0,
+                redis=redis,
             )
             return await deletion.delete(tenant_id)
         finally:
+            if redis is not None:
+                await redis.aclose()
             if knowledge is not None:
                 await asyncio.to_thread(knowledge.close)
             await engine.dispose()

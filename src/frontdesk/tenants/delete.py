@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,9 +39,15 @@ from frontdesk.memory.schema import api_keys, conversations, gateway_calls, tena
 from frontdesk.retention.service import Privacy
 from frontdesk.tenants.store import check_tenant_id
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
 log = logging.getLogger(__name__)
 audit = logging.getLogger("frontdesk.audit")
 BATCH = 200
+BUDGET_PREFIX = "frontdesk:budget:"
+"""The Redis budget ledger's keys (:class:`~frontdesk.admission.budgets.RedisLedger`):
+``{prefix}{scope}:{tenant}[:{user or conversation}]:{window}:{period}``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ class DeletedTenant:
     usage_records: int = 0
     collections: int = 0
     documents: int = 0
+    budget_counters: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +84,8 @@ class TenantDeletion:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     actor: str = "cli"
     """Who asked, for the audit line."""
+    redis: Redis | None = None
+    """Where the budget ledger keeps its counters (spent and reserved per window)."""
 
     async def delete(self, tenant_id: str) -> DeletedTenant:
         """Delete ``tenant_id`` (never ``default``); NotFound when nothing of it exists."""
@@ -87,6 +96,7 @@ class TenantDeletion:
         conversations_n, attachments = await self._conversations(tenant_id)
         usage, keys = await self._rows(tenant_id)
         collections, documents = await asyncio.to_thread(self._knowledge, tenant_id)
+        counters = await drop_budget_counters(self.redis, tenant_id) if self.redis else 0
         late, late_attachments = await self._conversations(tenant_id)  # in-flight writes
         if late:
             log.warning("tenant %r: %d conversations written during its deletion", tenant_id, late)
@@ -99,6 +109,7 @@ class TenantDeletion:
             usage_records=usage,
             collections=collections,
             documents=documents,
+            budget_counters=counters,
         )
         if not deleted.anything:
             raise NotFound(f"no tenant {tenant_id!r}")
@@ -152,6 +163,22 @@ class TenantDeletion:
 
     def _knowledge(self, tenant_id: str) -> tuple[int, int]:
         return (0, 0) if self.knowledge is None else drop_knowledge(self.knowledge, tenant_id)
+
+
+async def drop_budget_counters(redis: Redis, tenant_id: str, prefix: str = BUDGET_PREFIX) -> int:
+    """Delete the tenant's budget counters (tenant, user and conversation scopes): a tenant
+    made again with the same id starts with nothing spent, even on a ``total`` budget."""
+    deleted = 0
+    for scope in ("tenant", "user", "conversation"):
+        batch: list[Any] = []
+        async for key in redis.scan_iter(match=f"{prefix}{scope}:{tenant_id}:*"):
+            batch.append(key)
+            if len(batch) >= BATCH:
+                deleted += int(await redis.delete(*batch))
+                batch = []
+        if batch:
+            deleted += int(await redis.delete(*batch))
+    return deleted
 
 
 def drop_knowledge(store: KnowledgeStore, tenant_id: str) -> tuple[int, int]:
