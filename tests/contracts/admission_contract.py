@@ -132,6 +132,16 @@ class LedgerContract:
         await b.release(r2)
         assert await b.remaining(ACME) == Decimal("0.75")
 
+    async def test_a_reservation_of_nothing_settles_and_expires(self, ledger: Ledger) -> None:
+        # the embedded model costs 0 USD: Redis refused HINCRBY "-0" (a 500 on every answer)
+        b = budgets(ledger, BudgetLimit("tenant", "day", Decimal("1.00")), ttl=0.05)
+        r = await b.reserve(ACME, Decimal("0"))
+        await b.settle(r, Decimal("0"))
+        await b.reserve(ACME, Decimal("0"))
+        await asyncio.sleep(0.1)  # expired, never settled: released on the next reserve
+        await b.release(await b.reserve(ACME, Decimal("0.10")))
+        assert await b.remaining(ACME) == Decimal("1.00")
+
     async def test_each_scope_and_window_applies(self, ledger: Ledger) -> None:
         b = budgets(
             ledger,

@@ -162,7 +162,7 @@ for i, key in ipairs(KEYS) do
   local open = key .. ':open'
   local expired = redis.call('ZRANGEBYSCORE', open, '-inf', now)
   for _, member in ipairs(expired) do
-    redis.call('HINCRBY', key, 'reserved', '-' .. string.match(member, ':(%d+)$'))
+    redis.call('HINCRBY', key, 'reserved', 0 - tonumber(string.match(member, ':(%d+)$')))
   end
   if #expired > 0 then
     redis.call('ZREMRANGEBYSCORE', open, '-inf', now)
@@ -183,11 +183,12 @@ return 0
 """
 
 # KEYS: budget keys. ARGV: reservation id, reserved units, actual units.
+# (0 - n, not '-' .. n: Redis refuses the integer "-0" of a reservation of 0 units)
 _SETTLE = """
 local member = ARGV[1] .. ':' .. ARGV[2]
 for i, key in ipairs(KEYS) do
   if redis.call('ZREM', key .. ':open', member) == 1 then
-    redis.call('HINCRBY', key, 'reserved', '-' .. ARGV[2])
+    redis.call('HINCRBY', key, 'reserved', 0 - tonumber(ARGV[2]))
   end
   redis.call('HINCRBY', key, 'spent', ARGV[3])
 end
