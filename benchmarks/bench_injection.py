@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from frontdesk.guard.base import GuardContext
-from frontdesk.guard.injection import InjectionCheck, InjectionDetector
+from frontdesk.guard.injection import InjectionCheck, InjectionDetector, flag_instructions
+from frontdesk.guard.injection_fit_documents import COMPOSED_KINDS, compose
 from frontdesk.guard.injection_model import DOCUMENT_MODEL, LogisticModel
 from frontdesk.guard.injection_sources import SourceScreen
 from frontdesk.guard.train_injection import (
@@ -100,11 +101,31 @@ def sample_kb_flags(detector: InjectionDetector, embedder: LocalEmbedder, root: 
 KB_SUFFIXES = (".md", ".html", ".csv", ".txt")
 
 
+def held_out_documents(detector: InjectionDetector, documents: DocumentData) -> None:
+    """The shipped document model on fold 0, which its fit and calibration left out
+    (``train_injection``: cross-fitted on folds 1-4): held-out attack categories inserted
+    into held-out clean documents, as the cross-validation composes them."""
+    clean = [d for i, d in enumerate(documents.documents) if documents.doc_fold[i] == 0]
+    print("shipped document model on held-out fold 0:", flush=True)
+    for kind in sorted({d.kind for d in clean}):
+        flags = flag_instructions(detector, [d.text for d in clean if d.kind == kind])
+        print(f"  clean_{kind:10s} n={len(flags):4d} flagged={statistics.fmean(flags):.3f}")
+    attacks = [a for i, a in enumerate(documents.attacks) if documents.attack_fold[i] == 0]
+    composed = compose(attacks, clean, seed=0)
+    flags = flag_instructions(detector, [d for _, d in composed])
+    for kind in COMPOSED_KINDS:
+        hits = [f for (c, _), f in zip(composed, flags, strict=True) if c == kind]
+        print(f"  injected_{kind:7s} n={len(hits):4d} flagged={statistics.fmean(hits):.3f}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--quick", action="store_true", help="skip the cross-validation")
     parser.add_argument("--sample-kb", type=Path, default=Path("sample_kb"))
+    parser.add_argument(
+        "--held-out", action="store_true", help="the shipped document model on fold 0"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     embedder = LocalEmbedder.load()
@@ -123,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         feats = Featurizer(embedder, DOCUMENT_FEATURES)
         print_report("documents (grouped 5-fold CV)", measure_documents(feats, documents))
         print(f"cross-validation: {time.perf_counter() - began:.0f} s", flush=True)
+    if args.held_out:
+        held_out_documents(detector, documents)
     sample_kb_flags(detector, embedder, args.sample_kb)
     latency(detector, messages, documents)
 
