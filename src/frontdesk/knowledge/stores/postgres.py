@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from frontdesk.errors import ConfigError
+from frontdesk.knowledge.stores.chunk_cache import ChunkCache
 from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
 from frontdesk.knowledge.stores.sql_common import SqlStoreBase, chunk_from_row
 from frontdesk.knowledge.stores.sqlite import query_terms
@@ -38,11 +39,17 @@ class PostgresKnowledgeStore(SqlStoreBase):
         ef_search: int = 96,
         lexicon_sync_threshold: int = 20_000,
         background_builds: bool = True,
+        chunk_cache_max: int = 250_000,
     ) -> None:
         lexicon = LexiconCache(
             None, sync_threshold=lexicon_sync_threshold, background=background_builds
         )
-        super().__init__(engine, lexicon=lexicon)
+        chunks = ChunkCache(
+            max_chunks=chunk_cache_max,
+            sync_threshold=lexicon_sync_threshold,
+            background=background_builds,
+        )
+        super().__init__(engine, lexicon=lexicon, chunks=chunks)
         self.ef_search = ef_search
 
     def _before_create(self, conn: Connection) -> None:

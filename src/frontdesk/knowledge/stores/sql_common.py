@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from frontdesk.knowledge.errors import DuplicateChunk, EmbeddingMismatch
 from frontdesk.knowledge.lexical_index import IndexRow
 from frontdesk.knowledge.schema import kb_chunks, kb_collections, kb_documents, metadata
+from frontdesk.knowledge.stores.chunk_cache import ChunkCache, ChunkMap
 from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
 from frontdesk.knowledge.types import (
     CollectionInfo,
@@ -61,6 +62,7 @@ _CHUNK_SQL = (
 # the collection's generation) as prebuilt textual statements: building the equivalent
 # ``select()`` each time cost 1.4 ms of CPU per 30-row fetch, these 0.4 ms (BENCHMARKS.md).
 _FETCH_PKS = text(_CHUNK_SQL).bindparams(bindparam("pks", expanding=True))
+_ALL_CHUNKS = text(_CHUNK_SQL.split(" AND pk IN")[0])
 _FETCH_PKS_IN_DOCUMENTS = text(_CHUNK_SQL + " AND document_id IN :documents").bindparams(
     bindparam("pks", expanding=True), bindparam("documents", expanding=True)
 )
@@ -123,9 +125,16 @@ class SqlStoreBase:
     of the stored chunks (the same ranking on every backend); backends add vector search and
     their own full-text search, which answers while a large index is being built."""
 
-    def __init__(self, engine: Engine, *, lexicon: LexiconCache | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lexicon: LexiconCache | None = None,
+        chunks: ChunkCache | None = None,
+    ) -> None:
         self.engine = engine
         self.lexicon = lexicon or LexiconCache(None)
+        self.chunks = chunks or ChunkCache()
 
     # --- lexical search ----------------------------------------------------------
 
@@ -147,7 +156,7 @@ class SqlStoreBase:
             return self._search_fulltext(query, where, k)
         weights = self.lexicon.analyzer.query_weights(query)
         labels, scores = index.search(weights, k, where.document_ids)
-        hits = self._fetch_pks(where, [int(x) for x in labels])
+        hits = self._hits(where, [int(x) for x in labels], info.generation)
         return [
             ScoredChunk(hits[int(label)], float(score))
             for label, score in zip(labels, scores, strict=True)
@@ -175,6 +184,61 @@ class SqlStoreBase:
                 select(*cols).where(*scope(kb_chunks, where)).order_by(kb_chunks.c.pk)
             ).all()
         return [IndexRow(r.pk, r.document_id, r.title, r.section or "", r.text) for r in rows]
+
+    def _hits(self, where: SearchFilter, pks: list[int], generation: int) -> dict[int, StoredChunk]:
+        """The in-scope chunks among the hits ``pks`` of a search at ``generation``: from the
+        collection's chunks in memory (``ChunkCache``), else from the database."""
+        scope_all = SearchFilter(where.tenant, where.collection)
+        cached = self.chunks.get(
+            (where.tenant, where.collection),
+            generation,
+            lambda: self.count(scope_all),
+            lambda: self._chunk_snapshot(where.tenant, where.collection),
+        )
+        if cached is None:
+            return self._fetch_pks(where, pks)
+        documents = where.document_ids
+        found = {}
+        for pk in pks:
+            chunk = cached.get(pk)
+            if chunk is not None and (documents is None or chunk.document_id in documents):
+                found[pk] = chunk
+        return found
+
+    def _chunk_snapshot(self, tenant: str, collection: str) -> tuple[int, ChunkMap]:
+        """All chunks of a collection with the generation they belong to: the generation is
+        read before and after the rows (-1, never matched, when a write came in between)."""
+        key = {"tenant": tenant, "collection": collection}
+        with self.engine.connect() as conn:
+            before = conn.execute(_COLLECTION, key).first()
+            rows = conn.execute(_ALL_CHUNKS, key).all()
+            after = conn.execute(_COLLECTION, key).first()
+        if before is None or after is None or before.generation != after.generation:
+            return -1, {}
+        shared: dict[str, str] = {}  # one copy of each repeated string (titles, sources)
+
+        def one(value: str) -> str:
+            return shared.setdefault(value, value)
+
+        return before.generation, {
+            r[0]: StoredChunk(
+                id=r[1],
+                tenant=one(r[2]),
+                collection=one(r[3]),
+                document_id=one(r[4]),
+                ordinal=r[5],
+                text=r[6],
+                title=one(r[7]),
+                section=one(r[8]),
+                source=one(r[9]),
+                content_hash=r[10],
+                url=None if r[11] is None else one(r[11]),
+                page=r[12],
+                anchor=r[13],
+                token_count=r[14],
+            )
+            for r in rows
+        }
 
     def _fetch_pks(self, where: SearchFilter, pks: list[int]) -> dict[int, StoredChunk]:
         """The in-scope chunks among primary keys ``pks`` (hits of a search)."""
@@ -290,8 +354,9 @@ class SqlStoreBase:
         )
 
     def _invalidate(self, tenant: str, collection: str) -> None:
-        """Drop in-process caches of a collection (BM25 index; SQLite vector index)."""
+        """Drop in-process caches of a collection (BM25 index, chunks; SQLite vector index)."""
         self.lexicon.invalidate((tenant, collection))
+        self.chunks.invalidate((tenant, collection))
 
     # --- chunks ------------------------------------------------------------------
 
@@ -474,6 +539,7 @@ class SqlStoreBase:
 
     def close(self) -> None:
         self.lexicon.wait()
+        self.chunks.wait()
         self.engine.dispose()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, select, text
 
 from frontdesk.knowledge.analysis import INDEX_STOPWORDS
 from frontdesk.knowledge.schema import kb_chunks
+from frontdesk.knowledge.stores.chunk_cache import ChunkCache
 from frontdesk.knowledge.stores.lexicon_cache import LexiconCache
 from frontdesk.knowledge.stores.sql_common import SqlStoreBase, scope
 from frontdesk.knowledge.stores.vector_index import (
@@ -79,7 +80,8 @@ class SqliteKnowledgeStore(SqlStoreBase):
     the graph is stale: with ``background_builds`` searches stay exact (never blocked for
     minutes) while a thread rebuilds it; ingestion rebuilds it at the end of a run. Text is
     ranked by the in-process BM25 index (``lexicon_cache``), persisted beside the graph;
-    FTS5 answers while a large one is rebuilt.
+    FTS5 answers while a large one is rebuilt. Hits are read from the collection's chunks
+    kept in memory per generation (``chunk_cache``; up to ``chunk_cache_max`` chunks).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class SqliteKnowledgeStore(SqlStoreBase):
         exact_threshold: int = 20_000,
         ef_search: int = 96,
         background_builds: bool = True,
+        chunk_cache_max: int = 250_000,
     ) -> None:
         database = engine.url.database
         if index_dir is None and database and database != ":memory:":
@@ -97,7 +100,10 @@ class SqliteKnowledgeStore(SqlStoreBase):
         lexicon = LexiconCache(
             index_dir, sync_threshold=exact_threshold, background=background_builds
         )
-        super().__init__(engine, lexicon=lexicon)
+        chunks = ChunkCache(
+            max_chunks=chunk_cache_max, sync_threshold=exact_threshold, background=background_builds
+        )
+        super().__init__(engine, lexicon=lexicon, chunks=chunks)
         self.index_dir = index_dir
         self.exact_threshold = exact_threshold
         self.ef_search = ef_search
@@ -230,7 +236,8 @@ class SqliteKnowledgeStore(SqlStoreBase):
             return [[] for _ in range(len(queries))]
         want = k if where.document_ids is None else max(k * 10, 100)
         found = [index.search(q, want, self.ef_search) for q in queries]
-        hits = self._fetch_pks(where, sorted({int(x) for labels, _ in found for x in labels}))
+        pks = sorted({int(x) for labels, _ in found for x in labels})
+        hits = self._hits(where, pks, index.generation)
         return [
             [
                 ScoredChunk(hits[int(label)], float(score))
