@@ -202,10 +202,15 @@ def _ann_query(ann: Any, queries: np.ndarray, ef: int, i: int) -> object:
     return ann.search(queries[i], 10, ef)
 
 
-def bench_real(queries: int, size: int) -> None:
-    """HNSW recall@10 against exact search on real MiniLM embeddings, per M and ef."""
+def _real_vectors(queries: int, size: int, cached: Path | None) -> np.ndarray:
+    """Query rows first, then the indexed rows: from a cached matrix (.npy, rows from the
+    product's embedder, e.g. written by an earlier run) or by embedding ``_real_texts``."""
+    if cached is not None:
+        matrix: np.ndarray = np.load(cached).astype(np.float32)
+        np.random.default_rng(0).shuffle(matrix)
+        print(f"{len(matrix):,} cached vectors from {cached}")
+        return matrix[: queries + size]
     from frontdesk.knowledge.embedding import LocalEmbedder
-    from frontdesk.knowledge.stores.vector_index import CollectionVectors, build_hnsw
 
     texts = _real_texts()
     np.random.default_rng(0).shuffle(texts)
@@ -214,32 +219,46 @@ def bench_real(queries: int, size: int) -> None:
     start, start_cpu = time.perf_counter(), time.process_time()
     vectors = embedder.embed_sync(texts)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    q, base = vectors[:queries], vectors[queries:]
-    labels = np.arange(len(base), dtype=np.int64)
-    exact = CollectionVectors(0, labels, matrix=base)
-    truth = [set(exact.search(v, 10, 0)[0].tolist()) for v in q]
-    exact_ms = _time(lambda i: exact.search(q[i], 10, 0), queries)
-    print(f"\n## real embeddings: {len(base):,} texts indexed, {queries} queries (held out)")
     print(f"embedding {len(texts)} texts: {len(texts) / wall:.0f} texts/s wall, CPU {cpu:.0f} s")
-    print(
-        "| index | build CPU s | recall@10 vs exact | p50 ms | p99 ms | CPU p50 ms | CPU p99 ms |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    print("| exact (numpy) | 0 | 1.000 | " + " | ".join(f"{x:.2f}" for x in exact_ms) + " |")
-    for m in (16, 32):
-        t0 = time.process_time()
-        ann = CollectionVectors(0, labels, hnsw=build_hnsw(labels, base, m=m))
-        build = time.process_time() - t0
-        for ef in (16, 32, 64, 96, 128, 256):
-            found = sum(
-                len(truth[i] & set(ann.search(v, 10, ef)[0].tolist())) for i, v in enumerate(q)
-            )
-            ms = _time(functools.partial(_ann_query, ann, q, ef), queries)
-            print(
-                f"| HNSW M={m} ef={ef} | {build:.0f} | {found / (10 * queries):.3f} | "
-                + " | ".join(f"{x:.2f}" for x in ms)
-                + " |"
-            )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def bench_real(
+    queries: int, sizes: list[int], cached: Path | None, ms: list[int], efs: list[int]
+) -> None:
+    """HNSW recall@10 against exact search on real MiniLM embeddings, per size, M and ef."""
+    from frontdesk.knowledge.stores.vector_index import CollectionVectors, build_hnsw
+
+    vectors = _real_vectors(queries, max(sizes), cached)
+    q = vectors[:queries]
+    for size in sizes:
+        base = vectors[queries : queries + size]
+        labels = np.arange(len(base), dtype=np.int64)
+        exact = CollectionVectors(0, labels, matrix=base)
+        truth = [set(exact.search(v, 10, 0)[0].tolist()) for v in q]
+        exact_ms = _time(functools.partial(_ann_query, exact, q, 0), queries)
+        print(f"\n## real embeddings: {len(base):,} vectors indexed, {queries} held-out queries")
+        print(
+            "| index | build CPU s | recall@10 vs exact | p50 ms | p99 ms | CPU p50 ms | "
+            "CPU p99 ms |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| exact (numpy) | 0 | 1.000 | " + " | ".join(f"{x:.2f}" for x in exact_ms) + " |")
+        for m in ms:
+            t0 = time.process_time()
+            ann = CollectionVectors(0, labels, hnsw=build_hnsw(labels, base, m=m))
+            build = time.process_time() - t0
+            for ef in efs:
+                found = sum(
+                    len(truth[i] & set(ann.search(v, 10, ef)[0].tolist())) for i, v in enumerate(q)
+                )
+                timed = _time(functools.partial(_ann_query, ann, q, ef), queries)
+                print(
+                    f"| HNSW M={m} ef={ef} | {build:.0f} | {found / (10 * queries):.3f} | "
+                    + " | ".join(f"{x:.2f}" for x in timed)
+                    + " |",
+                    flush=True,
+                )
 
 
 def main() -> None:
@@ -248,13 +267,24 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--banking77", action="store_true", help="HNSW recall on real vectors")
     parser.add_argument(
-        "--real-size", type=int, default=100_000, help="real texts to index (--banking77)"
+        "--real-size",
+        type=int,
+        nargs="+",
+        default=[100_000],
+        help="real vectors to index (--banking77), one table per size",
+    )
+    parser.add_argument(
+        "--real-vectors", type=Path, help="cached matrix (.npy) instead of embedding texts"
+    )
+    parser.add_argument("--m", type=int, nargs="+", default=[16, 32], help="HNSW M values")
+    parser.add_argument(
+        "--ef", type=int, nargs="+", default=[16, 32, 64, 96, 128, 256], help="ef_search values"
     )
     args = parser.parse_args()
     print(f"# bench_retrieval on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         if args.banking77:
-            bench_real(args.queries, args.real_size)
+            bench_real(args.queries, args.real_size, args.real_vectors, args.m, args.ef)
             return
         for n in args.sizes:
             bench(n, args.queries, Path(tmp))
