@@ -29,6 +29,7 @@ from frontdesk.errors import (
     ProviderUnavailable,
 )
 from frontdesk.providers.errors_map import error_from_status
+from frontdesk.providers.openai_transport import use_native_backend
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -57,6 +58,7 @@ class OpenAIHTTP:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
         )
+        use_native_backend(self._client)  # asyncio sockets, not anyio's layers
 
     @property
     def base_url(self) -> str:
