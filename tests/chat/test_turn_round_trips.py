@@ -18,28 +18,44 @@ from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.providers.scripted import ScriptedProvider
 from tests.apphelpers import Running, new_conversation, send, text_of
 
+BACKGROUND = ("FROM escalation_outbox", "WHERE messages.status = ?")
+"""The app's pollers (escalation outbox, queued answers): they run beside any turn."""
+
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine of this process runs while inside (BEGIN/COMMIT too)."""
-    seen: list[str] = []
+    """Every SQL statement any engine of this process runs while inside (BEGIN and COMMIT
+    too), without the transactions of the app's background pollers."""
+    seen: list[tuple[int, str]] = []
     lock = threading.Lock()
 
     def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         with lock:
-            seen.append(" ".join(statement.split())[:120])
+            seen.append((id(conn.connection), " ".join(statement.split())))
 
     def on_commit(conn: Any) -> None:
         with lock:
-            seen.append("COMMIT")
+            seen.append((id(conn.connection), "COMMIT"))
 
+    out: list[str] = []
     event.listen(Engine, "before_cursor_execute", on_execute)
     event.listen(Engine, "commit", on_commit)
     try:
-        yield seen
+        yield out
     finally:
         event.remove(Engine, "before_cursor_execute", on_execute)
         event.remove(Engine, "commit", on_commit)
+    # a transaction is a BEGIN and what its connection runs until the next BEGIN on it
+    open_txn: dict[int, list[str]] = {}
+    transactions: list[list[str]] = []
+    for conn, statement in seen:
+        if statement.startswith("BEGIN") or conn not in open_txn:
+            open_txn[conn] = []
+            transactions.append(open_txn[conn])
+        open_txn[conn].append(statement)
+    for txn in transactions:
+        if not any(marker in st for st in txn for marker in BACKGROUND):
+            out += [st[:120] for st in txn]
 
 
 def test_a_bare_turn_is_one_read_and_three_writes(running: Running) -> None:

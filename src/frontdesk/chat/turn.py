@@ -375,7 +375,7 @@ class AnswerTurn:
                     check = out  # the final answer's check
                 else:
                     yield out
-        if not check.retracted:
+        if not check.retracted and check.guard is not None:  # no guard: nothing to finish
             for ev in await asyncio.to_thread(check.finish, "".join(run.raw)):
                 if isinstance(ev, TextDelta):
                     run.add_text(ev.text)
