@@ -202,8 +202,14 @@ def _cpu(proc: psutil.Process) -> float:
 
 def worker_pids(root: int) -> list[int]:
     """The uvicorn worker processes (spawned children, not multiprocessing's resource tracker)."""
-    children = psutil.Process(root).children(recursive=False)
-    return [c.pid for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    pids = []
+    for child in psutil.Process(root).children(recursive=False):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                pids.append(child.pid)
+        except psutil.NoSuchProcess:  # a killed worker not reaped yet (a zombie)
+            continue
+    return pids
 
 
 def start_server(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
