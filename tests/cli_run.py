@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run_cli(
@@ -19,3 +21,18 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def upgraded_home_env(tmp_path: Path) -> dict[str, str]:
+    """The environment without the caller's ``FRONTDESK_*`` settings, a fresh home under
+    ``tmp_path`` and its database migrated (``frontdesk db upgrade``)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    env = {
+        **base,
+        "FRONTDESK_HOME": str(tmp_path / "home"),
+        "FRONTDESK_LOG_JSON": "false",
+        "FRONTDESK_LOG_LEVEL": "WARNING",
+    }
+    upgraded = run_cli(["db", "upgrade"], env, timeout=300)
+    assert upgraded.returncode == 0, upgraded.stderr
+    return env

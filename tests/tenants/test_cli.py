@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.cli_run import run_cli
+from tests.cli_run import run_cli, upgraded_home_env
 from tests.tenants.world import ACME, GLOBEX
 
 
@@ -21,15 +20,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env = {
-        **base,
-        "FRONTDESK_HOME": str(tmp_path / "home"),
-        "FRONTDESK_LOG_JSON": "false",
-        "FRONTDESK_LOG_LEVEL": "WARNING",
-    }
-    assert run(["db", "upgrade"], env).returncode == 0
-    return env
+    return upgraded_home_env(tmp_path)
 
 
 def _write(path: Path, document: dict[str, object]) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.schema import conversations
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.settings import load_settings
-from tests.cli_run import run_cli
+from tests.cli_run import run_cli, upgraded_home_env
 from tests.tenants.world import ACME, GLOBEX
 
 
@@ -31,15 +30,7 @@ def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.Com
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env = {
-        **base,
-        "FRONTDESK_HOME": str(tmp_path / "home"),
-        "FRONTDESK_LOG_JSON": "false",
-        "FRONTDESK_LOG_LEVEL": "WARNING",
-    }
-    assert run(["db", "upgrade"], env).returncode == 0
-    return env
+    return upgraded_home_env(tmp_path)
 
 
 def _create(env: dict[str, str], tmp_path: Path, tenant: str, document: dict[str, Any]) -> str:
