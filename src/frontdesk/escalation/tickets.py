@@ -23,6 +23,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
 
 from frontdesk.domain import ConversationStatus
 from frontdesk.errors import Conflict, NotFound
@@ -382,15 +383,7 @@ class TicketStore:
 
     async def add_signal(self, conversation_id: str, kind: str, detail: str) -> None:
         async with self._writer.begin() as conn:
-            await conn.execute(
-                insert(conversation_signals).values(
-                    id=_sortable_id(),
-                    conversation_id=conversation_id,
-                    kind=kind,
-                    detail=detail,
-                    created_at=self._clock(),
-                )
-            )
+            await conn.execute(self._signal_insert(conversation_id, kind, detail))
 
     async def recent_signals(self, conversation_id: str, limit: int = 10) -> list[str]:
         """Kinds of the newest signals, newest first."""
@@ -404,19 +397,20 @@ class TicketStore:
         """:meth:`add_signal`, then :meth:`recent_signals` (this one included), in one
         transaction: one trip to the database after every answer instead of two."""
         async with self._writer.begin() as conn:
-            await conn.execute(
-                insert(conversation_signals).values(
-                    id=_sortable_id(),
-                    conversation_id=conversation_id,
-                    kind=kind,
-                    detail=detail,
-                    created_at=self._clock(),
-                )
-            )
+            await conn.execute(self._signal_insert(conversation_id, kind, detail))
             found = await conn.execute(_recent_signals(conversation_id, limit))
             return [cast(str, k) for k in found.scalars()]
 
     # --- helpers ---------------------------------------------------------
+
+    def _signal_insert(self, conversation_id: str, kind: str, detail: str) -> Insert:
+        return insert(conversation_signals).values(
+            id=_sortable_id(),
+            conversation_id=conversation_id,
+            kind=kind,
+            detail=detail,
+            created_at=self._clock(),
+        )
 
     @staticmethod
     async def _get(conn: AsyncConnection, ticket_id: str) -> Ticket | None:
