@@ -249,22 +249,27 @@ async def check_stored(url: str, conversation_ids: list[str]) -> dict[str, int]:
         await engine.dispose()
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
-    name = f"frontdesk_bench_{secrets.token_hex(4)}"
-    await admin(f'CREATE DATABASE "{name}"')
-    work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-workers-"))
-    (work / "bot.yaml").write_text(BOT)
-    port = free_port()
-    env = {
+def server_env(database: str, work: Path) -> dict[str, str]:
+    """The workers' environment: a fresh PostgreSQL database, Redis, the bot in ``work``."""
+    return {
         **os.environ,
         **ABUSE_OFF,
-        "FRONTDESK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "FRONTDESK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
         "FRONTDESK_REDIS_URL": "redis://127.0.0.1:6379/11",
         "FRONTDESK_HOME": str(work / "home"),
         "FRONTDESK_BOT_CONFIG": str(work / "bot.yaml"),
         "FRONTDESK_LOG_LEVEL": "WARNING",
         "FRONTDESK_ADMIN_TOKEN": secrets.token_urlsafe(32),
     }
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    name = f"frontdesk_bench_{secrets.token_hex(4)}"
+    await admin(f'CREATE DATABASE "{name}"')
+    work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-workers-"))
+    (work / "bot.yaml").write_text(BOT)
+    port = free_port()
+    env = server_env(name, work)
     log = work / "serve.log"
     command = [FRONTDESK, "serve", "--workers", str(args.workers), "--port", str(port)]
     process = await asyncio.to_thread(start_server, command, env, log)
@@ -410,17 +415,7 @@ async def run_kill(args: argparse.Namespace) -> dict[str, object]:
     async with vendor:
         (work / "bot.yaml").write_text(kill_bot(vendor.base_url))
         port = free_port()
-        env = {
-            **os.environ,
-            **ABUSE_OFF,
-            "FRONTDESK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
-            "FRONTDESK_REDIS_URL": "redis://127.0.0.1:6379/11",
-            "FRONTDESK_HOME": str(work / "home"),
-            "FRONTDESK_BOT_CONFIG": str(work / "bot.yaml"),
-            "FRONTDESK_LOG_LEVEL": "WARNING",
-            "FRONTDESK_ADMIN_TOKEN": secrets.token_urlsafe(32),
-            "FAKE_VENDOR_KEY": API_KEY,
-        }
+        env = {**server_env(name, work), "FAKE_VENDOR_KEY": API_KEY}
         log = work / "serve.log"
         command = [FRONTDESK, "serve", "--workers", "2", "--port", str(port)]
         process = await asyncio.to_thread(start_server, command, env, log)
