@@ -141,7 +141,9 @@ def config_check(
     out.print(f"bot: [bold]{bot.name}[/bold] ({bot.company}), config version {bot.version}")
     out.print(f"knowledge collection: {bot.knowledge.collection}")
     out.print("provider chain: " + " -> ".join(f"{e.name} ({e.dialect}:{e.model})" for e in chain))
-    out.print(f"database: {settings.resolved_database_url}")
+    from frontdesk.logging_setup import redact_url
+
+    out.print(f"database: {redact_url(settings.resolved_database_url)}")  # no password
     out.print("[green]configuration OK[/green]")
 
 
