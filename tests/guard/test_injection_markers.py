@@ -73,12 +73,14 @@ def test_a_short_attack_is_still_a_rule_hit(detector: InjectionDetector) -> None
     assert detector.score("jailbreak").flagged
 
 
-def test_no_dev_golden_customer_turn_is_an_injection(detector: InjectionDetector) -> None:
-    """Every customer turn of the sample bot's golden set (dev split: the holdout split stays
-    held out) is an ordinary question and must reach the bot."""
+@pytest.mark.parametrize("split", ["dev", "holdout"])
+def test_no_golden_customer_turn_is_an_injection(detector: InjectionDetector, split: str) -> None:
+    """Every customer turn of the sample bot's golden set is an ordinary question and must
+    reach the bot: the dev split is in the threshold's never-flag set, the holdout split is
+    never fitted or calibrated on (``train_injection`` only measures it)."""
     golden = Path(__file__).resolve().parents[2] / "eval" / "answers" / "sample_kb.jsonl"
     rows = [json.loads(line) for line in golden.read_text("utf-8").splitlines() if line.strip()]
-    turns = [t for r in rows if r["split"] == "dev" for t in r["turns"]]
+    turns = [t for r in rows if r["split"] == split for t in r["turns"]]
     assert len(turns) > 50
     flagged = [t for t, s in zip(turns, detector.score_many(turns), strict=True) if s.flagged]
     assert flagged == []
