@@ -26,6 +26,8 @@ NOT_AT_IMPORT = (
     "onnxruntime",
     "alembic",  # migrations: `frontdesk db upgrade` only
     "redis",  # only with FRONTDESK_REDIS_URL
+    "opentelemetry.sdk",  # only when spans are exported (FRONTDESK_OTEL_EXPORTER)
+    "psutil",  # imported by the OpenTelemetry SDK's resources
 )
 
 

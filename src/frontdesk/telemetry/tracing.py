@@ -6,19 +6,15 @@ Customer text is put on spans only when ``capture_content`` is enabled.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from frontdesk import __version__
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 Exporter = Literal["none", "console", "otlp"]
 
@@ -33,6 +29,22 @@ class Tracing:
         service_name: str = "frontdesk",
     ) -> None:
         self.capture_content = capture_content
+        self.recording = span_exporter is not None or exporter != "none"
+        """False when spans go nowhere (callers may skip building them)."""
+        self.provider: TracerProvider | None = None
+        if not self.recording:
+            # spans go nowhere: a no-op tracer, and the OpenTelemetry SDK (with psutil) is not
+            # imported at start-up
+            self.tracer: Tracer = NoOpTracer()
+            return
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            ConsoleSpanExporter,
+            SimpleSpanProcessor,
+        )
+
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": service_name, "service.version": __version__})
         )
@@ -42,12 +54,11 @@ class Tracing:
             self.provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
         elif exporter == "otlp":
             self.provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
-        self.recording = span_exporter is not None or exporter != "none"
-        """False when spans go nowhere (callers may skip building them)."""
-        self.tracer: Tracer = self.provider.get_tracer("frontdesk", __version__)
+        self.tracer = self.provider.get_tracer("frontdesk", __version__)
 
     def shutdown(self) -> None:
-        self.provider.shutdown()
+        if self.provider is not None:
+            self.provider.shutdown()
 
 
 def _otlp_exporter() -> SpanExporter:
