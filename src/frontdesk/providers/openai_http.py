@@ -16,6 +16,7 @@ objects as :class:`~frontdesk.errors.ProviderProtocolError`.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from frontdesk.errors import (
     ProviderUnavailable,
 )
 from frontdesk.providers.errors_map import error_from_status
+from frontdesk.providers.openai_h1 import H1Error, H1Pool, H1Response, H1Timeout, request_head
 from frontdesk.providers.openai_transport import use_native_backend
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -59,6 +61,7 @@ class OpenAIHTTP:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
         )
         use_native_backend(self._client)  # asyncio sockets, not anyio's layers
+        self._h1, self._head = _thin_client(self._client, timeout)
 
     @property
     def base_url(self) -> str:
@@ -72,6 +75,95 @@ class OpenAIHTTP:
         The body is read to its end after ``[DONE]`` (the server closes it there), so the
         connection goes back to the pool; closing the generator early closes the
         connection instead, which cancels the upstream call."""
+        if self._h1 is None:
+            async for chunk in self._stream_httpx(payload, headers):
+                yield chunk
+            return
+        body = _dumps(payload)
+        head = self._head
+        if headers:
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+        head += b"Content-Length: %d\r\n\r\n" % len(body)
+        try:
+            response = await self._h1.send(head, body)
+        except H1Timeout as exc:
+            raise ProviderTimeout(f"request timed out: {exc!r}", provider=self._provider) from exc
+        except H1Error as exc:
+            raise ProviderUnavailable(
+                f"connection failed: {exc!r}", provider=self._provider
+            ) from exc
+        try:
+            if response.status >= 400:
+                try:
+                    error_body = await response.read()
+                except H1Error:
+                    error_body = b""
+                raise self._status_error(response.status, response.headers, error_body)
+            content_type = response.headers.get("content-type", "")
+            if not content_type.startswith("text/event-stream"):
+                raise ProviderProtocolError(
+                    f"expected an event stream, got content-type {content_type!r}",
+                    provider=self._provider,
+                    status=response.status,
+                )
+            done = False
+            async for data in self._h1_events(response):
+                if done:
+                    continue  # nothing may follow [DONE]; reading to the end keeps the connection
+                if data.startswith("[DONE]"):
+                    done = True
+                    continue
+                chunk = self._decode(data)
+                if chunk.get("error"):
+                    fallback = "error event in the stream"
+                    raise ProviderUnavailable(
+                        error_message(chunk["error"], fallback), provider=self._provider
+                    )
+                yield chunk
+        finally:
+            response.close()
+
+    async def _h1_events(self, response: H1Response) -> AsyncGenerator[str, None]:
+        """The ``data`` of each server-sent event, split on ``\n``, ``\r\n`` or ``\r``
+        as httpx's line decoder does; the stream decoded as UTF-8 with replacement."""
+        data: list[bytes] = []
+        rest = b""
+        try:
+            async for piece in response.pieces():
+                rest = rest + piece if rest else piece
+                if b"\r" in rest:
+                    held = rest.endswith(b"\r")  # maybe the first half of \r\n
+                    if held:
+                        rest = rest[:-1]
+                    rest = rest.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                    if held:
+                        rest += b"\r"
+                if b"\n" not in rest:
+                    continue
+                lines = rest.split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    if not line:
+                        if data:
+                            yield b"\n".join(data).decode("utf-8", "replace")
+                            data = []
+                    elif line.startswith(b"data:"):
+                        data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+                    # comments (":"), event:, id: and retry: lines carry nothing we use
+        except H1Timeout as exc:
+            raise ProviderTimeout(f"stream timed out: {exc!r}", provider=self._provider) from exc
+        except H1Error as exc:
+            raise ProviderUnavailable(f"stream broke: {exc!r}", provider=self._provider) from exc
+        line = rest.rstrip(b"\r")
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        if data:
+            yield b"\n".join(data).decode("utf-8", "replace")
+
+    async def _stream_httpx(
+        self, payload: dict[str, Any], headers: Mapping[str, str] | None
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """:meth:`stream_chat` through httpx: proxied endpoints and base URLs with a query."""
         request = self._client.build_request(
             "POST", "/chat/completions", content=_dumps(payload), headers=_json_headers(headers)
         )
@@ -126,21 +218,19 @@ class OpenAIHTTP:
                 body = b""
             finally:
                 await response.aclose()
-            raise self._status_error(response, body)
+            raise self._status_error(response.status_code, response.headers, body)
         return response
 
-    def _status_error(self, response: httpx.Response, body: bytes) -> ProviderError:
-        fallback = f"HTTP {response.status_code}"
+    def _status_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+        fallback = f"HTTP {status}"
         try:
             parsed: object = json.loads(body) if body else None
         except ValueError:
             parsed = None
         message = error_message(parsed, body.decode("utf-8", "replace")[:500] or fallback)
-        if response.status_code == 400 and "content_filter" in message:
+        if status == 400 and "content_filter" in message:
             return ContentFiltered(message, provider=self._provider, status=400)
-        return error_from_status(
-            response.status_code, message, provider=self._provider, headers=response.headers
-        )
+        return error_from_status(status, message, provider=self._provider, headers=headers)
 
     async def _events(self, response: httpx.Response) -> AsyncGenerator[str, None]:
         """The ``data`` of each server-sent event (multi-line data joined by newlines)."""
@@ -175,6 +265,8 @@ class OpenAIHTTP:
         return chunk
 
     async def aclose(self) -> None:
+        if self._h1 is not None:
+            self._h1.aclose()
         await self._client.aclose()
 
 
@@ -184,3 +276,28 @@ def _dumps(payload: object) -> bytes:
 
 def _json_headers(extra: Mapping[str, str] | None) -> dict[str, str]:
     return {"Content-Type": "application/json", **(extra or {})}
+
+
+def _thin_client(client: httpx.AsyncClient, timeout: float) -> tuple[H1Pool | None, bytes]:
+    """The :mod:`~frontdesk.providers.openai_h1` pool and the prebuilt head of
+    ``POST {base}/chat/completions`` with the client's own default headers (so the wire
+    request is the one httpx sent); (None, b"") when httpx must carry the request: a
+    proxy from the environment applies, or the base URL has a query or another scheme."""
+    url = client.base_url
+    if url.scheme not in ("http", "https") or url.query:
+        return None, b""
+    proxies = urllib.request.getproxies()
+    if (proxies.get(url.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(
+        url.host
+    ):
+        return None, b""
+    tls = httpx.create_ssl_context() if url.scheme == "https" else None
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host_header = url.host if url.port is None else f"{url.host}:{url.port}"
+    if ":" in url.host:  # an IPv6 literal
+        host_header = f"[{url.host}]" + ("" if url.port is None else f":{url.port}")
+    target = url.raw_path.decode("ascii") + "chat/completions"
+    fixed = {k.title(): v for k, v in client.headers.items() if k.lower() != "host"}
+    fixed["Content-Type"] = "application/json"
+    head = request_head("POST", target, host_header, fixed)
+    return H1Pool(host=url.host, port=port, tls=tls, timeout=timeout), head
