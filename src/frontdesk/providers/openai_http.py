@@ -1,4 +1,8 @@
-"""A thin client for the OpenAI chat-completions wire format on ``httpx``.
+"""A thin client for the OpenAI chat-completions wire format.
+
+The streamed ``POST /chat/completions`` goes over :mod:`~frontdesk.providers.openai_h1`
+(a kept-alive HTTP/1.1 pool with a prebuilt request head); ``GET /models``, endpoints
+behind a proxy from the environment and base URLs with a query go through ``httpx``.
 
 It does what the hot path needs and nothing else: POST ``/chat/completions`` with
 ``stream: true``, parse the server-sent events into plain dicts (no per-chunk
