@@ -195,3 +195,30 @@ def test_snapshot_of_another_generation_is_not_served() -> None:
     assert cache.get(("t", "c"), 3, lambda: 2, lambda: (-1, {})) is None
     cache.invalidate(("t", "c"))
     assert cache.get(("t", "c"), 2, lambda: 2, lambda: (-1, {})) is None
+
+
+def test_a_collection_dropped_and_made_again_by_another_process_is_seen(
+    store: SqliteKnowledgeStore, db: Path
+) -> None:
+    """Another process drops the collection and makes it again with as many writes: its
+    generation must not repeat the one this process cached (the chunks, the vector and the
+    BM25 index of the dropped collection are never served)."""
+    vectors = _vectors(4)
+    where = SearchFilter("t1", "docs")
+    store.upsert([_chunk(i, f"opening hours {i}") for i in range(4)], vectors)
+    assert store.search_vector(vectors[1], where, 1)[0].chunk.text == "opening hours 1"
+    assert store.search_lexical("opening", where, 1)
+    before = store.collection_info("t1", "docs")
+    other = SqliteKnowledgeStore.open(db, background_builds=False)
+    try:
+        other.drop_collection("t1", "docs")
+        other.ensure_collection("t1", "docs", "random", DIM)
+        other.upsert([_chunk(i, f"closed on holidays {i}") for i in range(4)], vectors)
+    finally:
+        other.close()
+    after = store.collection_info("t1", "docs")
+    assert before is not None and after is not None
+    assert after.generation != before.generation
+    assert store.search_vector(vectors[1], where, 1)[0].chunk.text == "closed on holidays 1"
+    assert store.search_lexical("opening", where, 1) == []
+    assert store.search_lexical("holidays", where, 4)

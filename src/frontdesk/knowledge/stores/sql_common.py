@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -70,6 +71,14 @@ _COLLECTION = text(
     "SELECT tenant, collection, model_id, dimensions, generation FROM kb_collections "
     "WHERE tenant = :tenant AND collection = :collection"
 )
+
+
+def first_generation() -> int:
+    """A new collection's generation: random, not 0, so a collection dropped and made again
+    (by this or another process) never repeats a generation that caches and persisted
+    indexes of the dropped one are keyed by (chance of a repeat: writes / 2**30). Below
+    2**30 so that a 32-bit column (PostgreSQL ``integer``) has room for 2**30 writes."""
+    return 1 + secrets.randbelow(2**30)
 
 
 def chunk_from_row(row: RowMapping | Any) -> StoredChunk:
@@ -298,17 +307,18 @@ class SqlStoreBase:
         with self.engine.begin() as conn:
             info = self._collection(conn, tenant, collection)
             if info is None:
+                generation = first_generation()
                 conn.execute(
                     insert(kb_collections).values(
                         tenant=tenant,
                         collection=collection,
                         model_id=model_id,
                         dimensions=dimensions,
-                        generation=0,
+                        generation=generation,
                     )
                 )
                 self._on_new_dimensions(conn, dimensions)
-                return CollectionInfo(tenant, collection, model_id, dimensions, 0)
+                return CollectionInfo(tenant, collection, model_id, dimensions, generation)
         if (info.model_id, info.dimensions) != (model_id, dimensions):
             raise EmbeddingMismatch(
                 tenant=tenant,
