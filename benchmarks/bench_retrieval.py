@@ -98,18 +98,23 @@ def _time(fn: Callable[[int], object], n: int) -> tuple[float, float, float, flo
     return (*_percentiles(samples), *_percentiles(cpu))
 
 
-def bench(n: int, queries: int, workdir: Path) -> None:
+def bench(n: int, queries: int, workdir: Path, profile: Path | None = None) -> None:
+    """Synthetic corpus of ``n`` chunks in ``workdir``: a database and indexes left there by an
+    earlier run of the same size are reused (``--workdir``), so a rerun skips the builds."""
     rng = np.random.default_rng(n)
     chunks, vectors, words = _corpus(n, rng)
     rss0 = _rss_mb()
     db = workdir / f"kb-{n}.db"
     exact = SqliteKnowledgeStore.open(db, exact_threshold=10**9)
     exact.ensure_collection("bench", "kb", "random", DIM)
-    t0 = time.perf_counter()
-    for start in range(0, n, 5000):
-        exact.upsert(chunks[start : start + 5000], vectors[start : start + 5000])
-    load_s = time.perf_counter() - t0
     where = SearchFilter("bench", "kb")
+    t0 = time.perf_counter()
+    reused = exact.count(where) == n
+    if not reused:
+        exact.delete(where)
+        for start in range(0, n, 5000):
+            exact.upsert(chunks[start : start + 5000], vectors[start : start + 5000])
+    load_s = time.perf_counter() - t0
     q_vectors = _clustered(queries * 100, rng)[:queries]
     q_texts = [" ".join(rng.choice(words[:2000], size=4)) for _ in range(queries)]
 
@@ -123,8 +128,14 @@ def bench(n: int, queries: int, workdir: Path) -> None:
     ann._vectors("bench", "kb", build_now=True)
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ann.refresh_lexicon("bench", "kb")
+    info = ann.collection_info("bench", "kb")
+    assert info is not None
+    # a persisted index of this generation is loaded, else built and saved
+    ann.lexicon.background = False
+    ann.lexicon.get(("bench", "kb"), info.generation, lambda: n, lambda: ann._index_rows(where))
     lexicon_s = time.perf_counter() - t0
+    ann.search_vector(q_vectors[0], where, 1)  # starts loading the chunks into memory
+    ann.chunks.wait()
     sweep = []
     for ef in (32, 96, 256):
         ann.ef_search = ef
@@ -144,6 +155,27 @@ def bench(n: int, queries: int, workdir: Path) -> None:
         fuse([vector], ann.search_lexical(q_texts[i], where, 30), params)
 
     hybrid_ms = _time(hybrid, queries)
+    parts = {
+        "hybrid: vector k=30": _time(lambda i: ann.search_vector(q_vectors[i], where, 30), queries),
+        "hybrid: lexical k=30": _time(lambda i: ann.search_lexical(q_texts[i], where, 30), queries),
+    }
+    lists = [
+        (ann.search_vector(q_vectors[i], where, 30), ann.search_lexical(q_texts[i], where, 30))
+        for i in range(queries)
+    ]
+    parts["hybrid: fuse"] = _time(lambda i: fuse([lists[i][0]], lists[i][1], params), queries)
+    if profile is not None:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(3):
+            for i in range(queries):
+                hybrid(i)
+        profiler.disable()
+        profiler.dump_stats(profile)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
     rss_ann = _rss_mb()
     index_mb = sum(f.stat().st_size for f in (workdir / f"kb-{n}.db.kbvec").glob("*.hnsw")) / 2**20
     lex_mb = sum(f.stat().st_size for f in (workdir / f"kb-{n}.db.kbvec").glob("*.lex.npz")) / 2**20
@@ -151,7 +183,8 @@ def bench(n: int, queries: int, workdir: Path) -> None:
     ann.close()
     print(f"\n## {n:,} chunks ({DIM} dims), {queries} queries, k=10 (30 candidates for hybrid)")
     print(
-        f"load {load_s:.1f} s, HNSW build {build_s:.1f} s (M=16, ef_construction=200), "
+        f"load {load_s:.1f} s{' (reused)' if reused else ''}, "
+        f"HNSW build {build_s:.1f} s (M=16, ef_construction=200), "
         f"BM25F index build {lexicon_s:.1f} s"
     )
     print("| search | p50 ms | p99 ms | CPU p50 ms | CPU p99 ms |")
@@ -166,6 +199,8 @@ def bench(n: int, queries: int, workdir: Path) -> None:
     row("lexical BM25F index", lexical_ms)
     row("lexical FTS5 BM25 (fallback)", fts_ms)
     row("hybrid (HNSW + BM25F + fusion)", hybrid_ms)
+    for name, ms in parts.items():
+        row(name, ms)
     print(
         f"memory: process RSS +{rss_exact - rss0:.0f} MB after exact search, "
         f"+{rss_ann - rss0:.0f} MB with HNSW; "
@@ -173,10 +208,11 @@ def bench(n: int, queries: int, workdir: Path) -> None:
     )
 
 
-def _real_texts() -> list[str]:
+def _real_texts(windows: bool = False) -> list[str]:
     """Customer messages and help-centre sentences from the shared datasets, deduplicated:
     banking77 messages (CC-BY-4.0, PolyAI), support_kb document sentences and the
-    indirect-injection e-mail contexts, split into sentence-sized segments."""
+    indirect-injection e-mail contexts, split into sentence-sized segments. With
+    ``windows``, also runs of 2 to 5 consecutive segments."""
     import csv
     import json
 
@@ -194,8 +230,42 @@ def _real_texts() -> list[str]:
         if path.is_file():
             with path.open(encoding="utf-8") as fh:
                 for line in fh:
-                    texts += segments(str(json.loads(line).get(field) or ""))
+                    pieces = segments(str(json.loads(line).get(field) or ""))
+                    texts += pieces
+                    if windows:
+                        for width in (2, 3, 4, 5):
+                            texts += [
+                                " ".join(pieces[i : i + width])
+                                for i in range(len(pieces) - width + 1)
+                            ]
     return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+
+
+def build_cache(path: Path, size: int) -> None:
+    """Embed ``size`` shuffled real texts with the product's embedder into ``path`` (.npy),
+    saved every 5,000 rows (an interrupted run keeps what it embedded; a rerun resumes)."""
+    from frontdesk.knowledge.embedding import LocalEmbedder
+
+    texts = _real_texts(windows=True)
+    np.random.default_rng(0).shuffle(texts)
+    texts = texts[:size]
+    done = np.load(path) if path.is_file() else np.zeros((0, DIM), np.float32)
+    print(f"{len(texts):,} texts, {len(done):,} already in {path}", flush=True)
+    embedder = LocalEmbedder.load()
+    parts = [done]
+    start, start_cpu = time.perf_counter(), time.process_time()
+    fresh = 0
+    for at in range(len(done), len(texts), 5000):
+        parts.append(embedder.embed_sync(texts[at : at + 5000]))
+        fresh += len(parts[-1])
+        np.save(path.with_suffix(".tmp.npy"), np.vstack(parts))
+        path.with_suffix(".tmp.npy").replace(path)
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        print(
+            f"{at + len(parts[-1]):,} embedded: {fresh / wall:.0f} texts/s wall, "
+            f"{fresh / max(cpu, 1e-9):.0f} texts per CPU-second",
+            flush=True,
+        )
 
 
 def _ann_query(ann: Any, queries: np.ndarray, ef: int, i: int) -> object:
@@ -280,14 +350,35 @@ def main() -> None:
     parser.add_argument(
         "--ef", type=int, nargs="+", default=[16, 32, 64, 96, 128, 256], help="ef_search values"
     )
+    parser.add_argument(
+        "--build-cache",
+        type=Path,
+        help="embed real texts (sentences and 2-5 sentence windows) into this .npy and exit",
+    )
+    parser.add_argument("--cache-size", type=int, default=100_300)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the synthetic databases and indexes here and reuse them on the next run",
+    )
+    parser.add_argument("--profile", type=Path, help="cProfile of 3 x --queries hybrid queries")
     args = parser.parse_args()
     print(f"# bench_retrieval on {os.cpu_count()} CPUs")
-    with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
-        if args.banking77:
-            bench_real(args.queries, args.real_size, args.real_vectors, args.m, args.ef)
-            return
+    if args.build_cache is not None:
+        build_cache(args.build_cache, args.cache_size)
+        return
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.banking77:
+        bench_real(args.queries, args.real_size, args.real_vectors, args.m, args.ef)
+    elif args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
         for n in args.sizes:
-            bench(n, args.queries, Path(tmp))
+            bench(n, args.queries, args.workdir, args.profile)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
+            for n in args.sizes:
+                bench(n, args.queries, Path(tmp), args.profile)
+    print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
