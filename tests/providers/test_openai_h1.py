@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from frontdesk.errors import ProviderRateLimited, ProviderTimeout, ProviderUnavailable
+from frontdesk.providers import openai_h1
 from frontdesk.providers.openai_http import OpenAIHTTP
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -243,3 +244,33 @@ async def test_a_proxy_from_the_environment_keeps_httpx(monkeypatch: pytest.Monk
         assert http._h1 is not None
     finally:
         await http.aclose()
+
+
+async def test_an_idle_connection_past_its_expiry_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(openai_h1, "KEEPALIVE_EXPIRY", 0.05)
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            body = frames("ok")
+            writer.write(SSE + b"content-length: %d\r\n\r\n" % len(body) + body)
+            await writer.drain()
+
+    async with server(handler) as (port, _):
+        http = client(port)
+        try:
+            assert text(await collect(http)) == "ok"
+            assert text(await collect(http)) == "ok"  # at once: the same connection
+            await asyncio.sleep(0.1)
+            assert text(await collect(http)) == "ok"  # after the expiry: a new one
+        finally:
+            await http.aclose()
+    assert connections == 2

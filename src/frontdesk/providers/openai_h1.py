@@ -17,8 +17,10 @@ same split httpx's ``TimeoutException`` / ``HTTPError`` gave.
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import ssl
+import time
 import zlib
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
@@ -29,6 +31,9 @@ import httptools
 _HIGH_WATER = 256 * 1024
 """Buffered body bytes past which the socket is not read until the reader catches up."""
 _MAX_IDLE = 100
+KEEPALIVE_EXPIRY = 5.0
+"""Seconds an idle connection is kept (httpx's default): servers close idle ones too
+(uvicorn after 5 s), and a request written just as the server closes would be lost."""
 
 
 class H1Error(Exception):
@@ -51,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._drained: asyncio.Future[None] | None = None
+        self.idle_since = 0.0
 
     def _reset(self) -> None:
         self.status = 0
@@ -148,6 +154,21 @@ class _Connection(asyncio.Protocol):
     # -- used by the client ----------------------------------------------------------------
     def usable(self) -> bool:
         return not self.closed and not self.unexpected and self.error is None
+
+    def reusable_now(self, now: float) -> bool:
+        """An idle connection that has not expired and whose socket has nothing to read
+        (a close or bytes the loop has not delivered yet), checked with a zero-timeout
+        ``select`` as httpcore does."""
+        if not self.usable() or now - self.idle_since > KEEPALIVE_EXPIRY:
+            return False
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def begin(self) -> None:
         self._reset()
@@ -299,17 +320,19 @@ class H1Pool:
         if len(self._idle) >= _MAX_IDLE:
             conn.close()
             return
+        conn.idle_since = time.monotonic()
         self._idle.append(conn)
 
     async def send(self, head: bytes, body: bytes) -> H1Response:
         """Write one request on the newest usable idle connection (else a new one) and wait
         for its status and headers. Nothing is retried: a request that was written may
         have reached the server."""
+        now = time.monotonic()
         while self._idle:
             conn = self._idle.pop()
-            if conn.usable():
+            if conn.reusable_now(now):
                 return await self._exchange(conn, head, body)
-            conn.close()  # the server closed it (or wrote to it) while it was idle
+            conn.close()  # expired, or the server closed it (or wrote to it) while idle
         conn = await self._connect()
         return await self._exchange(conn, head, body)
 
