@@ -116,3 +116,38 @@ def test_each_shape_is_calibrated_and_a_thinly_sampled_shape_is_floored() -> Non
     assert 0.48 < found["prose"] < 0.49
     assert found["email"] == found["prose"]
     assert found["code"] == calibrated.threshold == found["table"]
+
+
+def test_out_of_place_marks_the_piece_unlike_its_document() -> None:
+    from frontdesk.guard.injection_model import out_of_place
+
+    alike = np.asarray([[1.0, 0.1, 0.0], [1.0, 0.0, 0.1], [1.0, 0.1, 0.1]])
+    odd = np.asarray([[0.0, 0.0, 1.0]])
+    owner = np.asarray([0, 0, 0, 0, 1])
+    found = out_of_place(np.vstack([alike, odd, odd]).astype(np.float32), owner)
+    assert found.shape == (5, 2)
+    assert found[3, 0] > 0.8 and found[3, 1] > 0.8
+    assert (found[:3] < 0.3).all()
+    assert (found[4] == 0).all()  # a document of one piece has no context
+
+
+def test_context_weight_changes_scores_and_survives_json() -> None:
+    model = LogisticModel(
+        np.asarray([0.0, 0.0, 0.0, 4.0, 0.0]),
+        -1.0,
+        0.5,
+        "m",
+        hash_dims=0,
+        pieces="lines",
+        sentence_max=True,
+        context_weight=1.0,
+    )
+    vectors = np.asarray([[1, 0, 0], [1, 0.1, 0], [0, 0, 1]], dtype=np.float32)
+    owner = np.asarray([0, 0, 0])
+    wide = model.with_context(vectors, owner)
+    assert wide.shape == (3, 5)
+    scores = model.scores(wide)
+    assert scores[2] > 0.9 > scores[0]
+    again = LogisticModel.from_json(model.to_json({}))
+    assert again.context_weight == 1.0
+    assert again.embedding_dims(vectors) == 3

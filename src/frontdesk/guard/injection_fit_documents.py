@@ -37,7 +37,14 @@ from frontdesk.guard.injection_fit import (
     rules_fire,
     threshold_at,
 )
-from frontdesk.guard.injection_model import Floats, LogisticModel, fit_logistic
+from frontdesk.guard.injection_model import (
+    Floats,
+    LogisticModel,
+    expand,
+    fit_logistic,
+    max_by_owner,
+    out_of_place,
+)
 from frontdesk.guard.injection_pieces import SHAPES, document_pieces, document_shape, has_code
 
 POSITIONS = ("start", "middle", "end")
@@ -68,6 +75,9 @@ class DocumentSettings:
     cross_fit: bool = True
     """Calibrate on out-of-fold scores of every fitting fold (``cross_fitted``) instead of
     one calibration fold."""
+    context_weight: float = 0.0
+    """Weight of the out-of-place features (``injection_model.out_of_place``); above 0 the
+    positives are the attacks' pieces inside fitting documents (so they have a context)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,79 @@ def _negatives(
     return out
 
 
+def doc_scores(feats: Featurizer, model: LogisticModel, texts: Sequence[str]) -> Floats:
+    """As :meth:`LogisticModel.predict`, from cached features (with the out-of-place
+    features when the model has them)."""
+    if model.context_weight <= 0:
+        return feats.scores(model, texts)
+    parts = expand(texts, model.pieces)
+    if not parts.texts:
+        return np.zeros(len(texts))
+    vectors = model.with_context(feats(parts.texts), parts.owner)
+    return max_by_owner(model.scores(vectors), parts.owner, len(texts))
+
+
+def _context_rows(
+    feats: Featurizer, texts: Sequence[str]
+) -> tuple[list[str], npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Pieces of ``texts``, their out-of-place features (unweighted) and owners."""
+    parts = expand(texts, "lines")
+    emb = feats.embedder.embed_sync(parts.texts) if parts.texts else np.zeros((0, 0))
+    return parts.texts, out_of_place(emb.astype(np.float32), parts.owner), parts.owner
+
+
+def _fit_in_context(
+    feats: Featurizer,
+    data: DocumentData,
+    fitted: Sequence[Attack],
+    fit_docs: Bools,
+    settings: DocumentSettings,
+    seed: int,
+) -> LogisticModel:
+    """Fitted on pieces with their out-of-place features: clean pieces of fitting documents
+    (sampled evenly per kind) and the attacks' pieces inserted into fitting documents."""
+    rng = random.Random(seed)
+    docs = [data.documents[i] for i in np.flatnonzero(fit_docs)]
+    by_kind: dict[str, list[Document]] = {}
+    for d in docs:
+        by_kind.setdefault(d.kind if settings.by_kind else "all", []).append(d)
+    share = settings.negatives // max(1, len(by_kind))
+    neg_texts: list[str] = []
+    neg_ctx: list[npt.NDArray[np.float32]] = []
+    for key in sorted(by_kind):
+        pieces, ctx, _ = _context_rows(feats, [d.text for d in by_kind[key]])
+        pick = sorted(rng.sample(range(len(pieces)), min(share, len(pieces))))
+        neg_texts += [pieces[i] for i in pick]
+        neg_ctx.append(ctx[pick])
+    text_pool = [d for d in docs if d.kind != "code"]
+    code_pool = [d for d in docs if d.kind == "code"] or text_pool
+    composed: list[tuple[str, set[str]]] = []
+    for attack in fitted:
+        own = set(document_pieces(attack.text))
+        pool = code_pool if attack.code else text_pool
+        kinds = sorted({d.kind for d in pool})
+        for kind in kinds:
+            ctx_doc = rng.choice([d for d in pool if d.kind == kind])
+            where = POSITIONS[rng.randrange(len(POSITIONS))]
+            composed.append((insert(ctx_doc.text, attack.text, where, rng), own))
+    for text in data.extra_attacks:
+        ctx_doc = rng.choice(text_pool)
+        where = POSITIONS[rng.randrange(len(POSITIONS))]
+        composed.append((insert(ctx_doc.text, text, where, rng), set(document_pieces(text))))
+    pieces, ctx, owner = _context_rows(feats, [c for c, _ in composed])
+    pos = [i for i, (p, o) in enumerate(zip(pieces, owner, strict=True)) if p in composed[o][1]]
+    positives = [pieces[i] for i in pos]
+    x = np.hstack(
+        [
+            feats(positives + neg_texts),
+            settings.context_weight * np.vstack([ctx[pos], *neg_ctx]),
+        ]
+    )
+    y = np.asarray([1] * len(positives) + [0] * len(neg_texts), dtype=np.int64)
+    w, b = fit_logistic(x, y, l2=settings.l2, iterations=12, tolerance=1e-4)
+    return replace(feats.model(w, b, "lines"), context_weight=settings.context_weight)
+
+
 def fit_documents(
     feats: Featurizer,
     data: DocumentData,
@@ -123,6 +206,8 @@ def fit_documents(
     seed: int,
 ) -> LogisticModel:
     fitted = [data.attacks[i] for i in np.flatnonzero(fit_attacks)]
+    if settings.context_weight > 0:
+        return _fit_in_context(feats, data, fitted, fit_docs, settings, seed)
     positives = [p for a in fitted for p in attack_pieces(a, whole=settings.code_whole)]
     positives += data.extra_attacks
     negatives = _negatives(data, fit_docs, settings, seed)
@@ -188,7 +273,7 @@ def _calibrate_shapes(
     settings: DocumentSettings,
 ) -> LogisticModel:
     docs = [d for i, d in enumerate(data.documents) if cal[i]]
-    return shape_thresholds(model, docs, feats.scores(model, [d.text for d in docs]), settings)
+    return shape_thresholds(model, docs, doc_scores(feats, model, [d.text for d in docs]), settings)
 
 
 def cross_fitted(
@@ -217,7 +302,7 @@ def cross_fitted(
         )
         models.append(model)
         out = np.flatnonzero(data.doc_fold == left)
-        scores[out] = feats.scores(model, [data.documents[i].text for i in out])
+        scores[out] = doc_scores(feats, model, [data.documents[i].text for i in out])
     mean = replace(
         models[0],
         weights=np.mean([m.weights for m in models], axis=0),
@@ -242,7 +327,7 @@ def calibrate_documents(
         for code in (False, True):
             part = [t for t in docs if has_code(t) == code] if settings.code_threshold else docs
             if part:
-                at = threshold_at(feats.scores(model, part), rules_fire(part), settings.fpr)
+                at = threshold_at(doc_scores(feats, model, part), rules_fire(part), settings.fpr)
                 found[code] = max(found[code], at)
     if not settings.code_threshold:
         return replace(model, threshold=max(found.values()))
@@ -270,7 +355,7 @@ def compose(
 
 def _flag(feats: Featurizer, model: LogisticModel, docs: Sequence[str]) -> Bools:
     thresholds = np.asarray([model.threshold_for(d) for d in docs])
-    return rules_fire(docs) | (feats.scores(model, docs) > thresholds)
+    return rules_fire(docs) | (doc_scores(feats, model, docs) > thresholds)
 
 
 def measure_documents(

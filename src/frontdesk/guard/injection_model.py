@@ -29,6 +29,7 @@ from frontdesk.errors import ConfigError
 from frontdesk.guard.injection_features import (
     HASH_DIMS,
     HASH_WEIGHT,
+    LENGTH_BUCKETS,
     hashed_chars,
     hashed_ngrams,
     length_buckets,
@@ -109,6 +110,33 @@ def max_by_owner(scores: Floats, owner: npt.NDArray[np.int64], n: int) -> Floats
     return np.where(np.isfinite(out), out, 0.0)
 
 
+OUT_OF_PLACE = 2
+"""Columns of :func:`out_of_place`."""
+
+
+def out_of_place(embeddings: Vectors, owner: npt.NDArray[np.int64]) -> Vectors:
+    """Per document piece, how unlike the other pieces of its document it is: one minus its
+    cosine to the mean of the others, and one minus its cosine to the most similar other
+    piece (both 0 for a document of one piece). An instruction hidden in an e-mail or a
+    table is a small part of a long document and about something else."""
+    out = np.zeros((len(owner), OUT_OF_PLACE), dtype=np.float32)
+    if embeddings.shape[1] == 0:
+        return out
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-9)
+    for doc in np.unique(owner):
+        rows = np.flatnonzero(owner == doc)
+        if len(rows) < 2:
+            continue
+        e = unit[rows].astype(np.float64)
+        others = e.sum(axis=0)[None, :] - e
+        norms = np.maximum(np.linalg.norm(others, axis=1), 1e-9)
+        gram = e @ e.T
+        np.fill_diagonal(gram, -np.inf)
+        out[rows, 0] = 1.0 - np.einsum("ij,ij->i", e, others) / norms
+        out[rows, 1] = 1.0 - gram.max(axis=1)
+    return out
+
+
 def features(
     embedder: SyncEmbedder,
     texts: Sequence[str],
@@ -161,6 +189,9 @@ class LogisticModel:
     shape_thresholds: tuple[tuple[str, float], ...] = ()
     """A threshold per document shape (``injection_pieces.document_shape``: e-mail, table,
     code, prose); a shape not listed uses ``threshold``."""
+    context_weight: float = 0.0
+    """Weight of the out-of-place features of a document piece (:func:`out_of_place`: how
+    unlike the document's other pieces it is); 0: none."""
 
     def threshold_for(self, text: str) -> float:
         if self.shape_thresholds:
@@ -185,15 +216,29 @@ class LogisticModel:
             embedding=self.embedding,
         )
 
+    def embedding_dims(self, vectors: Vectors) -> int:
+        """How many leading columns of ``vectors`` (from :meth:`features`) are the embedding."""
+        if not self.embedding:
+            return 0
+        rest = (self.hash_dims if self.hash_dims > 0 else 0) + max(0, self.char_dims)
+        rest += len(LENGTH_BUCKETS) + 1 if self.length_weight > 0 else 0
+        return int(vectors.shape[1]) - rest
+
+    def with_context(self, vectors: Vectors, owner: npt.NDArray[np.int64]) -> Vectors:
+        """Piece features with the out-of-place features appended (unchanged without)."""
+        if self.context_weight <= 0:
+            return vectors
+        extra = out_of_place(vectors[:, : self.embedding_dims(vectors)], owner)
+        return np.hstack([vectors, (self.context_weight * extra).astype(np.float32)])
+
     def predict(self, embedder: SyncEmbedder, texts: Sequence[str]) -> Floats:
         if not self.sentence_max:
             return self.scores(self.features(embedder, texts))
         parts = expand(texts, self.pieces)
         if not parts.texts:
             return np.zeros(len(texts))
-        return max_by_owner(
-            self.scores(self.features(embedder, parts.texts)), parts.owner, len(texts)
-        )
+        vectors = self.with_context(self.features(embedder, parts.texts), parts.owner)
+        return max_by_owner(self.scores(vectors), parts.owner, len(texts))
 
     def to_json(self, meta: dict[str, object]) -> str:
         return json.dumps(
@@ -209,6 +254,7 @@ class LogisticModel:
                 "length_weight": self.length_weight,
                 "code_threshold": self.code_threshold,
                 "shape_thresholds": dict(self.shape_thresholds),
+                "context_weight": self.context_weight,
                 "threshold": self.threshold,
                 "bias": self.bias,
                 "weights": [round(float(w), 6) for w in self.weights],
@@ -236,6 +282,7 @@ class LogisticModel:
             shape_thresholds=tuple(
                 (str(k), float(v)) for k, v in dict(data.get("shape_thresholds", {})).items()
             ),
+            context_weight=float(data.get("context_weight", 0.0)),
         )
 
     @classmethod

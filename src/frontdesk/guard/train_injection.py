@@ -380,6 +380,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--doc-calibrated", default=",".join(DocumentSettings().calibrated), help="kinds"
     )
     parser.add_argument("--doc-pooled-negatives", action="store_true")
+    parser.add_argument(
+        "--doc-context-weight",
+        type=float,
+        default=DocumentSettings().context_weight,
+        help="weight of the out-of-place features (0: none)",
+    )
     parser.add_argument("--code-whole", action="store_true")
     parser.add_argument("--one-doc-threshold", action="store_true")
     parser.add_argument(
@@ -413,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code_threshold=not args.one_doc_threshold,
         by_shape=not args.no_shape_thresholds and not args.one_doc_threshold,
         cross_fit=not args.no_cross_fit,
+        context_weight=args.doc_context_weight,
     )
     try:
         run(
