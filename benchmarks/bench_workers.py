@@ -15,8 +15,9 @@ fake vendor that writes slowly (``--chunk-delay`` s a word); once ``--kill-after
 answers have their first word, one worker is killed with SIGKILL. After the process
 manager has started its replacement, the database is read: every customer's message
 must be stored, and every one has an answer row that is complete, partial or failed
-(pending: still owned by the dead worker, failed by the survivors' recovery once its
-lease runs out), never none.
+(pending: still owned by the dead worker). The database is read again until no answer
+is pending (the survivors' sweep ends the dead worker's answers once its heartbeat is
+``FRONTDESK_ANSWER_LEASES__LEASE_SECONDS`` old) or ``--settle`` seconds have passed.
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth; a throw-away database is created and dropped)
 and Redis on 127.0.0.1:6379 (database 11). Anonymous-traffic limits are turned off
@@ -406,6 +407,12 @@ async def check_kill(url: str, conversation_ids: list[str]) -> dict[str, object]
     }
 
 
+def pending_of(stored: dict[str, object]) -> int:
+    by_status = stored["answers_by_status"]
+    assert isinstance(by_status, dict)
+    return int(by_status.get("pending", 0))
+
+
 async def run_kill(args: argparse.Namespace) -> dict[str, object]:
     name = f"frontdesk_bench_{secrets.token_hex(4)}"
     await admin(f'CREATE DATABASE "{name}"')
@@ -449,7 +456,13 @@ async def run_kill(args: argparse.Namespace) -> dict[str, object]:
                 await asyncio.gather(*tasks)
                 replacement = await replaced(process.pid, victim, base)
                 restarted_at = time.perf_counter() - began
-            stored = await check_kill(url, ids)
+            at_restart = await check_kill(url, ids)
+            # the survivors' sweep ends the dead worker's pending answers (chat/leases.py)
+            stored = at_restart
+            while pending_of(stored) and time.perf_counter() - began < restarted_at + args.settle:
+                await asyncio.sleep(1.0)
+                stored = await check_kill(url, ids)
+            settled_at = time.perf_counter() - began
             return {
                 "mode": "kill",
                 "customers": args.conversations,
@@ -460,7 +473,9 @@ async def run_kill(args: argparse.Namespace) -> dict[str, object]:
                 "streams_complete": len(out.total_ms),
                 "streams_cut_or_failed": len(out.errors),
                 "error_kinds": sorted({e.split(":")[0].split(" in ")[0] for e in out.errors}),
+                "stored_at_restart": at_restart,
                 "stored": stored,
+                "no_pending_at_s": None if pending_of(stored) else round(settled_at, 1),
                 "loadavg": os.getloadavg(),
             }
         finally:
@@ -479,6 +494,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="client timeout, seconds")
     parser.add_argument("--kill", action="store_true", help="kill -9 a worker mid-stream")
     parser.add_argument("--kill-after", type=int, default=30, help="first words seen before")
+    parser.add_argument(
+        "--settle", type=float, default=120.0, help="s after the restart to wait for no pending"
+    )
     parser.add_argument("--chunk-delay", type=float, default=0.2, help="vendor s per word")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run_kill(args) if args.kill else run(args)), indent=2))

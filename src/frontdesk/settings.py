@@ -96,6 +96,30 @@ class TurnSettings(BaseModel):
     retry_after_seconds: int = Field(5, ge=1, le=3600, description="Retry-After of a refused turn")
 
 
+class AnswerLeaseSettings(BaseModel):
+    """Pending answers of a worker that stopped (kill -9) are ended by a live worker.
+
+    Environment: ``FRONTDESK_ANSWER_LEASES__<FIELD>``. Each worker renews its heartbeat
+    every ``heartbeat_seconds``; every ``sweep_seconds`` (and at start-up) it ends the
+    pending answers of workers without a heartbeat for ``lease_seconds``: ``partial``
+    when text of the answer was stored, else ``failed``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heartbeat_seconds: float = Field(5.0, gt=0, le=600, description="Heartbeat interval")
+    lease_seconds: float = Field(
+        20.0, gt=0, le=3600, description="A worker silent this long is dead"
+    )
+    sweep_seconds: float = Field(5.0, gt=0, le=600, description="Sweep interval")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_heartbeats(self) -> AnswerLeaseSettings:
+        if self.lease_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("lease_seconds must be at least twice heartbeat_seconds")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRONTDESK_",
@@ -196,6 +220,7 @@ class Settings(BaseSettings):
     abuse: AbuseSettings = Field(default_factory=AbuseSettings)
     db_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
     turns: TurnSettings = Field(default_factory=TurnSettings)
+    answer_leases: AnswerLeaseSettings = Field(default_factory=AnswerLeaseSettings)
     worker_healthcheck_seconds: int = Field(
         60,
         ge=1,

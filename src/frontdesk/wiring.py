@@ -26,6 +26,7 @@ from frontdesk.chat.acting import ActionDeps
 from frontdesk.chat.deferred import CLAIM_LEASE_SECONDS, DeferredAnswers
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.chat.knowledge import KnowledgeBase
+from frontdesk.chat.leases import AnswerSweeper, new_worker_id
 from frontdesk.chat.service import ChatService
 from frontdesk.config import BotConfig, EndpointConfig
 from frontdesk.domain import Conversation
@@ -45,6 +46,7 @@ from frontdesk.knowledge.stores.base import KnowledgeStore
 from frontdesk.knowledge.stores.factory import open_store
 from frontdesk.media.service import MediaService
 from frontdesk.memory.dialects import create_engine
+from frontdesk.memory.leases import WorkerLeases
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
@@ -229,6 +231,12 @@ async def _build(
     )
     if stale:
         log.warning("marked %d interrupted answers as failed", stale)
+    # this worker's id on the pending answers it stores, its heartbeat, and the sweep
+    # that ends a dead worker's pending answers within seconds (chat/leases.py)
+    store.owner = new_worker_id()
+    sweeper = AnswerSweeper(WorkerLeases(engine), store.owner, settings.answer_leases)
+    await sweeper.start()
+    stack.push_async_callback(sweeper.aclose)
     shared_models = SharedModels(settings)
     stack.push_async_callback(shared_models.aclose)
     redis = _redis(settings)

@@ -68,7 +68,10 @@ def test_queued_stream_then_full_queue_refused(running: Running) -> None:
         queued_events = queued.result()
     assert text_of(slow_events) == "Slow answer."
     names = [e.event for e in queued_events]
-    assert names[0] == "queued" and queued_events[0].data == {"position": 1}
+    assert names[0] == "queued" and queued_events[0].data["position"] == 1
+    # stored before it waited: the ids of the message and of its (pending) answer
+    assert names[1] == "start"
+    assert queued_events[1].data["message_id"] == queued_events[0].data["message_id"]
     assert names[1] == "start" and names[-1] == "done"
     assert text_of(queued_events) == "Queued answer."
     assert queued_events[-1].data["status"] == "complete"

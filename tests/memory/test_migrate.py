@@ -44,6 +44,7 @@ async def _assert_matches_schema(url: str) -> None:
                 "gateway_calls",
                 "job_runs",
                 "tenants",
+                "workers",
             }
             assert await conn.run_sync(_schema_diff) == []
         await migrate.check_at_head(engine)
@@ -55,9 +56,9 @@ def test_fresh_sqlite_to_head_and_again(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'fd.db'}"
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == migrate.head_revision() == "0006"
+    assert migrate.current_revision(url) == migrate.head_revision() == "0007"
     migrate.upgrade(url)
-    assert migrate.current_revision(url) == "0006"
+    assert migrate.current_revision(url) == "0007"
 
 
 async def test_sqlite_schema_matches_metadata(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.api.turn_queue import queued_stream, turn_gate
 from frontdesk.chat.kinds import Turn, outcome_of
-from frontdesk.errors import NotFound, ValidationFailed
+from frontdesk.chat.turn import AnswerTurn
+from frontdesk.errors import FrontdeskError, NotFound, ValidationFailed
 from frontdesk.identity.binding import Bind, without_identity
 from frontdesk.media.message import message_text
 from frontdesk.services import Services
@@ -151,9 +152,9 @@ async def send_message(
     spend: AnonymousSpend | None = None
 
     async def prepare() -> tuple[Turn, AnonymousSpend]:
+        """Guard and store the message and its pending answer (before the turn waits)."""
         nonlocal spend
         try:
-            await ticket.admit()  # at once, or after waiting in the queue
             stored, earlier = await services.chat.conversation_with_messages(conversation_id)
             conversation = await bind_or_refuse(services.chat, stored, identity)
             content, attachments, images = await _with_attachments(services, conversation_id, body)
@@ -177,27 +178,46 @@ async def send_message(
             raise
         return turn, spend
 
+    # stored first (redacted by the input guard), so a worker killed while the turn waits
+    # for its slot loses nothing: its pending answer is failed by a live worker's sweep
+    turn, spent = await prepare()
+
+    async def abandon(error: str) -> None:
+        """The turn never ran (its wait ran out, or the client left): end its answer."""
+        await spent.settle(None, 0.0, produced=False)
+        if isinstance(turn, AnswerTurn):
+            await services.store.fail_pending_messages(
+                error=error, message_id=turn.assistant_message_id
+            )
+
     wants_json = not body.stream or request.headers.get("accept", "").startswith("application/json")
     heartbeat = services.settings.heartbeat_seconds
     if wants_json:
-        turn, spent = await prepare()
         try:
+            try:
+                await ticket.admit()  # at once, or after waiting in the queue
+            except BaseException as exc:
+                await abandon(
+                    f"{exc.code}: {exc}"
+                    if isinstance(exc, FrontdeskError)
+                    else "client disconnected while queued"
+                )
+                raise
             return await _answer_json(turn, services, spent)
         finally:
             ticket.release()
+    frames = _frames(turn, spent)
     if not ticket.admitted:  # answer now; the stream tells its place in the queue
-
-        async def run() -> AsyncGenerator[str, None]:
-            return _frames(*await prepare())
-
-        return EventStreamResponse(
-            with_heartbeats(queued_stream(ticket, run, update_seconds=heartbeat), heartbeat),
-            on_close=ticket.release,
+        queued = queued_stream(
+            ticket,
+            frames,
+            user_message_id=turn.user_message.id,
+            message_id=turn.assistant_message_id,
+            abandon=abandon,
+            update_seconds=heartbeat,
         )
-    turn, spent = await prepare()
-    return EventStreamResponse(
-        with_heartbeats(_frames(turn, spent), heartbeat), on_close=ticket.release
-    )
+        return EventStreamResponse(with_heartbeats(queued, heartbeat), on_close=ticket.release)
+    return EventStreamResponse(with_heartbeats(frames, heartbeat), on_close=ticket.release)
 
 
 async def _with_attachments(

@@ -1,9 +1,14 @@
 """The worker's turn gate on the native message route, and the stream of a queued turn.
 
-A turn that has to wait answers at once with an event stream: ``queued`` events with
-its place in the queue (and the usual keep-alive comments) until it runs, then the
-turn's own events. It stores nothing while it waits; what would have been an HTTP
-error once it runs (a closed conversation, a rate limit) arrives as an ``error`` event.
+A turn that has to wait is stored first: the message is validated, guarded (PII and
+secrets redacted) and stored with its pending answer before it joins the queue, so a
+worker killed while the turn waits loses nothing (a live worker's sweep ends the dead
+worker's pending answer as ``failed``: chat/leases.py). The stream then answers at
+once: ``queued`` events with the turn's place in the queue and the ids of the stored
+message and of its answer (the usual keep-alive comments meanwhile), then the turn's own
+events. A client that loses the connection finds both with ``GET /api/conversations/ID``.
+A wait past the gate's ``wait_seconds``, or a client gone while queued, ends the pending
+answer as ``failed`` (it was never started).
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ def turn_gate(request: Request) -> TurnGate:
     return gate
 
 
-def queued_frame(position: int) -> str:
-    return sse_frame("queued", {"position": position})
+def queued_frame(position: int, user_message_id: str, message_id: str) -> str:
+    return sse_frame(
+        "queued",
+        {"position": position, "user_message_id": user_message_id, "message_id": message_id},
+    )
 
 
-def error_frame(exc: BaseException) -> str:
+def error_frame(exc: BaseException, message_id: str | None = None) -> str:
     if isinstance(exc, FrontdeskError):
         code, message = exc.code, exc.message
         retryable = isinstance(exc, RateLimited) or (
@@ -46,22 +54,27 @@ def error_frame(exc: BaseException) -> str:
     else:
         code, message, retryable = "internal_error", "internal server error", False
     return sse_frame(
-        "error", {"code": code, "message": message, "message_id": None, "retryable": retryable}
+        "error",
+        {"code": code, "message": message, "message_id": message_id, "retryable": retryable},
     )
 
 
 async def queued_stream(
     ticket: TurnTicket,
-    run: Callable[[], Awaitable[AsyncGenerator[str, None]]],
+    frames: AsyncGenerator[str, None],
     *,
+    user_message_id: str,
+    message_id: str,
+    abandon: Callable[[str], Awaitable[None]],
     update_seconds: float,
 ) -> AsyncIterator[str]:
-    """``queued`` events until the ticket runs, then the frames of ``run()``'s turn.
+    """``queued`` events until the ticket runs, then ``frames`` (the stored turn's).
 
-    ``run`` prepares the turn (stores the message) once the ticket is running and returns
-    its frames (it cleans up after itself when it fails). The ticket is released when the
-    stream ends, however it ends.
+    ``abandon(error)`` ends the stored turn that never ran (the wait ran out, or the
+    client went away while it waited). The ticket is released when the stream ends,
+    however it ends.
     """
+    started = False
     try:
         deadline = ticket.gate.limits.wait_seconds
         waited = 0.0
@@ -70,26 +83,25 @@ async def queued_stream(
             position = ticket.position()
             if position != shown:
                 shown = position
-                yield queued_frame(position)
+                yield queued_frame(position, user_message_id, message_id)
             step = min(update_seconds, deadline - waited)
             if step <= 0 or await ticket.wait(step):
                 break
             waited += step
         if not ticket.admitted:
             ticket.release()
-            yield error_frame(ticket.gate.busy(f"waited {deadline:g} s for a turn"))
+            busy = ticket.gate.busy(f"waited {deadline:g} s for a turn")
+            await abandon(f"{busy.code}: {busy}")
+            started = True  # ended
+            yield error_frame(busy, message_id)
             return
-        try:
-            frames = await run()
-        except Exception as exc:
-            if not isinstance(exc, FrontdeskError | PoolTimeout):
-                log.exception("a queued turn failed to start")
-            yield error_frame(exc)
-            return
-        try:
-            async for frame in frames:
-                yield frame
-        finally:
-            await frames.aclose()
+        started = True
+        async for frame in frames:
+            yield frame
     finally:
         ticket.release()
+        try:
+            if not started:  # the client went away while it waited
+                await abandon("client disconnected while queued")
+        finally:
+            await frames.aclose()

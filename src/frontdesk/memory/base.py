@@ -160,9 +160,10 @@ class MemoryStore(Protocol):
     async def export_conversation(self, conversation_id: str) -> ConversationExport | None: ...
 
     async def fail_pending_messages(
-        self, *, error: str, created_before: datetime | None = None
+        self, *, error: str, created_before: datetime | None = None, message_id: str | None = None
     ) -> int:
-        """Mark messages left ``pending`` by a crashed process as ``failed`` with ``error``.
+        """Mark messages left ``pending`` by a crashed process as ``failed`` with ``error``
+        (with ``message_id``: only that one, a turn that never ran).
 
         Call at start-up (with ``created_before`` = this process's start time when
         several processes share the database). Returns how many were marked.

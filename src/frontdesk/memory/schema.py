@@ -67,9 +67,19 @@ messages = Table(
     Column("metadata", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime, nullable=True),
+    Column("owner", String(ID), nullable=True),  # migration 0007: the worker answering it
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("conversation_id", "client_message_id"),
     Index(None, "reply_to"),
+    Index(None, "status", "owner"),
+)
+
+workers = Table(
+    "workers",  # migration 0007: live API workers and their heartbeats (chat/leases.py)
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
 )
 
 turns = Table(

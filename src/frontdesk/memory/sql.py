@@ -49,6 +49,8 @@ class SqlMemoryStore:
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now, seq_retries: int = 10):
         self._engine = engine
+        self.owner: str | None = None
+        """This worker's id, stored on the pending answers it inserts (chat/leases.py)."""
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._clock = clock
         self._seq_retries = seq_retries
@@ -221,6 +223,7 @@ class SqlMemoryStore:
                 if stored is not None:
                     return AddedMessage(stored, created=False)
             row = {**values, "id": new_id(), "created_at": now}
+            row["owner"] = self.owner if values["status"] == "pending" else None
             if values["status"] in ("complete", "failed"):
                 row["completed_at"] = now
             result = await conn.execute(_INSERT_NEXT, {**row, "b_conversation": conversation_id})
@@ -277,6 +280,7 @@ class SqlMemoryStore:
                 "metadata": {},
                 "created_at": now,
                 "completed_at": now,
+                "owner": None,
             }
             result = await conn.execute(_INSERT_NEXT, {**user, "b_conversation": conversation_id})
             user["seq"] = result.scalar_one()
@@ -289,6 +293,7 @@ class SqlMemoryStore:
                 "client_message_id": None,
                 "reply_to": user["id"],
                 "completed_at": None,
+                "owner": self.owner,
                 "seq": user["seq"] + 1,  # the conversation's row is locked: nobody else appends
             }
             await conn.execute(_INSERT_MESSAGE, reply)
@@ -365,9 +370,10 @@ class SqlMemoryStore:
             )
 
     async def fail_pending_messages(
-        self, *, error: str, created_before: datetime | None = None
+        self, *, error: str, created_before: datetime | None = None, message_id: str | None = None
     ) -> int:
-        """Mark messages left ``pending`` (by a crashed process) as ``failed``."""
+        """Mark messages left ``pending`` (by a crashed process) as ``failed``; with
+        ``message_id`` only that one (a turn that never ran)."""
         query = (
             update(messages)
             .where(messages.c.status == "pending")
@@ -375,6 +381,8 @@ class SqlMemoryStore:
         )
         if created_before is not None:
             query = query.where(messages.c.created_at < created_before)
+        if message_id is not None:
+            query = query.where(messages.c.id == message_id)
         async with self._writer.begin() as conn:
             return (await conn.execute(query)).rowcount
 
