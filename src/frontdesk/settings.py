@@ -81,8 +81,10 @@ class TurnSettings(BaseModel):
     """Turns (a customer message and its answer) running at once in one worker.
 
     Environment: ``FRONTDESK_TURNS__<FIELD>``. Beyond ``in_flight`` a turn waits its turn
-    in a queue of at most ``queue`` (a stream sends ``queued`` events meanwhile, nothing
-    is stored yet); beyond that, or after ``queue_wait_seconds``, the answer is HTTP 503
+    in a queue of at most ``queue`` (a stream sends ``queued`` events meanwhile; its
+    message and pending answer are stored before it waits, at most ``storing`` at once, so
+    a burst waits for a store slot instead of for a pooled connection past the pool's
+    timeout); beyond that, or after ``queue_wait_seconds``, the answer is HTTP 503
     ``server_busy`` with ``Retry-After``.
     """
 
@@ -94,6 +96,9 @@ class TurnSettings(BaseModel):
         300.0, gt=0, le=3600, description="Longest wait in the queue before HTTP 503"
     )
     retry_after_seconds: int = Field(5, ge=1, le=3600, description="Retry-After of a refused turn")
+    storing: int = Field(
+        8, ge=1, le=10_000, description="Messages guarded and stored at once per worker"
+    )
 
 
 class AnswerLeaseSettings(BaseModel):

@@ -8,15 +8,21 @@ nothing of it is stored.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
+import pytest
 
+from frontdesk.app import create_app
 from frontdesk.providers.scripted import ScriptedProvider, Step
-from frontdesk.settings import TurnSettings
+from frontdesk.settings import Settings, TurnSettings
 from tests.apphelpers import Running, SSEEvent, new_conversation, parse_sse, text_of
+from tests.conftest import make_bot
+from tests.servers import serve
 
 
 def _wait_for_requests(provider: ScriptedProvider, count: int) -> None:
@@ -88,3 +94,47 @@ def test_queued_stream_then_full_queue_refused(running: Running) -> None:
         second: [("user", "complete"), ("assistant", "complete")],
         third: [],  # refused before anything was stored
     }
+
+
+def test_a_burst_stores_at_most_storing_messages_at_once(
+    migrated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages are stored before they queue, but a burst does not store them all at once.
+
+    Storing 1,000 burst messages at once made the pooled connections the queue (HTTP 503
+    ``database_busy`` past the pool's timeout, PostgreSQL, two workers); the gate's
+    ``storing`` slots bound it, and every message is still stored and answered.
+    """
+    provider = ScriptedProvider(steps=[Step(text="Answer.") for _ in range(12)])
+    turns = TurnSettings(in_flight=32, queue=100, storing=2)
+    app = create_app(
+        migrated.model_copy(update={"turns": turns}), bot=make_bot(), provider=provider
+    )
+    with serve(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        chat = app.state.services.chat
+        real = chat.prepare_turn
+        at_once, most = 0, 0
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal at_once, most
+            at_once += 1
+            most = max(most, at_once)
+            try:
+                await asyncio.sleep(0.2)  # a slow store: the others must wait for a slot
+                return await real(*args, **kwargs)
+            finally:
+                at_once -= 1
+
+        monkeypatch.setattr(chat, "prepare_turn", counted)
+        cids = [new_conversation(client) for _ in range(8)]
+
+        def ask(cid: str) -> list[SSEEvent]:
+            with httpx.Client(base_url=url, timeout=60) as own:
+                r = own.post(f"/api/conversations/{cid}/messages", json={"content": "Hi"})
+                assert r.status_code == 200, r.text
+                return parse_sse(r.text)
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(ask, cids))
+    assert most == 2
+    assert all(events[-1].event == "done" for events in results)

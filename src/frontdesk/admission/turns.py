@@ -5,9 +5,11 @@ interleaved hundreds of turns, every short database transaction stayed checked o
 while its coroutine waited behind all the others for the CPU (1-5 s per checkout at
 100 turns a worker on a loaded machine), and customers behind them waited past the
 pool's timeout (HTTP 503 ``database_busy``). The gate lets ``in_flight`` turns run and
-queues the others in arrival order; a queued turn has stored nothing yet. A full
-queue, or a wait past ``wait_seconds``, is refused with :class:`TurnsBusy` (HTTP 503
-with ``Retry-After``), before anything is stored.
+queues the others in arrival order. A queued turn's message is stored before it waits,
+at most ``storing`` at once (the rest wait for a store slot, not for a pooled
+connection past the pool's timeout). A full queue is refused with :class:`TurnsBusy`
+(HTTP 503 with ``Retry-After``) before anything is stored; a wait past ``wait_seconds``
+ends the stored answer as failed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class TurnLimits:
     queue: int
     wait_seconds: float
     retry_after_seconds: int = 5
+    storing: int = 8
 
     @classmethod
     def of(cls, settings: TurnSettings) -> TurnLimits:
@@ -42,6 +45,7 @@ class TurnLimits:
             settings.queue,
             settings.queue_wait_seconds,
             settings.retry_after_seconds,
+            settings.storing,
         )
 
 
@@ -52,9 +56,16 @@ class TurnGate:
     """FIFO admission of turns in one worker (one event loop)."""
 
     def __init__(self, limits: TurnLimits) -> None:
-        if limits.in_flight < 1 or limits.queue < 0 or limits.wait_seconds <= 0:
+        if (
+            limits.in_flight < 1
+            or limits.queue < 0
+            or limits.wait_seconds <= 0
+            or limits.storing < 1
+        ):
             raise ValueError(f"invalid turn limits: {limits}")
         self.limits = limits
+        self.storing = asyncio.Semaphore(limits.storing)
+        """Held while a message is guarded and stored, before its turn waits."""
         self._free = limits.in_flight
         self._waiting: deque[TurnTicket] = deque()
 

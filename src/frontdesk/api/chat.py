@@ -180,7 +180,12 @@ async def send_message(
 
     # stored first (redacted by the input guard), so a worker killed while the turn waits
     # for its slot loses nothing: its pending answer is failed by a live worker's sweep
-    turn, spent = await prepare()
+    try:
+        async with ticket.gate.storing:  # a burst waits here, not for a pooled connection
+            turn, spent = await prepare()
+    except BaseException:  # cancelled while waiting to store: the ticket goes too
+        ticket.release()
+        raise
 
     async def abandon(error: str) -> None:
         """The turn never ran (its wait ran out, or the client left): end its answer."""
