@@ -97,7 +97,7 @@ class TurnSettings(BaseModel):
     )
     retry_after_seconds: int = Field(5, ge=1, le=3600, description="Retry-After of a refused turn")
     storing: int = Field(
-        8, ge=1, le=10_000, description="Messages guarded and stored at once per worker"
+        32, ge=1, le=10_000, description="Messages guarded and stored at once per worker"
     )
 
 

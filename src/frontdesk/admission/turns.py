@@ -36,7 +36,7 @@ class TurnLimits:
     queue: int
     wait_seconds: float
     retry_after_seconds: int = 5
-    storing: int = 8
+    storing: int = 32
 
     @classmethod
     def of(cls, settings: TurnSettings) -> TurnLimits:
