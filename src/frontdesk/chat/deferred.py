@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from frontdesk.chat.service import ChatService
 from frontdesk.domain import Conversation
+from frontdesk.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,8 @@ class DeferredAnswers:
         self._wake.set()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def recover(self) -> int:
         """Re-queue claims a stopped process left (only stale ones with a lease)."""

@@ -11,12 +11,12 @@ sweep_seconds`` instead of the 600 s fallback of chat/deferred.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 
 from frontdesk.memory.leases import WorkerLeases
 from frontdesk.settings import AnswerLeaseSettings
+from frontdesk.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ class AnswerSweeper:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
             await self.leases.retire(self.worker_id)
 

@@ -25,6 +25,7 @@ from frontdesk.escalation.routing import SinkRouter
 from frontdesk.escalation.sinks import EscalationSink, SinkError
 from frontdesk.memory.dialects import WRITE_OPTION
 from frontdesk.memory.schema import escalation_outbox, tickets
+from frontdesk.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +211,5 @@ class OutboxDrainer:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None

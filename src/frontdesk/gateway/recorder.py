@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from frontdesk.memory.dialects import WRITE_OPTION
 from frontdesk.memory.schema import gateway_calls
+from frontdesk.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,5 @@ class UsageRecorder:
                 self._queue.put_nowait(row)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         await self.flush()

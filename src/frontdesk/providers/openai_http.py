@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -104,14 +105,28 @@ class OpenAIHTTP:
                     error_body = b""
                 raise self._status_error(response.status, response.headers, error_body)
             content_type = response.headers.get("content-type", "")
-            if not content_type.startswith("text/event-stream"):
-                raise ProviderProtocolError(
-                    f"expected an event stream, got content-type {content_type!r}",
-                    provider=self._provider,
-                    status=response.status,
-                )
-            done = False
-            async for data in self._h1_events(response):
+            async with aclosing(
+                self._chunks(response.status, content_type, self._h1_events(response))
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            response.close()
+
+    async def _chunks(
+        self, status: int, content_type: str, events: AsyncGenerator[str, None]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The stream's JSON chunks up to ``[DONE]``, read to the end (the connection is
+        kept); an ``error`` chunk raises."""
+        if not content_type.startswith("text/event-stream"):
+            raise ProviderProtocolError(
+                f"expected an event stream, got content-type {content_type!r}",
+                provider=self._provider,
+                status=status,
+            )
+        done = False
+        async with aclosing(events):
+            async for data in events:
                 if done:
                     continue  # nothing may follow [DONE]; reading to the end keeps the connection
                 if data.startswith("[DONE]"):
@@ -124,8 +139,6 @@ class OpenAIHTTP:
                         error_message(chunk["error"], fallback), provider=self._provider
                     )
                 yield chunk
-        finally:
-            response.close()
 
     async def _h1_events(self, response: H1Response) -> AsyncGenerator[str, None]:
         """The ``data`` of each server-sent event, split on ``\n``, ``\r\n`` or ``\r``
@@ -174,26 +187,11 @@ class OpenAIHTTP:
         response = await self._send(request)
         try:
             content_type = response.headers.get("content-type", "")
-            if not content_type.startswith("text/event-stream"):
-                raise ProviderProtocolError(
-                    f"expected an event stream, got content-type {content_type!r}",
-                    provider=self._provider,
-                    status=response.status_code,
-                )
-            done = False
-            async for data in self._events(response):
-                if done:
-                    continue  # nothing may follow [DONE]; reading to the end keeps the connection
-                if data.startswith("[DONE]"):
-                    done = True
-                    continue
-                chunk = self._decode(data)
-                if chunk.get("error"):
-                    fallback = "error event in the stream"
-                    raise ProviderUnavailable(
-                        error_message(chunk["error"], fallback), provider=self._provider
-                    )
-                yield chunk
+            async with aclosing(
+                self._chunks(response.status_code, content_type, self._events(response))
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         finally:
             await response.aclose()
 
