@@ -28,6 +28,8 @@ from typing import Any, cast
 
 import httptools
 
+from frontdesk.providers.flow_control import FlowControlled
+
 _HIGH_WATER = 256 * 1024
 """Buffered body bytes past which the socket is not read until the reader catches up."""
 _MAX_IDLE = 100
@@ -44,18 +46,17 @@ class H1Timeout(H1Error):
     """Connecting, writing or waiting for response bytes took longer than the timeout."""
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(FlowControlled):
     """One connection: a response parser fed by the loop and a queue of body pieces."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.error: Exception | None = None
         self._reset()
-        self._waiter: asyncio.Future[None] | None = None
         self._paused = False
-        self._drained: asyncio.Future[None] | None = None
         self.idle_since = 0.0
 
     def _reset(self) -> None:
@@ -120,8 +121,7 @@ class _Connection(asyncio.Protocol):
         self._end_of_stream()
         if exc is not None and self.error is None and not self.complete:
             self.error = H1Error(str(exc) or repr(exc))
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
+        self._release_writer()
 
     def _end_of_stream(self) -> None:
         if self.closed:
@@ -137,19 +137,6 @@ class _Connection(asyncio.Protocol):
         if "content-length" in self.headers:
             return False
         return "chunked" not in self.headers.get("transfer-encoding", "").lower()
-
-    def pause_writing(self) -> None:
-        self._drained = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-        self._drained = None
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     # -- used by the client ----------------------------------------------------------------
     def usable(self) -> bool:

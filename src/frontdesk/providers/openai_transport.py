@@ -26,6 +26,8 @@ from typing import Any, cast
 import httpcore
 import httpx
 
+from frontdesk.providers.flow_control import FlowControlled
+
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
@@ -33,14 +35,13 @@ _HIGH_WATER = 256 * 1024
 """Buffered bytes past which the socket is not read until the client catches up."""
 
 
-class _Protocol(asyncio.Protocol):
+class _Protocol(FlowControlled):
     def __init__(self) -> None:
+        super().__init__()
         self.buffer = bytearray()
         self.eof = False
         self.error: Exception | None = None
         self.transport: asyncio.Transport | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._drained: asyncio.Future[None] | None = None
         self._paused_reading = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -62,20 +63,7 @@ class _Protocol(asyncio.Protocol):
         self.eof = True
         self.error = exc
         self._wake()
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._drained = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-        self._drained = None
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._release_writer()
 
     def take(self, max_bytes: int) -> bytes:
         data = bytes(self.buffer[:max_bytes])
