@@ -64,10 +64,14 @@ def espeak() -> str:
 
 
 def spoken_wav(text: str, folder: Path, *, name: str = "speech.wav") -> bytes:
-    """``text`` spoken by espeak-ng as a WAV file (22 kHz mono)."""
+    """``text`` spoken by espeak-ng as a WAV file (22 kHz mono).
+
+    At 135 words a minute: at 150, whisper-base on some CPUs (ctranslate2 picks its kernels by
+    the instruction set) heard "How do I risk it, my password?"; at 120-135 it hears the question.
+    """
     target = folder / name
     subprocess.run(
-        [espeak(), "-v", "en-us", "-s", "150", "-w", str(target), text],
+        [espeak(), "-v", "en-us", "-s", "135", "-w", str(target), text],
         check=True,
         capture_output=True,
         timeout=60,
