@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from frontdesk.memory import migrate
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.leases import WorkerLeases
-from frontdesk.memory.schema import messages
+from frontdesk.memory.schema import messages, workers
 from frontdesk.memory.sql import SqlMemoryStore
 from tests.memory.pg import temporary_database_async
 
@@ -82,6 +82,9 @@ async def test_a_dead_workers_answers_end_partial_or_failed_once(url: str) -> No
             leases.sweep("worker-third", lease_seconds=LEASE),
         )
         assert sorted(results) == [(0, 0), (1, 1)]  # each answer ended once, by one sweeper
+        async with engine.connect() as conn:  # the dead worker's row is gone, the live one's not
+            rows = (await conn.execute(select(workers.c.id))).scalars().all()
+        assert sorted(rows) == [live.owner]
         ended = {m.id: m for m in await live.list_messages(conv.id)}
         assert ended[streamed.reply.id].status == "partial"
         assert ended[streamed.reply.id].content == "Half an ans"

@@ -76,6 +76,9 @@ class WorkerLeases:
         if self._postgres:
             claim = claim.with_for_update(of=messages, skip_locked=True)
         async with self._writer.begin() as conn:
+            # a silent worker's row goes too (a missing row counts as dead: `alive` above),
+            # so restarts do not pile up rows; a stalled worker that wakes re-registers
+            await conn.execute(delete(workers).where(workers.c.heartbeat_at < stale))
             found = (await conn.execute(claim)).all()
             if not found:
                 return 0, 0
