@@ -113,6 +113,34 @@ def test_gateway_with_keys_fallback_usage_and_cost(
     assert [a["outcome"] for a in attempts] == ["failed", "served"]
 
 
+def test_a_request_without_stream_asks_the_upstream_for_one_complete_response(
+    migrated: Settings, running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As an OpenAI client would: no stream upstream (the answer, usage and cost come in
+    one response); a streamed request still streams."""
+    monkeypatch.setenv("FAKE_VENDOR_KEY", API_KEY)
+    key = create_key(migrated.resolved_database_url, role="client", name="svc").token
+    with threaded(FakeOpenAI()) as fake, running(None, bot=_bot(fake.base_url)) as http:
+        client = openai.OpenAI(
+            base_url=str(http.base_url).rstrip("/") + "/v1", api_key=key, max_retries=0
+        )
+        raw = client.chat.completions.with_raw_response.create(
+            model="primary", messages=[{"role": "user", "content": "hi there"}]
+        )
+        sent = fake.requests[-1].json()
+        assert "stream" not in sent and "stream_options" not in sent
+        resp = raw.parse()
+        assert resp.choices[0].message.content == fake.default_text
+        assert resp.usage is not None and resp.usage.prompt_tokens == 5
+        assert raw.headers["x-frontdesk-provider"] == "primary"
+        assert float(raw.headers["x-frontdesk-cost-usd"]) > 0
+        stream = client.chat.completions.create(
+            model="primary", messages=[{"role": "user", "content": "hi there"}], stream=True
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert fake.requests[-1].json()["stream"] is True
+
+
 def test_costs_report_includes_gateway_calls(migrated: Settings) -> None:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from frontdesk.config import EndpointConfig
-from frontdesk.domain import ChatMessage
+from frontdesk.domain import ChatMessage, ToolCall, Usage
 from frontdesk.errors import (
     ContentFiltered,
     ContextTooLong,
@@ -17,7 +17,7 @@ from frontdesk.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from frontdesk.events import Finish, ProviderEvent, TextDelta
+from frontdesk.events import Finish, ProviderEvent, TextDelta, ToolCallRequested, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.openai_chat import (
     DEFAULT_CONTEXT_LENGTH,
@@ -25,7 +25,7 @@ from frontdesk.providers.openai_chat import (
     is_reasoning_model,
 )
 from frontdesk.providers.tokens import OpenAITokenCounter
-from tests.providers.fake_http import Reply
+from tests.providers.fake_http import Reply, json_reply
 from tests.providers.fake_openai import (
     API_KEY,
     FakeOpenAI,
@@ -256,3 +256,83 @@ def test_capabilities_and_tokens_follow_the_model() -> None:
     tokens = provider_for("gpt-4o").tokens
     assert isinstance(tokens, OpenAITokenCounter)
     assert tokens.encoding_name == "o200k_base"
+
+
+WHOLE = ChatRequest(REQUEST.messages, max_output_tokens=50, streamed=False)
+
+
+async def test_a_request_that_is_not_streamed_gets_one_complete_response(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    events = await collect(provider, WHOLE)
+    body = request_body(fake.requests[-1])
+    assert "stream" not in body and "stream_options" not in body
+    assert body["max_tokens"] == 50
+    assert events == [
+        TextDelta(fake.default_text),
+        UsageReport(Usage(input_tokens=17, output_tokens=7)),
+        Finish("stop"),
+    ]
+
+
+async def test_a_complete_response_carries_tool_calls(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+    fake.push(json_reply(200, {"object": "chat.completion", "choices": [choice]}))
+    events = await collect(provider, WHOLE)
+    assert events == [ToolCallRequested(ToolCall("call_1", "f", "{}")), Finish("tool_calls")]
+
+
+async def test_a_server_that_streams_anyway_is_read_as_a_stream(
+    fake: FakeOpenAI, provider: OpenAIChatProvider
+) -> None:
+    fake.push(stream_reply("streamed after all", include_usage=True))
+    events = await collect(provider, WHOLE)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "streamed after all"
+    assert events[-1] == Finish("stop")
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "match"),
+    [
+        (
+            lambda: json_reply(200, {"error": {"message": "busy", "code": "x"}}),
+            ProviderUnavailable,
+            "x: busy",
+        ),
+        (
+            lambda: Reply(headers={"Content-Type": "application/json"}, chunks=[b"{no"]),
+            ProviderProtocolError,
+            "malformed",
+        ),
+        (lambda: json_reply(200, {"choices": "none"}), ProviderProtocolError, "choices"),
+        (lambda: json_reply(200, {"choices": []}), ProviderProtocolError, "finish"),
+    ],
+    ids=["error-object", "not-json", "choices-not-a-list", "no-choice"],
+)
+async def test_a_bad_complete_response_is_our_error(
+    fake: FakeOpenAI,
+    provider: OpenAIChatProvider,
+    reply: Callable[[], Reply],
+    error: type[ProviderError],
+    match: str,
+) -> None:
+    fake.push(reply())
+    with pytest.raises(error, match=match):
+        await collect(provider, WHOLE)
+
+
+async def test_a_complete_response_through_httpx_as_well(fake: FakeOpenAI) -> None:
+    """Endpoints the thin client does not serve (a proxy from the environment, a query in
+    the base URL) go through httpx."""
+    provider = make_provider(fake)
+    provider._client._h1 = None
+    try:
+        events = await collect(provider, WHOLE)
+    finally:
+        await provider.aclose()
+    assert "stream" not in request_body(fake.requests[-1])
+    assert events[0] == TextDelta(fake.default_text) and events[-1] == Finish("stop")

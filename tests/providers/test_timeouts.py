@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -75,3 +76,17 @@ async def test_timeout_closes_the_inner_stream() -> None:
 def test_rejects_non_positive_timeouts() -> None:
     with pytest.raises(ValueError, match="idle"):
         Timeouts(idle=0)
+
+
+async def test_a_request_that_is_not_streamed_has_only_the_total_deadline() -> None:
+    """Its first token comes with the complete answer: the first-token deadline would cut
+    every answer longer than it."""
+    whole = replace(REQUEST, streamed=False)
+    inner = ScriptedProvider(steps=[Step("late but whole", first_token_delay=0.1)])
+    wrapped = WithTimeouts(inner, Timeouts(first_token=0.02, idle=5, total=10))
+    events = [e async for e in wrapped.stream(whole)]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "late but whole"
+    inner = ScriptedProvider(steps=[Step("too late", first_token_delay=30.0)])
+    wrapped = WithTimeouts(inner, Timeouts(first_token=0.02, idle=5, total=0.1))
+    with pytest.raises(ProviderTimeout, match="complete answer"):
+        [e async for e in wrapped.stream(whole)]

@@ -117,6 +117,7 @@ async def serve_completion(
         temperature=1.0 if body.temperature is None else body.temperature,
         max_output_tokens=body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS,
         idempotency_key=idempotency_key,
+        streamed=bool(body.stream),  # else the upstream answers in one response
     )
     call = GatewayCall(principal, body.model)
     events = gateway.stream(call, chat_request)

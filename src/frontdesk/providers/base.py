@@ -35,6 +35,11 @@ class ChatRequest:
     tool_choice: ToolChoice = "auto"
     """``required``: the model must call a tool; ``none``: it must not (the tools
     still describe the earlier calls in the history)."""
+    streamed: bool = True
+    """False: the caller uses the answer only once it is complete (a gateway client that
+    did not ask for a stream). An adapter may then ask its upstream for one complete
+    response: the events still arrive, all at the end, so the call's first-token deadline
+    is its total deadline."""
 
 
 class TokenCounter(Protocol):

@@ -122,9 +122,10 @@ class OpenAIChatProvider:
         params: dict[str, Any] = {
             "model": self._endpoint.model,
             "messages": _wire_messages(request.messages),
-            "stream": True,
-            "stream_options": {"include_usage": True},
         }
+        if request.streamed:  # else one complete response (the caller waits for it all)
+            params["stream"] = True
+            params["stream_options"] = {"include_usage": True}
         if self._reasoning:
             params["max_completion_tokens"] = request.max_output_tokens
         else:

@@ -7,7 +7,10 @@ behind a proxy from the environment and base URLs with a query go through ``http
 It does what the hot path needs and nothing else: POST ``/chat/completions`` with
 ``stream: true``, parse the server-sent events into plain dicts (no per-chunk
 pydantic models, no per-request option transforms), ``GET /models`` for
-readiness. Every failure is raised as one of our
+readiness. A request without ``stream: true`` (a gateway client that asked for one
+complete answer) gets one ``chat.completion`` JSON document, handed out as a single
+chunk whose choices carry their ``message`` as the ``delta`` (a server that streams
+anyway is read as a stream). Every failure is raised as one of our
 :class:`~frontdesk.errors.ProviderError` subclasses, the same mapping the SDK
 adapter had: HTTP status (with ``Retry-After``) via
 :func:`~frontdesk.providers.errors_map.error_from_status`, timeouts as
@@ -75,7 +78,8 @@ class OpenAIHTTP:
     async def stream_chat(
         self, payload: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """The ``chat.completion.chunk`` objects of one streamed completion.
+        """The ``chat.completion.chunk`` objects of one streamed completion (or the one
+        chunk of a complete one, when ``payload`` does not ask for a stream).
 
         The body is read to its end after ``[DONE]`` (the server closes it there), so the
         connection goes back to the pool; closing the generator early closes the
@@ -105,6 +109,9 @@ class OpenAIHTTP:
                     error_body = b""
                 raise self._status_error(response.status, response.headers, error_body)
             content_type = response.headers.get("content-type", "")
+            if not payload.get("stream") and _is_json(content_type):
+                yield self._whole(await self._h1_read(response))
+                return
             async with aclosing(
                 self._chunks(response.status, content_type, self._h1_events(response))
             ) as chunks:
@@ -139,6 +146,30 @@ class OpenAIHTTP:
                         error_message(chunk["error"], fallback), provider=self._provider
                     )
                 yield chunk
+
+    async def _h1_read(self, response: H1Response) -> bytes:
+        try:
+            return await response.read()
+        except H1Timeout as exc:
+            raise ProviderTimeout(f"response timed out: {exc!r}", provider=self._provider) from exc
+        except H1Error as exc:
+            raise ProviderUnavailable(f"response broke: {exc!r}", provider=self._provider) from exc
+
+    def _whole(self, body: bytes) -> dict[str, Any]:
+        """A ``chat.completion`` as the one chunk of its answer: each choice's ``message``
+        becomes its ``delta`` (the chunk parser reads content and tool calls from there)."""
+        completion = self._decode(body)
+        if completion.get("error"):
+            raise ProviderUnavailable(
+                error_message(completion["error"], "error in the response"),
+                provider=self._provider,
+            )
+        choices = completion.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                if isinstance(choice, dict) and "delta" not in choice:
+                    choice["delta"] = choice.pop("message", None)
+        return completion
 
     async def _h1_events(self, response: H1Response) -> AsyncGenerator[str, None]:
         """The ``data`` of each server-sent event, split on ``\n``, ``\r\n`` or ``\r``
@@ -187,6 +218,19 @@ class OpenAIHTTP:
         response = await self._send(request)
         try:
             content_type = response.headers.get("content-type", "")
+            if not payload.get("stream") and _is_json(content_type):
+                try:
+                    body = await response.aread()
+                except httpx.TimeoutException as exc:
+                    raise ProviderTimeout(
+                        f"response timed out: {exc!r}", provider=self._provider
+                    ) from exc
+                except httpx.HTTPError as exc:
+                    raise ProviderUnavailable(
+                        f"response broke: {exc!r}", provider=self._provider
+                    ) from exc
+                yield self._whole(body)
+                return
             async with aclosing(
                 self._chunks(response.status_code, content_type, self._events(response))
             ) as chunks:
@@ -253,7 +297,7 @@ class OpenAIHTTP:
         if data:
             yield "\n".join(data)
 
-    def _decode(self, data: str) -> dict[str, Any]:
+    def _decode(self, data: str | bytes) -> dict[str, Any]:
         try:
             chunk = json.loads(data)
         except ValueError as exc:
@@ -270,6 +314,11 @@ class OpenAIHTTP:
         if self._h1 is not None:
             self._h1.aclose()
         await self._client.aclose()
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _dumps(payload: object) -> bytes:

@@ -4,6 +4,9 @@
 endpoint, but it is enforced by the vendor adapter's HTTP client (a TCP connect is
 invisible from outside); the first-token deadline bounds it as well.
 
+A request that is not ``streamed`` (the caller waits for the complete answer, which an
+adapter may then fetch as one response) has no first-token deadline, only the total.
+
 Any deadline that passes raises :class:`~frontdesk.errors.ProviderTimeout` and
 closes the inner stream (which cancels the upstream HTTP request).
 """
@@ -45,10 +48,12 @@ class WithTimeouts(ProviderWrapper):
         total_deadline = start + limits.total
         upstream = self._inner.stream(request)
         seen_text = False
+        # a complete response has its first token at the end: only the total bounds it
+        first = limits.first_token if request.streamed else limits.total
         try:
             while True:
                 now = loop.time()
-                step = limits.idle if seen_text else limits.first_token
+                step = limits.idle if seen_text else first
                 deadline = min(now + step, total_deadline)
                 timer = asyncio.timeout_at(deadline)
                 try:
