@@ -7,11 +7,17 @@ start. Checked in a fresh interpreter, since this test process has imported them
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from frontdesk.asgi import long_lived
+from frontdesk.settings import Settings
 
 NOT_AT_IMPORT = (
     "pypdf",  # knowledge loaders: imported for the file type being loaded
@@ -28,15 +34,77 @@ NOT_AT_IMPORT = (
     "redis",  # only with FRONTDESK_REDIS_URL
     "opentelemetry.sdk",  # only when spans are exported (FRONTDESK_OTEL_EXPORTER)
     "psutil",  # imported by the OpenTelemetry SDK's resources
+    "numpy",  # embeddings, the injection classifier, the action router: ~0.1 s
+    "tokenizers",  # the embedder's tokenizer
+    "jwt",  # customer JWTs (with cryptography, ~0.09 s): only when identity.jwt is set
+    "cryptography",
+    "PIL",  # images: on the first image
+    "phonenumbers",  # the PII guard
 )
 
+GUARD_AND_KNOWLEDGE = (
+    "numpy",
+    "tokenizers",
+    "onnxruntime",
+    "spacy",
+    "phonenumbers",
+    "jwt",
+    "frontdesk.guard.pipeline",  # the guard stack (its regexes compile at import)
+    "frontdesk.guard.ner",
+    "frontdesk.guard.output",
+    "frontdesk.knowledge.embedding",  # the knowledge stack
+    "frontdesk.knowledge.retrieval",
+    "frontdesk.knowledge.ingest",
+    "frontdesk.answer.extractive",
+    "frontdesk.actions.routing",
+)
+"""Not loaded by an app whose bot has knowledge, guard and actions off, even once it has
+started: wiring imports each stack when the bot config turns it on."""
 
-def _modules_after(statement: str) -> set[str]:
+STARTED_APP = """
+from fastapi.testclient import TestClient
+from frontdesk.app import create_app
+from frontdesk.config import load_bot_config
+from frontdesk.settings import load_settings
+settings = load_settings()
+with TestClient(create_app(settings, bot=load_bot_config(settings.bot_config))) as client:
+    assert client.get("/healthz").status_code == 200
+"""
+
+GATEWAY_BOT = """\
+name: Gateway
+company: Acme
+system_prompt: "You are {bot_name} of {company}."
+endpoints:
+  - name: upstream
+    dialect: openai
+    model: gpt-4o-mini
+    base_url: http://127.0.0.1:9/v1
+    api_key_env: UPSTREAM_KEY
+model:
+  chain: [upstream]
+knowledge:
+  enabled: false
+guard:
+  enabled: false
+"""
+
+
+def _modules_after(statement: str, env: dict[str, str] | None = None) -> set[str]:
     code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
     )
-    return set(json.loads(out.stdout))
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def _loaded(modules: set[str], package: str) -> list[str]:
+    return sorted(m for m in modules if m == package or m.startswith(package + "."))
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +114,51 @@ def app_modules() -> set[str]:
 
 @pytest.mark.parametrize("package", NOT_AT_IMPORT)
 def test_importing_the_app_does_not_import(app_modules: set[str], package: str) -> None:
-    loaded = sorted(m for m in app_modules if m == package or m.startswith(package + "."))
+    loaded = _loaded(app_modules, package)
     assert loaded == [], f"import frontdesk.app imported {loaded[:5]}"
+
+
+def test_a_started_gateway_bot_loads_no_guard_or_knowledge_stack(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    """The benchmark's gateway configuration, started (lifespan run, /healthz answered)."""
+    bot = tmp_path / "gateway.yaml"
+    bot.write_text(GATEWAY_BOT)
+    env = {
+        **os.environ,
+        "FRONTDESK_DATA_DIR": str(migrated.data_dir),
+        "FRONTDESK_DATABASE_URL": migrated.resolved_database_url,
+        "FRONTDESK_BOT_CONFIG": str(bot),
+        "UPSTREAM_KEY": "sk-test",
+    }
+    modules = _modules_after(STARTED_APP, env)
+    assert "frontdesk.wiring" in modules  # the services were built
+    loaded = {p: _loaded(modules, p)[:3] for p in GUARD_AND_KNOWLEDGE if _loaded(modules, p)}
+    assert loaded == {}
+
+
+def test_long_lived_builds_with_the_collector_off_then_freezes() -> None:
+    assert gc.isenabled()
+    try:
+        with long_lived():
+            assert not gc.isenabled()
+            kept: list[list[int]] = [[] for _ in range(10)]  # noqa: F841 (alive at the freeze)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this test process keeps collecting as before
+    assert gc.get_freeze_count() == 0
+
+
+def test_long_lived_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        with long_lived():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
 
 
 def test_the_check_sees_an_import() -> None:

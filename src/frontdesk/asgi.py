@@ -7,11 +7,38 @@ left (``FRONTDESK_*``), so every worker builds the same app. Nothing happens at 
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from frontdesk.settings import Settings
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 WORKER_APP = "frontdesk.asgi:worker_app"
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build what lives as long as the process with the cyclic collector off, then freeze it.
+
+    Building the app creates ~130,000 objects that are never freed (modules, classes, pydantic
+    and SQLAlchemy structures). Each full collection scans all of them: ~0.1 s of CPU, twice
+    while the app's modules are imported and again later while serving. Inside the block the
+    collector is off (reference counting still frees everything that is not a cycle); at the end
+    ``gc.freeze()`` moves every object alive to the permanent generation, which later
+    collections skip, and the collector is on again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def shared_state_problem(settings: Settings) -> str | None:
@@ -35,11 +62,12 @@ def shared_state_problem(settings: Settings) -> str | None:
 
 def worker_app() -> FastAPI:
     """Build one worker's app from the environment (called by uvicorn in the worker)."""
-    from frontdesk.app import create_app
-    from frontdesk.config import load_bot_config
-    from frontdesk.logging_setup import configure_logging
-    from frontdesk.settings import load_settings
+    with long_lived():
+        from frontdesk.app import create_app
+        from frontdesk.config import load_bot_config
+        from frontdesk.logging_setup import configure_logging
+        from frontdesk.settings import load_settings
 
-    settings = load_settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
-    return create_app(settings, bot=load_bot_config(settings.bot_config))
+        settings = load_settings()
+        configure_logging(settings.log_level, json_lines=settings.log_json)
+        return create_app(settings, bot=load_bot_config(settings.bot_config))

@@ -50,9 +50,20 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the web chat and the API."""
-    import os
-
     import uvicorn
+
+    from frontdesk.asgi import long_lived
+
+    with long_lived():  # the app's modules and objects: built with the cyclic GC off, frozen
+        target, options = _serving(host, port, upgrade, workers)
+    uvicorn.run(target, **options)
+
+
+def _serving(
+    host: str | None, port: int | None, upgrade: bool, workers: int
+) -> tuple[Any, dict[str, Any]]:
+    """What ``serve`` runs: its app (one worker) or the workers' factory, and uvicorn's options."""
+    import os
 
     from frontdesk.app import create_app
     from frontdesk.asgi import WORKER_APP, shared_state_problem
@@ -87,14 +98,13 @@ def serve(
         "ws": "none",  # no WebSocket routes (live events are SSE): skip the websockets import
     }
     if workers == 1:
-        uvicorn.run(create_app(settings, bot=bot), **options)
-        return
+        return create_app(settings, bot=bot), options
     # each worker builds its app from the environment: hand it the command line's overrides
     os.environ["FRONTDESK_HOST"], os.environ["FRONTDESK_PORT"] = settings.host, str(settings.port)
     # the process manager kills a worker that does not answer its ping in time: a worker
     # starved of CPU in a burst must not be killed with its streams (uvicorn's default: 5 s)
     options["timeout_worker_healthcheck"] = settings.worker_healthcheck_seconds
-    uvicorn.run(WORKER_APP, factory=True, workers=workers, **options)
+    return WORKER_APP, {**options, "factory": True, "workers": workers}
 
 
 @db_app.command("upgrade")

@@ -13,19 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from frontdesk.actions.routing import ActionRouter
-from frontdesk.actions.runtime import ActionRuntime
-from frontdesk.actions.setup import resolve_actions
 from frontdesk.admission.buckets import Buckets, MemoryBuckets, RedisBuckets
 from frontdesk.admission.budgets import Ledger, MemoryLedger, RedisLedger
 from frontdesk.admission.gate import Admission
-from frontdesk.answer.coverage import Coverage, SpacyTagger
-from frontdesk.answer.extractive import ExtractiveComposer
-from frontdesk.answer.units import spacy_segmenter
-from frontdesk.chat.acting import ActionDeps
 from frontdesk.chat.deferred import CLAIM_LEASE_SECONDS, DeferredAnswers
-from frontdesk.chat.guarding import TurnGuard
-from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.chat.leases import AnswerSweeper, new_worker_id
 from frontdesk.chat.service import ChatService
 from frontdesk.config import BotConfig, EndpointConfig
@@ -36,14 +27,8 @@ from frontdesk.escalation.live import LiveBus, RedisBus
 from frontdesk.escalation.sinks import EscalationSink
 from frontdesk.gateway.recorder import UsageRecorder
 from frontdesk.gateway.service import Gateway
-from frontdesk.guard.ner import load_english
-from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.identity.config import identity_config_for, unset_variables
 from frontdesk.identity.verifier import IdentityVerifier
-from frontdesk.knowledge.embedding import LocalEmbedder
-from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
-from frontdesk.knowledge.stores.base import KnowledgeStore
-from frontdesk.knowledge.stores.factory import open_store
 from frontdesk.media.service import MediaService
 from frontdesk.memory.dialects import create_engine
 from frontdesk.memory.leases import WorkerLeases
@@ -70,8 +55,15 @@ from frontdesk.tenants.registry import TenantBots, TenantUnavailable
 from frontdesk.tenants.sinks import TenantSinks
 from frontdesk.tenants.store import TenantStore
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the knowledge, guard and action stacks load only when configured
     from redis.asyncio import Redis
+
+    from frontdesk.answer.extractive import ExtractiveComposer
+    from frontdesk.chat.acting import ActionDeps
+    from frontdesk.chat.guarding import TurnGuard
+    from frontdesk.chat.knowledge import KnowledgeBase
+    from frontdesk.knowledge.embedding import LocalEmbedder
+    from frontdesk.knowledge.stores.base import KnowledgeStore
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +127,8 @@ async def build_bot(
     else:
         chain = provider
     stack.push_async_callback(chain.aclose)
-    # tokenizers load in a worker thread while the app starts serving (the first count waits)
+    # tokenizers load in a worker thread, once each; quicktok holds the GIL while it loads
+    # (o200k_base: ~0.4 s of CPU), so this is start-up time, not overlapped with it
     warming = asyncio.ensure_future(
         asyncio.to_thread(_warm, [p.tokens for p in [chain, *hardened.values()]])
     )
@@ -379,6 +372,10 @@ async def _actions(
 ) -> ActionDeps | None:
     """The bot's actions: the runtime (budgets on the shared buckets) and, with the embedder,
     the embedded model's router. None when the bot has none."""
+    if not bot.actions.enabled:
+        return None  # the action stack (PyJWT, cryptography) loads only when configured
+    from frontdesk.actions.setup import resolve_actions
+
     resolved = resolve_actions(bot.actions, base_dir=shared.settings.bot_config.parent)
     if resolved is None:
         return None
@@ -387,6 +384,10 @@ async def _actions(
             "actions: %s is not set; every action refuses to run",
             bot.actions.secret_env or "actions.secret_env",
         )
+    from frontdesk.actions.routing import ActionRouter
+    from frontdesk.actions.runtime import ActionRuntime
+    from frontdesk.chat.acting import ActionDeps
+
     runtime = ActionRuntime(resolved, buckets=shared.buckets)
     stack.push_async_callback(runtime.aclose)
     if embedder is None:
@@ -420,6 +421,8 @@ class SharedKnowledge:
     async def embedder(self) -> LocalEmbedder:
         async with self._lock:
             if self._embedder is None:
+                from frontdesk.knowledge.embedding import LocalEmbedder
+
                 self._embedder = await asyncio.to_thread(LocalEmbedder.load)
             return self._embedder
 
@@ -428,12 +431,16 @@ class SharedKnowledge:
         name detection share it."""
         async with self._lock:
             if self._english is None:
+                from frontdesk.guard.ner import load_english
+
                 self._english = await asyncio.to_thread(load_english)
             return self._english
 
     async def store(self) -> KnowledgeStore:
         async with self._lock:
             if self._store is None:
+                from frontdesk.knowledge.stores.factory import open_store
+
                 self._store = await asyncio.to_thread(open_store, self._url)
             return self._store
 
@@ -453,6 +460,10 @@ async def _composer(
     near misses, a tagger (on the shared spaCy pipeline) and the collection's lexicon."""
     if not bot.knowledge.enabled or embedder is None:
         return None
+    from frontdesk.answer.coverage import Coverage, SpacyTagger
+    from frontdesk.answer.extractive import ExtractiveComposer
+    from frontdesk.answer.units import spacy_segmenter
+
     tagger = SpacyTagger(await models.english())
     segment = await asyncio.to_thread(spacy_segmenter)  # after spaCy's imports (no race)
     coverage = None
@@ -471,6 +482,9 @@ async def _guard(
 ) -> TurnGuard | None:
     if not bot.guard.enabled:
         return None
+    from frontdesk.chat.guarding import TurnGuard
+    from frontdesk.guard.pipeline import GuardPipeline, GuardServices
+
     names = bot.guard.input.pii_names and "pii" in bot.guard.input.checks
     services = await asyncio.to_thread(
         GuardServices.load,
@@ -491,6 +505,9 @@ async def _knowledge(
     """The bot's documents: its tenant's collection in the shared knowledge store."""
     if not bot.knowledge.enabled or embedder is None:
         return None
+    from frontdesk.chat.knowledge import KnowledgeBase
+    from frontdesk.knowledge.retrieval import RetrievalOptions, Retriever
+
     store = await models.store()
     options = RetrievalOptions(
         top_k=bot.knowledge.top_k, min_similarity=bot.knowledge.min_similarity

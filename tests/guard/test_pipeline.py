@@ -7,16 +7,11 @@ import re
 
 import pytest
 
-from frontdesk.guard.base import GuardContext
+from frontdesk.guard.base import GuardContext, canary_instruction, make_canary
 from frontdesk.guard.config import GuardConfig, InputGuardConfig, OutputGuardConfig
 from frontdesk.guard.ner import NerEngine
 from frontdesk.guard.pii_patterns import luhn_ok
-from frontdesk.guard.pipeline import (
-    GuardPipeline,
-    GuardServices,
-    canary_instruction,
-    make_canary,
-)
+from frontdesk.guard.pipeline import GuardPipeline, GuardServices
 from frontdesk.knowledge.embedding import LocalEmbedder
 
 CTX = GuardContext(bot_name="Acme")

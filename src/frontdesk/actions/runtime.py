@@ -16,19 +16,21 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
 from frontdesk.actions.config import ActionConfig, template_fields
 from frontdesk.actions.results import ActionResult, Status
-from frontdesk.actions.setup import ResolvedActions
 from frontdesk.admission.buckets import Buckets, MemoryBuckets, Rate, Take
 from frontdesk.domain import ToolSpec
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.identity.model import Identity
 from frontdesk.providers.breaker import BreakerBoard, CircuitBreaker, CircuitOpen
+
+if TYPE_CHECKING:
+    from frontdesk.actions.setup import ResolvedActions  # PyJWT: only with actions configured
 
 log = logging.getLogger(__name__)
 BUDGET_PERIOD_SECONDS = 30 * 86400.0

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from frontdesk.chat.guarding import TurnGuard
 from frontdesk.domain import ChatMessage
 from frontdesk.errors import PayloadTooLarge
-from frontdesk.guard.pipeline import InputResult
+from frontdesk.guard.base import InputResult
 from frontdesk.providers.base import TokenCounter
 
 MAX_CHARS_PER_TOKEN = 8

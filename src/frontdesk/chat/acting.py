@@ -28,20 +28,20 @@ from frontdesk.actions.render import (
     result_text,
 )
 from frontdesk.actions.results import ActionResult
-from frontdesk.actions.routing import ActionRouter, Routed
 from frontdesk.actions.runtime import ActionCall, ActionRuntime
 from frontdesk.chat.guarding import OutputCheck, TurnGuard
 from frontdesk.chat.inputs import policy_inputs
 from frontdesk.domain import ChatMessage, Citation, ToolCall, ToolSpec
 from frontdesk.events import ActionConfirm, TurnEvent
-from frontdesk.guard.injection_sources import SourceScreen
 from frontdesk.identity.model import Identity
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatRequest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy (the router) and the guard stack load only when configured
+    from frontdesk.actions.routing import ActionRouter, Routed
     from frontdesk.chat.deps import TurnDeps, TurnRequest
     from frontdesk.chat.record import TurnRun
+    from frontdesk.guard.injection_sources import SourceScreen
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.config import BotConfig
 from frontdesk.domain import ChatMessage, Conversation, StoredMessage
 from frontdesk.escalation import EscalationService
-from frontdesk.guard.pipeline import InputResult
+from frontdesk.guard.base import InputResult
 from frontdesk.identity.model import Identity
 from frontdesk.memory.base import MemoryStore
 from frontdesk.providers.base import ChatProvider

@@ -6,14 +6,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frontdesk.chat.answering import Composer
 from frontdesk.chat.prompt import Source
 from frontdesk.events import Notice, Retracted, TextDelta, TurnEvent
-from frontdesk.guard.base import GuardContext, StreamVerdict
-from frontdesk.guard.output import OutputGuard
-from frontdesk.guard.pipeline import GuardPipeline, InputResult, canary_instruction, make_canary
+from frontdesk.guard.base import (
+    GuardContext,
+    InputResult,
+    StreamVerdict,
+    canary_instruction,
+    make_canary,
+)
+
+if TYPE_CHECKING:  # the guard stack loads only when a bot's guard is on (wiring._guard)
+    from frontdesk.guard.output import OutputGuard
+    from frontdesk.guard.pipeline import GuardPipeline
 
 EXTRACTIVE_PREFIX = "Here is what our documentation says: "
 

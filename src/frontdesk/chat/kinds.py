@@ -24,7 +24,7 @@ from frontdesk.events import (
     TurnEvent,
     TurnStarted,
 )
-from frontdesk.guard.pipeline import InputResult
+from frontdesk.guard.base import InputResult
 from frontdesk.memory.base import MemoryStore
 
 

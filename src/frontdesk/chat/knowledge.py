@@ -7,16 +7,19 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from frontdesk.answer.lexicon import Lexicon
 from frontdesk.chat.prompt import Source
 from frontdesk.config import KnowledgeConfig
 from frontdesk.domain import Citation, StoredMessage
-from frontdesk.guard.injection_sources import SourceScreen
 from frontdesk.knowledge.documents import citation_url
-from frontdesk.knowledge.retrieval import RetrievedChunk, Retriever
-from frontdesk.knowledge.stores.base import KnowledgeStore
-from frontdesk.knowledge.types import SearchFilter
+
+if TYPE_CHECKING:  # retrieval (numpy) and the guard stack load only when configured
+    from frontdesk.guard.injection_sources import SourceScreen
+    from frontdesk.knowledge.retrieval import RetrievedChunk, Retriever
+    from frontdesk.knowledge.stores.base import KnowledgeStore
+    from frontdesk.knowledge.types import SearchFilter
 
 SHORT_FOLLOW_UP_WORDS = 6
 LEXICON_MAX_CHARS = 50_000_000

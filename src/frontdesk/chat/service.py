@@ -30,7 +30,7 @@ from frontdesk.errors import Conflict, NotFound, PayloadTooLarge, ValidationFail
 from frontdesk.escalation import EscalationService
 from frontdesk.escalation.priority import Requester
 from frontdesk.escalation.service import RECENT_MESSAGES
-from frontdesk.guard.pipeline import InputResult
+from frontdesk.guard.base import InputResult
 from frontdesk.identity.model import Identity
 from frontdesk.identity.verifier import IdentityVerifier
 from frontdesk.memory.base import MemoryStore

@@ -14,9 +14,8 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from frontdesk.actions.routing import Routed
 from frontdesk.chat.acting import TOOLS_INSTRUCTION, routed_step, tool_rounds, tool_specs
 from frontdesk.chat.answering import extractive_reply
 from frontdesk.chat.citations import resolve_citations
@@ -42,9 +41,12 @@ from frontdesk.events import (
     TurnEvent,
     TurnStarted,
 )
-from frontdesk.guard.pipeline import InputResult
+from frontdesk.guard.base import InputResult
 from frontdesk.memory.window import select_window
 from frontdesk.providers.base import ChatRequest
+
+if TYPE_CHECKING:
+    from frontdesk.actions.routing import Routed  # numpy: only with actions configured
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from frontdesk.identity.config import IdentityConfig
-from frontdesk.identity.jwt_tokens import JwtVerifier
 from frontdesk.identity.model import Anonymous, Presented, Verification
 from frontdesk.identity.user_hash import UserHashVerifier
+
+if TYPE_CHECKING:
+    from frontdesk.identity.jwt_tokens import JwtVerifier
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,11 @@ class IdentityVerifier:
         self.config = config
         tenant = config.tenant if config is not None else tenant
         self.tenant = tenant
-        self._jwt = (
-            JwtVerifier(tenant, config.jwt, clock=clock)
-            if config is not None and config.jwt is not None
-            else None
-        )
+        self._jwt: JwtVerifier | None = None
+        if config is not None and config.jwt is not None:
+            from frontdesk.identity.jwt_tokens import JwtVerifier  # PyJWT + cryptography: ~90 ms
+
+            self._jwt = JwtVerifier(tenant, config.jwt, clock=clock)
         self._hmac = (
             UserHashVerifier(tenant, config.hmac)
             if config is not None and config.hmac is not None

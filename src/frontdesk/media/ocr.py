@@ -15,11 +15,12 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from PIL import Image
+from typing import TYPE_CHECKING, Protocol
 
 from frontdesk.media.errors import DamagedMedia, MediaUnavailable
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 UPSCALE_MAX_PIXELS = 6_000_000
 
@@ -97,6 +98,8 @@ class TesseractReader:
 
 def prepare(image: Image.Image) -> bytes:
     """Grey on white, enlarged 2x when small enough: what Tesseract reads best."""
+    from PIL import Image  # Pillow: on the first image, not at start-up
+
     img = image
     if img.mode in ("RGBA", "LA", "PA"):
         white = Image.new("RGBA", img.size, (255, 255, 255, 255))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from frontdesk.config import BotConfig
 from frontdesk.errors import ConfigError, PayloadTooLarge, ValidationFailed
-from frontdesk.guard.pipeline import InputResult
+from frontdesk.guard.base import InputResult
 from frontdesk.media.config import MediaConfig
 from frontdesk.media.errors import DamagedMedia, UnsupportedMedia
 from frontdesk.media.ocr import TesseractReader, TextReader

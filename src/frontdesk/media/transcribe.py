@@ -11,13 +11,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from frontdesk.media.audio import Recording
 from frontdesk.media.errors import MediaUnavailable
 from frontdesk.media.whisper_model import model_dir
+
+if TYPE_CHECKING:
+    from frontdesk.media.audio import Recording  # numpy: on the first recording
 
 
 @dataclass(frozen=True, slots=True)
