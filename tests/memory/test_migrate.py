@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,21 @@ def test_fresh_sqlite_to_head_and_again(tmp_path: Path) -> None:
     assert migrate.current_revision(url) == migrate.head_revision() == "0007"
     migrate.upgrade(url)
     assert migrate.current_revision(url) == "0007"
+
+
+def test_upgrading_a_database_at_head_does_not_import_alembic(tmp_path: Path) -> None:
+    """`frontdesk serve` upgrades at every start: an up-to-date database skips Alembic."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fd.db'}"
+    migrate.upgrade(url)
+    code = (
+        "import json, sys\nfrom frontdesk.memory.migrate import upgrade\n"
+        f"upgrade({url!r})\nprint(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert [m for m in json.loads(out.stdout) if m.split(".")[0] == "alembic"] == []
+    assert migrate.current_revision(url) == migrate.head_revision()
 
 
 async def test_sqlite_schema_matches_metadata(tmp_path: Path) -> None:

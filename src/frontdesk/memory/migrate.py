@@ -105,6 +105,8 @@ async def current_revision_engine(engine: AsyncEngine) -> str | None:
 async def upgrade_async(url: str, revision: str = "head") -> None:
     engine = create_engine(url)
     try:
+        if revision == "head" and await current_revision_engine(engine) == head_revision():
+            return  # nothing to apply (`serve` upgrades at every start): no Alembic import
         await upgrade_engine(engine, revision)
     finally:
         await engine.dispose()
