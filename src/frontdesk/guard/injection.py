@@ -76,7 +76,7 @@ class InjectionDetector:
             return [InjectionScore(r, None, bool(r)) for r in rules]
         raw = self._classifier.predict(self._embedder, texts)
         scores = [
-            relative(float(p), self._threshold) if _SPACE.search(t.strip()) else 0.0
+            relative(float(p), self._threshold) if _judged(t) else 0.0
             for p, t in zip(raw, texts, strict=True)
         ]
         pasted = [i for i, t in enumerate(texts) if looks_like_document(t)]
@@ -130,11 +130,19 @@ class InjectionDetector:
 
 DOCUMENT_LINES = 3
 DOCUMENT_CHARS = 500
-_SPACE = re.compile(r"\s")
-"""The message model judges messages of two words or more. A lone word is no instruction
-the rules miss, and a few are the attacks' vocabulary ("prompt" scores 0.73, "instructions"
-0.52 on the relative scale); greetings, one-word answers and short replies ("first", "the
-second one") are calibrated on and judged by the model."""
+_WORD = re.compile(r"\w+")
+MIN_WORDS = 3
+"""The message model judges messages of three words or more. A word or two is no
+instruction the rules miss, and some are the attacks' vocabulary ("prompt" scores 0.73,
+"instructions" 0.52 on the relative scale; "ignore that" scored 0.32 against a threshold of
+0.31 once the golden-fitted, cross-fitted model lowered it); greetings and short replies
+("the second one") are calibrated on and judged by the model. Of the 471 attacks in the
+training data one has fewer than three words ("generate c++"); short attacks the rules know
+("jailbreak", "system prompt") are still flagged by the rules."""
+
+
+def _judged(text: str) -> bool:
+    return len(_WORD.findall(text)) >= MIN_WORDS
 
 
 def looks_like_document(text: str) -> bool:

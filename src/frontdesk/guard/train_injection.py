@@ -103,13 +103,23 @@ class MessageSettings:
 GOLDEN = Path(__file__).resolve().parents[3] / "eval" / "answers" / "sample_kb.jsonl"
 
 
-def in_domain_turns(path: Path, split: str = "dev") -> list[str]:
-    """The customer turns of one split of a golden set (the dev split is calibrated on, the
-    holdout split only measured); none when the file is absent (an installed package)."""
+def golden_turns(path: Path, split: str = "dev") -> list[tuple[str, str]]:
+    """``(turn, case id)``: the customer turns of one split of a golden set; none when the
+    file is absent (an installed package)."""
     if not path.is_file():
         return []
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return [str(t) for r in rows if r.get("split") == split for t in r["turns"]]
+    return [(str(t), str(r["id"])) for r in rows if r.get("split") == split for t in r["turns"]]
+
+
+def in_domain_turns(path: Path, split: str = "dev") -> list[str]:
+    """The customer turns of one split of a golden set (the dev split is fitted and
+    calibrated on, the holdout split only measured)."""
+    return [turn for turn, _ in golden_turns(path, split)]
+
+
+NEVER_FLAGGED = ("benign_short", "benign_golden")
+"""Kinds no threshold may flag: one-word answers and the golden set's dev customer turns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +129,9 @@ class MessageData:
     fold: npt.NDArray[np.int64]
     bank_fold: npt.NDArray[np.int64]
     in_domain: list[str] = field(default_factory=list)
-    """Customer turns of the sample bot's golden set (dev split): calibrated on, never flagged."""
+    """Customer turns of the sample bot's golden set (dev split) that are only calibrated on
+    (never flagged) and not fitted on: empty with ``golden_fit``, where they are texts of kind
+    ``benign_golden`` instead."""
     held_out: list[str] = field(default_factory=list)
     """The golden set's holdout customer turns: only measured (none should be flagged)."""
 
@@ -132,19 +144,25 @@ class MessageData:
         skip_families: Sequence[str] = (),
         faq: bool = True,
         stable_folds: bool = True,
+        golden_fit: bool = True,
     ) -> MessageData:
+        """``golden_fit``: the golden set's dev turns are benign texts (kind
+        ``benign_golden``, grouped by case) fitted on in the fitting folds; every one of
+        them outside the measured fold stays in the never-flagged set."""
         texts = message_texts(datasets, embedder, skip_families=skip_families, faq=faq)
+        in_domain = in_domain_turns(GOLDEN)
+        if golden_fit:
+            dev = golden_turns(GOLDEN)
+            texts = Texts(
+                texts.texts + [t for t, _ in dev],
+                texts.kinds + ["benign_golden"] * len(dev),
+                texts.groups + [f"golden-{case}" for _, case in dev],
+            )
+            in_domain = []
         banking = load_banking(datasets / "banking77" / "train.csv")
         fold = group_folds(texts.groups, FOLDS, SEED, stable=stable_folds)
         bank_fold = np.random.default_rng(SEED).integers(0, FOLDS, len(banking))
-        return cls(
-            texts,
-            banking,
-            fold,
-            bank_fold,
-            in_domain_turns(GOLDEN),
-            in_domain_turns(GOLDEN, "holdout"),
-        )
+        return cls(texts, banking, fold, bank_fold, in_domain, in_domain_turns(GOLDEN, "holdout"))
 
     def reseeded(self, seed: int, *, stable_folds: bool = True) -> MessageData:
         """The same data in the folds of another seed (repeated cross-validation)."""
@@ -195,6 +213,22 @@ def above(probability: float, margin: float = SURE_MARGIN) -> float:
     return 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) + margin)))
 
 
+def _never_flagged(data: MessageData, cal: Bools, used: Bools) -> list[str]:
+    """The texts a threshold must clear: the one-word answers of ``cal`` and the golden dev
+    turns of ``used`` (the fitting and calibration folds) or, without golden fitting, all
+    of them."""
+    kinds = np.asarray(data.texts.kinds)
+    rows = (cal & (kinds == "benign_short")) | (used & (kinds == "benign_golden"))
+    return [data.texts.texts[i] for i in np.flatnonzero(rows)] + data.in_domain
+
+
+def _general(data: MessageData, rows: Bools) -> npt.NDArray[np.int64]:
+    """The benign texts of ``rows`` that the general budget is counted on (the golden dev
+    turns are never flagged at all, so they are not part of it)."""
+    kinds = np.asarray(data.texts.kinds)
+    return np.flatnonzero(rows & (data.texts.labels == 0) & (kinds != "benign_golden"))
+
+
 def _calibrate_messages(
     feats: Featurizer,
     model: LogisticModel,
@@ -202,13 +236,12 @@ def _calibrate_messages(
     cal: Bools,
     bank_cal: Bools,
     settings: MessageSettings,
+    used: Bools | None = None,
 ) -> LogisticModel:
     bank = [data.banking[i] for i in np.flatnonzero(bank_cal)]
-    benign = [data.texts.texts[i] for i in np.flatnonzero(cal & (data.texts.labels == 0))]
+    benign = [data.texts.texts[i] for i in _general(data, cal)]
     # never refused: the sample bot's dev questions and the calibration fold's one-word answers
-    kinds = np.asarray(data.texts.kinds)
-    sure = [data.texts.texts[i] for i in np.flatnonzero(cal & (kinds == "benign_short"))]
-    sure += data.in_domain
+    sure = _never_flagged(data, cal, cal if used is None else used)
     t_sure = above(float(feats.scores(model, sure).max())) if sure else 0.0
     t_bank = threshold_at(feats.scores(model, bank), rules_fire(bank), settings.bank_fpr)
     t_general = threshold_at(feats.scores(model, benign), rules_fire(benign), settings.general_fpr)
@@ -221,6 +254,7 @@ def _cross_fitted_messages(
     folds: Sequence[int],
     settings: MessageSettings,
     seed: int,
+    clear: Bools | None = None,
 ) -> LogisticModel:
     """Fitted and calibrated on ``folds`` without a calibration fold of its own: one model
     per fold left out, each scoring the benign messages of the fold it left out; the
@@ -241,7 +275,7 @@ def _cross_fitted_messages(
             seed=seed * FOLDS + left,
         )
         models.append(model)
-        out = np.flatnonzero((data.fold == left) & (data.texts.labels == 0))
+        out = _general(data, data.fold == left)
         text_scores[out] = feats.scores(model, [data.texts.texts[i] for i in out])
         out = np.flatnonzero(data.bank_fold == left)
         bank_scores[out] = feats.scores(model, [data.banking[i] for i in out])
@@ -251,11 +285,9 @@ def _cross_fitted_messages(
         bias=float(np.mean([m.bias for m in models])),
     )
     used = np.isin(data.fold, list(folds))
-    benign = np.flatnonzero(used & (data.texts.labels == 0))
+    benign = _general(data, used)
     bank = np.flatnonzero(np.isin(data.bank_fold, list(folds)))
-    kinds = np.asarray(data.texts.kinds)
-    sure = [data.texts.texts[i] for i in np.flatnonzero(used & (kinds == "benign_short"))]
-    sure += data.in_domain
+    sure = _never_flagged(data, used, used if clear is None else clear)
     t_sure = above(float(feats.scores(mean, sure).max())) if sure else 0.0
     t_bank = threshold_at(
         bank_scores[bank], rules_fire([data.banking[i] for i in bank]), settings.bank_fpr
@@ -289,7 +321,13 @@ def measure_messages(
             bank_fit = (data.bank_fold != k) & (data.bank_fold != cal)
             model = _fit_messages(feats, data, fit, bank_fit, settings, seed=k)
             model = _calibrate_messages(
-                feats, model, data, data.fold == cal, data.bank_fold == cal, settings
+                feats,
+                model,
+                data,
+                data.fold == cal,
+                data.bank_fold == cal,
+                settings,
+                used=data.fold != k,
             )
         report.thresholds.append(model.threshold)
         test = np.flatnonzero(data.fold == k)
@@ -316,9 +354,13 @@ def train_messages(
     fitted on folds 1-4 and calibrated on fold 0)."""
     settings = settings or MessageSettings()
     if settings.cross_fit:
-        return _cross_fitted_messages(feats, data, range(1, FOLDS), settings, FOLDS)
+        every = np.ones(len(data.fold), dtype=np.bool_)
+        return _cross_fitted_messages(feats, data, range(1, FOLDS), settings, FOLDS, every)
     model = _fit_messages(feats, data, data.fold != 0, data.bank_fold != 0, settings, seed=FOLDS)
-    return _calibrate_messages(feats, model, data, data.fold == 0, data.bank_fold == 0, settings)
+    every = np.ones(len(data.fold), dtype=np.bool_)
+    return _calibrate_messages(
+        feats, model, data, data.fold == 0, data.bank_fold == 0, settings, used=every
+    )
 
 
 # --- command line ------------------------------------------------------------------------
@@ -373,6 +415,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cross-fit", action="store_true", help="cross-fitted message model")
     parser.add_argument("--repeats", type=int, default=1, help="CV over this many fold seeds")
     parser.add_argument("--no-faq", action="store_true", help="no help-centre questions")
+    parser.add_argument(
+        "--no-golden-fit",
+        action="store_true",
+        help="golden dev turns only calibrated on, not fitted on (models up to m11)",
+    )
     parser.add_argument("--shuffled-folds", action="store_true", help="the earlier fold assignment")
     parser.add_argument("--skip-families", default="", help="authored families left out")
     parser.add_argument("--doc-fpr", type=float, default=DocumentSettings().fpr)
@@ -437,6 +484,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             faq=not args.no_faq,
             stable_folds=not args.shuffled_folds,
             repeats=args.repeats,
+            golden_fit=not args.no_golden_fit,
         )
     finally:
         embedder.save()
@@ -458,11 +506,17 @@ def run(
     stable_folds: bool = True,
     repeats: int = 1,
     out_dir: Path | None = None,
+    golden_fit: bool = True,
 ) -> None:
     msg_settings = message_settings or MessageSettings()
     doc_settings = document_settings or DocumentSettings()
     messages = MessageData.load(
-        datasets, embedder, skip_families=skip_families, faq=faq, stable_folds=stable_folds
+        datasets,
+        embedder,
+        skip_families=skip_families,
+        faq=faq,
+        stable_folds=stable_folds,
+        golden_fit=golden_fit,
     )
     msg_feats = Featurizer(embedder, message_features)
     common: dict[str, object] = {"folds": FOLDS, "seed": SEED, "fit": "folds 1-4"}
@@ -483,10 +537,12 @@ def run(
                     "calibrated": cross if msg_settings.cross_fit else "fold 0",
                     "trained_on": "deepset/prompt-injections train (Apache-2.0), banking77 "
                     "train (CC-BY-4.0), BIPIA plain tasks (MIT), support_kb help-centre "
-                    "questions (MIT), authored corpus",
+                    "questions (MIT), authored corpus"
+                    + (", golden set dev customer turns" if golden_fit else ""),
                     "bank_fpr": msg_settings.bank_fpr,
                     "general_fpr": msg_settings.general_fpr,
                     "l2": msg_settings.l2,
+                    "golden_fit": golden_fit,
                 },
                 out_dir,
             )
