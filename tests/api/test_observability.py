@@ -65,3 +65,33 @@ def test_json_log_lines_carry_extra_fields() -> None:
     assert line["msg"] == "hello you"
     assert line["request_id"] == "abc"
     assert line["level"] == "info"
+
+
+def test_labelled_children_are_kept_and_count() -> None:
+    """Metrics keeps each labels(...) child (the hot path asks several times a request);
+    what is counted is still what /metrics shows, per label values."""
+    from frontdesk.domain import Usage
+    from frontdesk.telemetry import Metrics
+
+    metrics = Metrics()
+    child = metrics.http_requests.labels("POST", "/v1/chat/completions", "200")
+    assert metrics.http_requests.labels("POST", "/v1/chat/completions", "200") is child
+    for _ in range(3):
+        metrics.observe_turn(
+            status="complete",
+            provider="p",
+            model="m",
+            usage=Usage(2, 5),
+            duration_s=0.01,
+            ttft_s=0.005,
+            cost_usd=0.5,
+        )
+    metrics.observe_turn(
+        status="failed", provider="q", model="m", usage=Usage(), duration_s=0.01, ttft_s=None
+    )
+    text = metrics.render().decode()
+    assert 'frontdesk_turns_total{provider="p",status="complete"} 3.0' in text
+    assert 'frontdesk_turns_total{provider="q",status="failed"} 1.0' in text
+    assert 'frontdesk_tokens_total{direction="output",model="m",provider="p"} 15.0' in text
+    assert 'frontdesk_cost_usd_total{model="m",provider="p"} 1.5' in text
+    assert 'frontdesk_turn_duration_seconds_count{provider="p"} 3.0' in text

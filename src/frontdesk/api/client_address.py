@@ -18,6 +18,7 @@ Usage (a Starlette ``Request`` or a raw ASGI scope)::
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # one parse per address, not per request
 def _normal(address: str) -> str:
     ip = _ip(address)
     if ip is None:

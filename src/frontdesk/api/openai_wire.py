@@ -36,8 +36,9 @@ MEDIA_PARTS = frozenset({"image_url", "input_audio"})
 DONE = "data: [DONE]\n\n"
 
 
-def _dumps(payload: object) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""``json.dumps`` with these options, without building an encoder per call (it does
+whenever an option differs from the defaults)."""
 
 
 def new_completion_id() -> str:

@@ -9,10 +9,11 @@ with ``finish_reason: tool_calls``. The gateway runs no tool itself.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -45,6 +46,15 @@ _ROLES: dict[str, PromptRole] = {
     "tool": "tool",
 }
 DEFAULT_MAX_TOKENS = 1024
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+class _JSONResponse(JSONResponse):
+    """Rendered as starlette's, by one encoder (its ``json.dumps`` with options builds an
+    encoder per response)."""
+
+    def render(self, content: Any) -> bytes:
+        return _JSON(content).encode()
 
 
 def _messages(body: OAIChatRequest) -> list[ChatMessage]:
@@ -129,7 +139,7 @@ async def serve_completion(
         encoder = ChunkEncoder(completion_id, body.model)
         return EventStreamResponse(_chunks(head, events, encoder, include_usage))
     text, calls, usage, finish, report = await _collect(head, events)
-    return JSONResponse(
+    return _JSONResponse(
         completion_body(completion_id, body.model, text, finish, usage, tool_calls=calls),
         headers={
             "X-Frontdesk-Provider": report.provider if report else "",

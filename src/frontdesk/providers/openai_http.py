@@ -321,8 +321,12 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""One encoder (``json.dumps`` with options builds one per call)."""
+
+
 def _dumps(payload: object) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODE(payload).encode()
 
 
 def _json_headers(extra: Mapping[str, str] | None) -> dict[str, str]:

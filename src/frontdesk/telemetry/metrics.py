@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import Counter as _Counter
+from prometheus_client import Histogram as _Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from frontdesk.domain import Usage
@@ -10,6 +14,33 @@ from frontdesk.domain import Usage
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Counter(_Counter):
+    """A counter whose ``labels(*values)`` children are kept by their values: prometheus
+    validates the values and takes a lock on every call, several times per request."""
+
+    def labels(self, *values: Any, **named: Any) -> Counter:
+        if named:
+            return super().labels(*values, **named)
+        by_values: dict[tuple[Any, ...], Counter] = self.__dict__.setdefault("_by_values", {})
+        child = by_values.get(values)
+        if child is None:
+            child = by_values[values] = super().labels(*values)
+        return child
+
+
+class Histogram(_Histogram):
+    """A histogram whose ``labels(*values)`` children are kept (as :class:`Counter`)."""
+
+    def labels(self, *values: Any, **named: Any) -> Histogram:
+        if named:
+            return super().labels(*values, **named)
+        by_values: dict[tuple[Any, ...], Histogram] = self.__dict__.setdefault("_by_values", {})
+        child = by_values.get(values)
+        if child is None:
+            child = by_values[values] = super().labels(*values)
+        return child
 
 
 class Metrics:
