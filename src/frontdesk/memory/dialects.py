@@ -8,6 +8,7 @@ storage for exact decimals.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +57,21 @@ def create_engine(
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
-    database = make_url(url).database
+    import sqlite3
+
+    from frontdesk.memory import sqlite_driver  # aiosqlite: only for SQLite engines
+
+    parsed = make_url(url)
+    database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo)
+
+    async def connect() -> sqlite_driver.Connection:
+        # the URL's own connect arguments (file, uri=, timeout=, ...), as the dialect reads them
+        args, kwargs = sync_engine.dialect.create_connect_args(parsed)
+        return await sqlite_driver.connect(partial(sqlite3.connect, *args, **kwargs))
+
+    engine = create_async_engine(url, echo=echo, async_creator=connect)
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
