@@ -283,6 +283,7 @@ def test_table_rows_are_judged_cell_by_cell() -> None:
     assert document_pieces(table) == ["won the regional title"]
 
 
+@pytest.mark.timeout(600)  # 1,000 messages through the model: minutes on a loaded 2-core box
 def test_false_flags_on_held_out_banking77(detector: InjectionDetector, datasets: Path) -> None:
     """The shipped threshold on banking77 messages the model was not fitted on (fold 0 of
     ``train_injection``, used for its calibration only); the target is <= 1.5%."""
