@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,12 @@ guard:
 
 
 def _modules_after(statement: str, env: dict[str, str] | None = None) -> set[str]:
-    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    return set(_probe(statement, "sorted(sys.modules)", env))
+
+
+def _probe(statement: str, expression: str, env: dict[str, str] | None = None) -> Any:
+    """``expression`` (JSON) after running ``statement`` in a fresh interpreter."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps({expression}))"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -100,7 +106,7 @@ def _modules_after(statement: str, env: dict[str, str] | None = None) -> set[str
         timeout=120,
         env=env,
     )
-    return set(json.loads(out.stdout.splitlines()[-1]))
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def _loaded(modules: set[str], package: str) -> list[str]:
@@ -118,23 +124,41 @@ def test_importing_the_app_does_not_import(app_modules: set[str], package: str) 
     assert loaded == [], f"import frontdesk.app imported {loaded[:5]}"
 
 
-def test_a_started_gateway_bot_loads_no_guard_or_knowledge_stack(
-    migrated: Settings, tmp_path: Path
-) -> None:
-    """The benchmark's gateway configuration, started (lifespan run, /healthz answered)."""
+def _gateway_env(migrated: Settings, tmp_path: Path) -> dict[str, str]:
     bot = tmp_path / "gateway.yaml"
     bot.write_text(GATEWAY_BOT)
-    env = {
+    return {
         **os.environ,
         "FRONTDESK_DATA_DIR": str(migrated.data_dir),
         "FRONTDESK_DATABASE_URL": migrated.resolved_database_url,
         "FRONTDESK_BOT_CONFIG": str(bot),
         "UPSTREAM_KEY": "sk-test",
     }
-    modules = _modules_after(STARTED_APP, env)
+
+
+def test_a_started_gateway_bot_loads_no_guard_or_knowledge_stack(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    """The benchmark's gateway configuration, started (lifespan run, /healthz answered)."""
+    modules = _modules_after(STARTED_APP, _gateway_env(migrated, tmp_path))
     assert "frontdesk.wiring" in modules  # the services were built
     loaded = {p: _loaded(modules, p)[:3] for p in GUARD_AND_KNOWLEDGE if _loaded(modules, p)}
     assert loaded == {}
+
+
+def test_a_started_app_has_loaded_no_tokenizer(migrated: Settings, tmp_path: Path) -> None:
+    """Loading o200k_base holds the GIL for ~0.45 s of CPU: it loads on the first count
+    (a chat turn; a gateway request with a budget or a TPM limit), not at start."""
+    loads = _probe(
+        "import quicktok\n"
+        "loads = []\n"
+        "load = quicktok.get_encoding\n"
+        "quicktok.get_encoding = lambda name, *a: loads.append(name) or load(name, *a)\n"
+        + STARTED_APP,
+        "loads",
+        _gateway_env(migrated, tmp_path),
+    )
+    assert loads == []
 
 
 def test_long_lived_builds_with_the_collector_off_then_freezes() -> None:

@@ -35,7 +35,7 @@ from frontdesk.memory.leases import WorkerLeases
 from frontdesk.memory.migrate import check_at_head
 from frontdesk.memory.sql import SqlMemoryStore
 from frontdesk.memory.summarizer import Summarizer, refresh_summary
-from frontdesk.providers.base import ChatProvider, TokenCounter
+from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.breaker import BreakerBoard
 from frontdesk.providers.chain import (
     build_hardened,
@@ -45,7 +45,6 @@ from frontdesk.providers.chain import (
 from frontdesk.providers.factory import SharedModels
 from frontdesk.providers.fallback import Fallback
 from frontdesk.providers.pricing import PriceTable, load_price_table
-from frontdesk.providers.tokens import warm
 from frontdesk.services import Services
 from frontdesk.settings import Settings
 from frontdesk.telemetry import Metrics, Tracing
@@ -127,12 +126,10 @@ async def build_bot(
     else:
         chain = provider
     stack.push_async_callback(chain.aclose)
-    # tokenizers load in a worker thread, once each; quicktok holds the GIL while it loads
-    # (o200k_base: ~0.4 s of CPU), so this is start-up time, not overlapped with it
-    warming = asyncio.ensure_future(
-        asyncio.to_thread(_warm, [p.tokens for p in [chain, *hardened.values()]])
-    )
-    stack.push_async_callback(_settle, warming)
+    # no tokenizer is loaded here: each loads on its first count, once per process (quicktok
+    # holds the GIL while it loads o200k_base, ~0.45 s of CPU, so warming it in a thread at
+    # start was start-up time). A gateway request counts only for a budget, a TPM limit or a
+    # prompt near the context window; a chat turn always counts (the first one loads it).
     admission = Admission.for_bot(
         bot,
         buckets=shared.buckets,
@@ -339,19 +336,6 @@ async def _build(
         media=default.media,
         tenants=tenant_bots,
     )
-
-
-def _warm(counters: list[TokenCounter]) -> None:
-    for counter in counters:
-        warm(counter)
-
-
-async def _settle(task: asyncio.Future[None]) -> None:
-    """Wait for a start-up job at shutdown; its failure is logged, not raised."""
-    try:
-        await task
-    except Exception:
-        log.exception("a start-up job failed")
 
 
 def _identity(bot: BotConfig, tenant_id: str) -> IdentityVerifier:
