@@ -2,8 +2,9 @@
 
 The same fake upstream (benchmarks/upstream.py), one uvicorn worker per tree, both on
 ``--proxy-core``; rounds alternate direct, tree A and tree B. Per tree: added p50/p99 of a
-sequential (concurrency 1) non-stream loop over the direct p50, and process CPU ms per
-request and per stream over sequential loops (concurrency 1) and a concurrency-16 load.
+sequential (concurrency 1) non-stream loop over the direct p50, added time to first token
+(p50/p99) of a sequential stream loop, and process CPU ms per request and per stream over
+sequential loops (concurrency 1) and a concurrency-16 load.
 
     nice -n 10 .venv/bin/python benchmarks/bench_gateway_ab.py --a /tmp/wt-base/src --b src
 
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.gateway_servers import Server, free_port, start_frontdesk, start_upstream
-from benchmarks.loadgen import Target, sequential_latency, throughput
+from benchmarks.loadgen import Target, sequential_latency, sequential_ttft, throughput
 from benchmarks.procstat import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,8 @@ def start_tree(src: Path, work: Path, upstream_url: str, core: int) -> tuple[Ser
 
 async def one_round(target: Target, pid: int | None, args: argparse.Namespace) -> dict[str, float]:
     lat = await sequential_latency(target, args.requests, args.warmup)
-    out = {"p50": lat.p50_ms, "p99": lat.p99_ms}
+    ttft = await sequential_ttft(target, args.streams, args.warmup)
+    out = {"p50": lat.p50_ms, "p99": lat.p99_ms, "ttft50": ttft.p50_ms, "ttft99": ttft.p99_ms}
     if pid is None:
         return out
 
@@ -94,16 +96,34 @@ def main() -> None:
                 rows[target.name].append(asyncio.run(one_round(target, pid, args)))
         direct = statistics.median(row["p50"] for row in rows["direct"])
         direct99 = statistics.median(row["p99"] for row in rows["direct"])
-        print(f"direct p50 {direct:.2f} ms, p99 {direct99:.2f} ms")
+        ttft50 = statistics.median(row["ttft50"] for row in rows["direct"])
+        ttft99 = statistics.median(row["ttft99"] for row in rows["direct"])
+        print(
+            f"direct p50 {direct:.2f} ms, p99 {direct99:.2f} ms; "
+            f"TTFT p50 {ttft50:.2f} ms, p99 {ttft99:.2f} ms"
+        )
+        meds = {}
         for name in ("A", "B"):
             med = {k: statistics.median(row[k] for row in rows[name]) for k in rows[name][0]}
+            med["p50"] -= direct
+            med["p99"] -= direct99
+            med["ttft50"] -= ttft50
+            med["ttft99"] -= ttft99
+            meds[name] = med
             print(
-                f"{name} ({args.a if name == 'A' else args.b}): added p50 "
-                f"{med['p50'] - direct:+.2f} ms, p99 {med['p99'] - direct99:+.2f} ms; CPU ms per "
-                f"request {med['cpu_req_seq']:.2f} (sequential) / {med['cpu_req_c16']:.2f} "
-                f"(concurrency 16), per stream {med['cpu_stream_seq']:.2f}; failed "
-                f"{med['failed']:.0f}; rounds p50 {[round(x['p50'], 2) for x in rows[name]]}"
+                f"{name} ({args.a if name == 'A' else args.b}): added p50 {med['p50']:+.2f} ms, "
+                f"p99 {med['p99']:+.2f} ms; TTFT added p50 {med['ttft50']:+.2f} ms, p99 "
+                f"{med['ttft99']:+.2f} ms; CPU ms per request {med['cpu_req_seq']:.2f} "
+                f"(sequential) / {med['cpu_req_c16']:.2f} (concurrency 16), per stream "
+                f"{med['cpu_stream_seq']:.2f}; failed {med['failed']:.0f}; "
+                f"rounds p50 {[round(x['p50'] - direct, 2) for x in rows[name]]}"
             )
+        a, b = meds["A"], meds["B"]
+        ratios = ", ".join(
+            f"{k} {b[k] / a[k]:.2f}" if a[k] > 0 else f"{k} n/a"
+            for k in ("p50", "p99", "ttft50", "ttft99", "cpu_req_seq", "cpu_req_c16")
+        )
+        print(f"B/A: {ratios}, cpu_stream_seq {b['cpu_stream_seq'] / a['cpu_stream_seq']:.2f}")
     finally:
         for server in reversed(servers):
             server.stop()
