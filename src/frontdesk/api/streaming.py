@@ -10,7 +10,9 @@ pipeline can cancel the provider call and store the partial answer, then calls
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 import anyio
 from starlette.background import BackgroundTask
@@ -39,6 +41,11 @@ class EventStreamResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         source = self.body_iterator
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        left = _Left(task)
+        watcher: asyncio.Task[None] | None = None
         try:
             await send(
                 {
@@ -47,30 +54,35 @@ class EventStreamResponse(Response):
                     "headers": self.raw_headers,
                 }
             )
-            async with anyio.create_task_group() as tg:
-
-                async def watch_disconnect() -> None:
-                    while True:
-                        message = await receive()
-                        if message["type"] == "http.disconnect":
-                            tg.cancel_scope.cancel()
-                            return
-
-                tg.start_soon(watch_disconnect)
-                try:
-                    async for chunk in source:
-                        await send(
-                            {
-                                "type": "http.response.body",
-                                "body": chunk.encode(),
-                                "more_body": True,
-                            }
-                        )
+            # a plain task, not an anyio task group: the group's scopes, its spawn and its
+            # cancellation delivery were most of this response's own CPU
+            watcher = asyncio.get_running_loop().create_task(_watch_disconnect(receive, left))
+            try:
+                async for chunk in source:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": chunk.encode(),
+                            "more_body": True,
+                        }
+                    )
+                    if left.gone:  # the source went on after its cancellation
+                        break
+                else:
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
-                except OSError:  # the client went away while we were writing
-                    pass
-                tg.cancel_scope.cancel()
+            except OSError:  # the client went away while we were writing
+                pass
+            except BaseException as exc:
+                # the client left: the stream was cancelled for that, which ends it here
+                if not (
+                    left.gone
+                    and task.uncancel() <= cancelling
+                    and isinstance(exc, asyncio.CancelledError)
+                ):
+                    raise
         finally:
+            if watcher is not None:
+                watcher.cancel()
             try:
                 with anyio.CancelScope(shield=True):
                     await source.aclose()  # type: ignore[attr-defined]
@@ -79,3 +91,25 @@ class EventStreamResponse(Response):
                     self.on_close()  # also when the source never started
         if self.background is not None:
             await self.background()
+
+
+class _Left:
+    """Whether the client left (``http.disconnect``), and the task streaming to it."""
+
+    __slots__ = ("gone", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.gone = False
+
+
+async def _watch_disconnect(receive: Receive, left: _Left) -> None:
+    """Cancel the streaming task when the client leaves (a failing ``receive`` counts as
+    leaving: nothing more can be told to it)."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception:
+        pass
+    left.gone = True
+    left.task.cancel()
