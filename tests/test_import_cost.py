@@ -146,19 +146,39 @@ def test_a_started_gateway_bot_loads_no_guard_or_knowledge_stack(
     assert loaded == {}
 
 
-def test_a_started_app_has_loaded_no_tokenizer(migrated: Settings, tmp_path: Path) -> None:
-    """Loading o200k_base holds the GIL for ~0.45 s of CPU: it loads on the first count
-    (a chat turn; a gateway request with a budget or a TPM limit), not at start."""
-    loads = _probe(
-        "import quicktok\n"
-        "loads = []\n"
-        "load = quicktok.get_encoding\n"
-        "quicktok.get_encoding = lambda name, *a: loads.append(name) or load(name, *a)\n"
-        + STARTED_APP,
-        "loads",
-        _gateway_env(migrated, tmp_path),
-    )
-    assert loads == []
+COUNTED_LOADS = """
+import quicktok
+loads = []
+load = quicktok.get_encoding
+quicktok.get_encoding = lambda name, *a: loads.append(name) or load(name, *a)
+from fastapi.testclient import TestClient
+from frontdesk.app import create_app
+from frontdesk.config import load_bot_config
+from frontdesk.settings import load_settings
+settings = load_settings()
+seen = {}
+with TestClient(create_app(settings, bot=load_bot_config(settings.bot_config))) as client:
+    assert client.get("/healthz").status_code == 200
+    seen["started"] = list(loads)
+    assert client.post("/api/conversations", json={}).status_code == 201
+    seen["conversation"] = list(loads)
+    assert client.post("/api/conversations", json={}).status_code == 201
+    seen["second"] = list(loads)
+"""
+
+
+def test_the_tokenizer_loads_with_the_first_conversation_not_at_start(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    """Loading o200k_base holds the GIL for ~0.45 s of CPU: a started app has not loaded it
+    (a gateway request counts only with a budget or a TPM limit); the first new conversation
+    loads it after its response (before the customer's first turn counts), once."""
+    seen = _probe(COUNTED_LOADS, "seen", _gateway_env(migrated, tmp_path))
+    assert seen == {
+        "started": [],
+        "conversation": ["o200k_base"],
+        "second": ["o200k_base"],
+    }
 
 
 def test_long_lived_builds_with_the_collector_off_then_freezes() -> None:
