@@ -196,8 +196,11 @@ MODES = ("bare", "guard", "full")
 guard and the sample knowledge base (``sample_kb/``, ingested before the server starts)."""
 
 
-def start_frontdesk(work: Path, upstream_port: int, mode: str, cpus: str | None) -> Child:
-    name = mode
+def start_frontdesk(
+    work: Path, upstream_port: int, mode: str, cpus: str | None, tree: Path | None = None
+) -> Child:
+    """``tree``: run that checkout's ``src`` (first on PYTHONPATH) with this venv."""
+    name = mode if tree is None else f"{mode}-{tree.name}"
     data = work / f"data-{name}"
     data.mkdir(parents=True)
     bot = work / f"bot-{name}.yaml"
@@ -208,6 +211,10 @@ def start_frontdesk(work: Path, upstream_port: int, mode: str, cpus: str | None)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(FRONTDESK_DATA_DIR=str(data), FRONTDESK_BOT_CONFIG=str(bot),
                FRONTDESK_LOG_LEVEL="WARNING", BENCH_UPSTREAM_KEY="sk-bench")  # fmt: skip
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(tree / "src"), *env.get("PYTHONPATH", "").split(os.pathsep)]
+        ).rstrip(os.pathsep)
     # every simulated customer comes from 127.0.0.1: lift the per-address/session abuse
     # limits and anonymous daily budgets (0 = off), which would otherwise throttle the bench
     for limit in ("CONVERSATIONS", "MESSAGES"):
@@ -265,7 +272,12 @@ class Samples:
         return peak
 
 
-async def direct_turn(client: httpx.AsyncClient, upstream: str, out: Samples) -> None:
+STALE = (httpx.ReadError, httpx.RemoteProtocolError)
+"""What a kept-alive connection the server closed meanwhile raises on reuse (uvicorn closes
+idle ones after 5 s: with ``--trees``, a server waits while the others are measured)."""
+
+
+async def _direct_turn(client: httpx.AsyncClient, upstream: str, out: Samples) -> None:
     body = {"model": "bench-model", "stream": True, "stream_options": {"include_usage": True},
             "messages": [{"role": "system", "content": "You are Bench."},
                          {"role": "user", "content": QUESTION}]}  # fmt: skip
@@ -287,7 +299,10 @@ async def new_conversation(client: httpx.AsyncClient, base: str) -> str:
     """A new conversation (untimed). A starved machine's SQLite can answer 503 database_busy:
     wait as told and try again (up to 5 times) rather than lose the run."""
     for _ in range(5):
-        resp = await client.post(f"{base}/api/conversations", json={})
+        try:
+            resp = await client.post(f"{base}/api/conversations", json={})
+        except STALE:
+            resp = await client.post(f"{base}/api/conversations", json={})
         if resp.status_code != 503:
             break
         await asyncio.sleep(float(resp.headers.get("retry-after", "1")))
@@ -295,7 +310,7 @@ async def new_conversation(client: httpx.AsyncClient, base: str) -> str:
     return str(resp.json()["id"])
 
 
-async def frontdesk_turn(
+async def _frontdesk_turn(
     client: httpx.AsyncClient, base: str, conv: str, text: str, out: Samples
 ) -> None:
     start = time.perf_counter()
@@ -314,6 +329,22 @@ async def frontdesk_turn(
         out.errors.append(f"frontdesk: HTTP {resp.status_code}, events={sorted(events)}")
     else:
         out.ttft_ms.append((first - start) * 1000)
+
+
+async def direct_turn(client: httpx.AsyncClient, upstream: str, out: Samples) -> None:
+    try:
+        await _direct_turn(client, upstream, out)
+    except STALE:
+        await _direct_turn(client, upstream, out)  # a new connection; timed afresh
+
+
+async def frontdesk_turn(
+    client: httpx.AsyncClient, base: str, conv: str, text: str, out: Samples
+) -> None:
+    try:
+        await _frontdesk_turn(client, base, conv, text, out)
+    except STALE:
+        await _frontdesk_turn(client, base, conv, text, out)
 
 
 def http_client(connections: int) -> httpx.AsyncClient:
@@ -351,21 +382,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Server:
+    label: str
+    base: str
+    pid: int
+    samples: Samples = field(default_factory=Samples)
+    cpu_s: float = 0.0
+
+    def cpu_ms_per_turn(self) -> float:
+        turns = len(self.samples.ttft_ms) + len(self.samples.errors)
+        return self.cpu_s * 1000 / max(1, turns)
+
+
 async def measure_overhead(
-    upstream: str, frontdesk: str, pid: int, args: argparse.Namespace
-) -> tuple[Samples, Samples, float]:
-    """Direct and Frontdesk TTFT samples, and the server's CPU ms per Frontdesk turn."""
-    direct, through, cpu = Samples(), Samples(), 0.0
+    upstream: str, servers: list[Server], args: argparse.Namespace
+) -> Samples:
+    """Direct TTFT samples; each server's Frontdesk samples and CPU. With several servers
+    (``--trees``) every round runs direct, then each server in turn, the order rotating
+    from round to round (A/B interleaved, same machine state)."""
+    direct = Samples()
     async with http_client(args.concurrency * 2) as client:
         warm = argparse.Namespace(**{**vars(args), "turns": args.warmup, "think_ms": 0})
         await run_phase(client, "direct", upstream, warm, Samples())
-        await run_phase(client, "frontdesk", frontdesk, warm, Samples())
-        for _ in range(args.rounds):
+        for server in servers:
+            await run_phase(client, "frontdesk", server.base, warm, Samples())
+        for r in range(args.rounds):
             await run_phase(client, "direct", upstream, args, direct)
-            before = cpu_seconds(pid)
-            await run_phase(client, "frontdesk", frontdesk, args, through)
-            cpu += cpu_seconds(pid) - before
-    return direct, through, cpu * 1000 / max(1, len(through.ttft_ms) + len(through.errors))
+            shift = r % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                before = cpu_seconds(server.pid)
+                await run_phase(client, "frontdesk", server.base, args, server.samples)
+                server.cpu_s += cpu_seconds(server.pid) - before
+    return direct
 
 
 @dataclass
@@ -485,32 +534,43 @@ def run(args: argparse.Namespace, work: Path) -> list[str]:
     upstream = spawn("upstream", cmd, upstream_port, "/health", dict(os.environ),
                      work / "upstream.log", work)  # fmt: skip
     upstream_url = f"http://127.0.0.1:{upstream_port}"
+    trees: list[Path | None] = list(args.tree_list) or [None]
     try:
         for mode in args.modes.split(","):
-            server = start_frontdesk(work, upstream_port, mode, args.server_cpus)
-            base = f"http://127.0.0.1:{server.port}"
+            children = [start_frontdesk(work, upstream_port, mode, args.server_cpus, tree)
+                        for tree in trees]  # fmt: skip
+            servers = [Server("" if tree is None else tree.name, f"http://127.0.0.1:{c.port}",
+                              c.pid) for tree, c in zip(trees, children, strict=True)]  # fmt: skip
             try:
                 label = {"bare": "bare pipeline", "guard": "guard on",
                          "full": "guard + knowledge"}[mode]  # fmt: skip
                 for concurrency, think in args.scenario_list:
                     print(f"[{mode}] {concurrency}x{think:g}, load {loadavg()}", flush=True)
                     phase = {**vars(args), "concurrency": concurrency, "think_ms": think}
-                    direct, through, cpu_ms = asyncio.run(
-                        measure_overhead(
-                            upstream_url, base, server.pid, argparse.Namespace(**phase)
-                        )
+                    for server in servers:
+                        server.samples, server.cpu_s = Samples(), 0.0
+                    direct = asyncio.run(
+                        measure_overhead(upstream_url, servers, argparse.Namespace(**phase))
                     )
-                    name = f"{label}, {concurrency} conv, think {think:g} ms"
-                    rows.append(overhead_row(name, direct, through, cpu_ms, loadavg()))
-                    for err in sorted(set(direct.errors + through.errors))[:5]:
-                        print(f"  error: {err}", flush=True)
+                    for server in servers:
+                        name = f"{label}, {concurrency} conv, think {think:g} ms"
+                        if server.label:
+                            name += f", {server.label}"
+                        rows.append(overhead_row(name, direct, server.samples,
+                                                 server.cpu_ms_per_turn(), loadavg()))  # fmt: skip
+                        errors = direct.errors + server.samples.errors
+                        for err in sorted(set(errors))[:5]:
+                            print(f"  error: {err}", flush=True)
+                        print(rows[-1], flush=True)
                 if mode == args.flood_mode and args.streams > 0:
+                    server = servers[0]
                     print(f"[{mode}] flood of {args.streams}, load {loadavg()}", flush=True)
-                    result = asyncio.run(flood(upstream_url, base, server.pid, args))
+                    result = asyncio.run(flood(upstream_url, server.base, server.pid, args))
                     flood_lines = [f"Flood on the {label} server:", "",
                                    *flood_table(result, loadavg())]  # fmt: skip
             finally:
-                server.stop()
+                for child in children:
+                    child.stop()
     finally:
         upstream.stop()
     lines += [
@@ -560,6 +620,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--server-cpus", default="0" if two else None, help="taskset list or ''")
     p.add_argument("--client-cpus", default="1" if two else None, help="taskset list or ''")
     p.add_argument("--out", type=Path, help="also write the Markdown report here")
+    p.add_argument(
+        "--trees",
+        default="",
+        help="comma list of checkouts whose src the servers run (A/B in one run, phases "
+        "interleaved; the flood uses the first); default: the installed frontdesk",
+    )
     args = p.parse_args(argv)
     unknown = set(args.modes.split(",")) - set(MODES)
     if unknown:
@@ -569,6 +635,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ]
     args.concurrency, args.think_ms = args.scenario_list[0]
     args.server_cpus = args.server_cpus or None
+    args.tree_list = [Path(t).resolve() for t in args.trees.split(",") if t]
     args.client_cpus = args.client_cpus or None
     return args
 
