@@ -16,7 +16,7 @@ import pytest
 
 from frontdesk.domain import Conversation, MessageStatus, Role, StoredMessage, TurnRecord, Usage
 from frontdesk.errors import Conflict, NotFound
-from frontdesk.memory.base import MemoryStore
+from frontdesk.memory.base import MemoryStore, TurnSignal
 
 
 def make_turn(
@@ -297,6 +297,82 @@ class MemoryStoreContract:
         assert reply is not None
         assert (reply.content, reply.status) == ("", "pending")
         assert await store.list_turns(conversation.id) == [turn]
+
+    async def test_complete_turn_with_metadata_and_signal(self, store: MemoryStore) -> None:
+        """The answer's metadata (citations) merged into the message's and escalation's
+        signal stored in the same transaction; the newest signal kinds come back."""
+        conversation = await self._conversation(store)
+        kinds: list[list[str]] = []
+        for i, kind in enumerate(["answered", "failed_answer", "failed_answer"]):
+            user, pending = await self._exchange(store, conversation, f"question {i}")
+            await store.merge_message_metadata(pending.id, {"kept": i})
+            kinds.append(
+                await store.complete_turn(
+                    assistant_message_id=pending.id,
+                    content=f"answer {i}",
+                    status="complete",
+                    error=None,
+                    turn=make_turn(conversation, user, pending),
+                    metadata={"citations": [{"index": 1, "title": "Refunds"}]},
+                    signal=TurnSignal(kind, "no answer" if i else "", recent=2),
+                )
+            )
+            reply = await store.find_reply(user.id)
+            assert reply is not None and reply.content == f"answer {i}"
+            assert reply.metadata == {"kept": i, "citations": [{"index": 1, "title": "Refunds"}]}
+        assert kinds == [
+            ["answered"],
+            ["failed_answer", "answered"],
+            ["failed_answer", "failed_answer"],
+        ]
+        user, pending = await self._exchange(store, conversation, "plain")
+        assert (
+            await store.complete_turn(
+                assistant_message_id=pending.id,
+                content="ok",
+                status="complete",
+                error=None,
+                turn=make_turn(conversation, user, pending),
+            )
+            == []
+        )
+
+    async def test_a_turn_that_fails_stores_no_signal(self, store: MemoryStore) -> None:
+        conversation = await self._conversation(store)
+        user, pending = await self._exchange(store, conversation, "first")
+        turn = make_turn(conversation, user, pending)
+        signal = TurnSignal("answered", "", recent=5)
+        first = await store.complete_turn(
+            assistant_message_id=pending.id,
+            content="ok",
+            status="complete",
+            error=None,
+            turn=turn,
+            signal=signal,
+        )
+        user2, pending2 = await self._exchange(store, conversation, "second")
+        with pytest.raises(Conflict):  # the turn's id is taken: nothing of it is kept
+            await store.complete_turn(
+                assistant_message_id=pending2.id,
+                content="never stored",
+                status="complete",
+                error=None,
+                turn=make_turn(conversation, user2, pending2, id=turn.id),
+                metadata={"citations": []},
+                signal=TurnSignal("failed_answer", "x", recent=5),
+            )
+        user3, pending3 = await self._exchange(store, conversation, "third")
+        third = await store.complete_turn(
+            assistant_message_id=pending3.id,
+            content="ok",
+            status="complete",
+            error=None,
+            turn=make_turn(conversation, user3, pending3),
+            signal=signal,
+        )
+        assert (first, third) == (["answered"], ["answered", "answered"])
+        reply = await store.find_reply(user2.id)
+        assert reply is not None and (reply.status, reply.metadata) == ("pending", {})
 
     async def test_complete_turn_unknown_message(self, store: MemoryStore) -> None:
         conversation = await self._conversation(store)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from frontdesk.memory import sqlite_driver
-from frontdesk.memory.dialects import WRITE_OPTION, create_engine
+from frontdesk.memory.dialects import DEFER, LAST, WRITE_OPTION, create_engine
 
 
 @pytest.fixture
@@ -102,3 +102,80 @@ async def test_results_larger_than_the_prefetch_stream_in_order(engine: AsyncEng
     assert streamed == list(range(total))
     assert [r.a for r in first] == [0, 1, 2]
     assert after == total
+
+
+async def rows_of(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text("SELECT a, b FROM t ORDER BY a")))]
+
+
+async def test_deferred_writes_travel_with_the_commit(
+    engine: AsyncEngine, handoffs: list[str]
+) -> None:
+    """Writes marked DEFER are sent with the commit, in order: one hand-off for the
+    transaction (the unmarked statements: three)."""
+    await rows_of(engine)  # the pool's first connection opens untimed
+    handoffs.clear()
+    insert = text("INSERT INTO t (a, b) VALUES (:a, :b)").execution_options(**DEFER)
+    async with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        await conn.execute(insert, {"a": 1, "b": "one"})
+        await conn.execute(insert, {"a": 2, "b": "two"})
+        await conn.execute(text("UPDATE t SET b = 'ONE' WHERE a = 1").execution_options(**DEFER))
+    assert handoffs == ["_run_pending"]
+    assert await rows_of(engine) == [(1, "ONE"), (2, "two")]
+
+
+async def test_the_last_statement_carries_the_commit(
+    engine: AsyncEngine, handoffs: list[str]
+) -> None:
+    """A LAST statement runs the deferred writes before it, returns its rows and commits:
+    nothing is left for the transaction's end."""
+    await rows_of(engine)
+    handoffs.clear()
+    insert = text("INSERT INTO t (a, b) VALUES (:a, :b)").execution_options(**DEFER)
+    count = text("SELECT count(*) FROM t").execution_options(**LAST)
+    async with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        await conn.execute(insert, {"a": 1, "b": "one"})
+        assert (await conn.execute(count)).scalar_one() == 1
+    assert handoffs == ["_run"]
+    handoffs.clear()
+    async with engine.connect() as conn:  # a read ends with its last statement too
+        assert (await conn.execute(count)).scalar_one() == 1
+    assert handoffs == ["_run"]
+    assert await rows_of(engine) == [(1, "one")]
+
+
+async def test_a_failed_deferred_write_fails_its_transaction(engine: AsyncEngine) -> None:
+    """The error of a deferred write surfaces where it is sent (here the commit), as the
+    same IntegrityError; nothing of the transaction is kept, and the lock is given back."""
+    insert = text("INSERT INTO t (a, b) VALUES (:a, :b)").execution_options(**DEFER)
+    writer = engine.execution_options(**{WRITE_OPTION: True})
+
+    async def two_rows_one_key() -> None:
+        async with writer.begin() as conn:
+            await conn.execute(insert, {"a": 1, "b": "kept?"})
+            await conn.execute(insert, {"a": 1, "b": "duplicate"})
+
+    with pytest.raises(IntegrityError):
+        await two_rows_one_key()
+    async with writer.begin() as conn:
+        await conn.execute(insert, {"a": 2, "b": "after"})
+    assert await rows_of(engine) == [(2, "after")]
+
+
+async def test_a_rollback_drops_deferred_writes_unsent(
+    engine: AsyncEngine, handoffs: list[str]
+) -> None:
+    await rows_of(engine)
+    handoffs.clear()
+    insert = text("INSERT INTO t (a, b) VALUES (:a, :b)").execution_options(**DEFER)
+
+    async def changed_my_mind() -> None:
+        async with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            await conn.execute(insert, {"a": 1, "b": "never"})
+            raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError):
+        await changed_my_mind()
+    assert handoffs == []
+    assert await rows_of(engine) == []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.util.types import AttributeValue
 
 from frontdesk.domain import Citation, MessageStatus, ToolCall, TurnRecord, Usage
+from frontdesk.memory.base import TurnSignal
 from frontdesk.providers.base import ChatProvider
 from frontdesk.providers.metered import MeteredCall
 
@@ -129,10 +130,18 @@ class TurnRun:
         return out
 
     async def persist(
-        self, status: MessageStatus, error: str | None, *, content: str | None = None
-    ) -> None:
+        self,
+        status: MessageStatus,
+        error: str | None,
+        *,
+        content: str | None = None,
+        signal: TurnSignal | None = None,
+    ) -> list[str] | None:
+        """Store the answer and its turn record (once: later calls do nothing and return
+        None). With ``signal`` (escalation's), the signal is stored in the same transaction
+        and the conversation's newest signal kinds are returned."""
         if self.persisted:
-            return
+            return None
         self.persisted = True
         req, deps = self.request, self.deps
         total_ms = (time.perf_counter() - self.started) * 1000
@@ -167,27 +176,29 @@ class TurnRun:
             inputs=self.inputs,
         )
         shown = self.content if content is None else content
+        recent: list[str] | None = None
 
         async def save() -> None:
+            nonlocal recent
             if self.call is not None:
                 await self.call.settle()  # the actual cost into the budget reservation
-            await deps.store.complete_turn(
+            cited = {"citations": [asdict(c) for c in self.citations]} if self.citations else None
+            kinds = await deps.store.complete_turn(
                 assistant_message_id=req.assistant_message_id,
                 content=shown,
                 status=status,
                 error=error,
                 turn=record,
+                metadata=cited,
+                signal=signal,
             )
-            if self.citations:
-                await deps.store.merge_message_metadata(
-                    req.assistant_message_id,
-                    {"citations": [asdict(c) for c in self.citations]},
-                )
+            recent = kinds if signal is not None else None
 
         try:
             await _uncancellable(save())
         finally:
             self._observe(status, error)
+        return recent
 
     def _observe(self, status: MessageStatus, error: str | None) -> None:
         """Metrics and the span, through the same metering as every provider call."""

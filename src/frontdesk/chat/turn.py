@@ -42,6 +42,7 @@ from frontdesk.events import (
     TurnStarted,
 )
 from frontdesk.guard.base import InputResult
+from frontdesk.memory.base import TurnSignal
 from frontdesk.memory.window import select_window
 from frontdesk.providers.base import ChatRequest
 
@@ -131,13 +132,13 @@ class AnswerTurn:
         after_text: Sequence[TurnEvent] = (),
     ) -> AsyncIterator[TurnEvent]:
         run.add_text(text)
-        await run.persist("complete", None, content=text)
+        recent = await run.persist("complete", None, content=text, signal=self._signal(signals))
         yield TextDelta(text)
         for ev in after_text:
             yield ev
         if run.citations:
             yield Citations(run.citations)
-        for extra in await self._escalation(signals):
+        for extra in await self._escalation(signals, recent):
             yield extra
         yield self._done(run, text)
 
@@ -389,9 +390,6 @@ class AnswerTurn:
             cited = resolve_citations(content, grounding.citations(self.request.conversation.id))
             content, run.citations = cited.text, cited.citations
         run.citations += run.action_citations
-        await run.persist("complete", None, content=content)
-        if run.citations:
-            yield Citations(run.citations)
         signals = AnswerSignals(
             "complete",
             content,
@@ -399,7 +397,10 @@ class AnswerTurn:
             groundedness=None if check.retracted else check.groundedness,
             reason_code=check.escalate_reason,
         )
-        for extra in await self._escalation(signals):
+        recent = await run.persist("complete", None, content=content, signal=self._signal(signals))
+        if run.citations:
+            yield Citations(run.citations)
+        for extra in await self._escalation(signals, recent):
             yield extra
         if memory.summarize_through is not None and deps.summarize is not None:
             deps.background.spawn(
@@ -482,13 +483,28 @@ class AnswerTurn:
             cost_usd=float(run.cost()),
         )
 
-    async def _escalation(self, signals: AnswerSignals) -> list[TurnEvent]:
-        """Let escalation judge the finished answer; its events go before done/error."""
+    def _signal(self, signals: AnswerSignals) -> TurnSignal | None:
+        """What escalation keeps about this answer, to store with it (None: no escalation
+        after this turn)."""
+        escalation = self.deps.escalation
+        if escalation is None or self.request.deferred:
+            return None
+        try:
+            return escalation.answer_signal(signals)
+        except Exception:  # escalation must never break an answer: it writes its own later
+            log.exception("escalation's answer signal failed")
+            return None
+
+    async def _escalation(
+        self, signals: AnswerSignals, recent: Sequence[str] | None = None
+    ) -> list[TurnEvent]:
+        """Let escalation judge the finished answer; its events go before done/error.
+        ``recent``: the newest signal kinds, when the answer's signal was stored with it."""
         escalation, req = self.deps.escalation, self.request
         if escalation is None or req.deferred:
             return []
         try:
-            decision = await escalation.after_answer(req.conversation, signals)
+            decision = await escalation.after_answer(req.conversation, signals, recent)
         except Exception:  # escalation must never break an answer already given
             log.exception("escalation after the answer failed")
             return []

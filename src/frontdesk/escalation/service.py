@@ -16,6 +16,7 @@ from frontdesk.escalation.live import LiveEvent, conversation_channel
 from frontdesk.escalation.policy import AnswerSignals, PolicyConfig, Trigger
 from frontdesk.escalation.priority import REPEAT, Requester, has_content, ticket_priority
 from frontdesk.escalation.tickets import NewTicket, Ticket
+from frontdesk.memory.base import TurnSignal
 
 Action = Literal["answer", "escalated", "waiting", "with_agent"]
 
@@ -81,18 +82,28 @@ class EscalationService:
         topics = policy.team_topics(self.config, self.contacts)
         return policy.detect_on_message(text, previous_user_texts, self.config, topics)
 
-    async def after_answer(
-        self, conversation: Conversation, signals: AnswerSignals
-    ) -> Decision | None:
-        """Call after an answer was stored; a Decision means 'escalated': stream its events."""
+    def answer_signal(self, signals: AnswerSignals) -> TurnSignal:
+        """The signal :meth:`after_answer` keeps about an answer (the turn stores it with
+        the answer: ``MemoryStore.complete_turn``)."""
         failure = policy.answer_failed(signals, self.config)
-        tickets = self.handoff.tickets
-        kinds = await tickets.add_signal_and_recent(
-            conversation.id,
-            "failed_answer" if failure else "answered",
-            failure or "",
-            limit=self.config.failed_answers + 1,
-        )
+        kind = "failed_answer" if failure else "answered"
+        return TurnSignal(kind, failure or "", self.config.failed_answers + 1)
+
+    async def after_answer(
+        self,
+        conversation: Conversation,
+        signals: AnswerSignals,
+        recent: Sequence[str] | None = None,
+    ) -> Decision | None:
+        """Call after an answer was stored; a Decision means 'escalated': stream its events.
+        ``recent``: the newest signal kinds, newest first, when :meth:`answer_signal`'s
+        signal was stored with the answer (else it is stored here)."""
+        if recent is None:
+            signal = self.answer_signal(signals)
+            recent = await self.handoff.tickets.add_signal_and_recent(
+                conversation.id, signal.kind, signal.detail, limit=signal.recent
+            )
+        kinds = list(recent)
         in_a_row = 0
         for kind in kinds:
             if kind != "failed_answer":

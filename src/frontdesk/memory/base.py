@@ -35,6 +35,18 @@ class Exchange:
     (a repeated ``client_message_id``: nothing new was written)."""
 
 
+@dataclass(frozen=True, slots=True)
+class TurnSignal:
+    """What escalation keeps about a finished answer (a ``conversation_signals`` row), stored
+    with the turn so that no transaction of its own follows every answer."""
+
+    kind: str
+    """``answered`` or ``failed_answer``."""
+    detail: str
+    recent: int
+    """How many of the conversation's newest signal kinds to read back (this one included)."""
+
+
 class MemoryStore(Protocol):
     """Conversations, messages and turn records.
 
@@ -96,8 +108,12 @@ class MemoryStore(Protocol):
         status: MessageStatus,
         error: str | None,
         turn: TurnRecord,
-    ) -> None:
-        """Finish the assistant message and store its turn record atomically."""
+        metadata: dict[str, Any] | None = None,
+        signal: TurnSignal | None = None,
+    ) -> list[str]:
+        """Finish the assistant message and store its turn record atomically; ``metadata``
+        is merged into the message's, ``signal`` stored too. Returns the kinds of the
+        conversation's newest ``signal.recent`` signals, newest first ([] without one)."""
         ...
 
     async def get_message(self, message_id: str) -> StoredMessage | None: ...

@@ -31,6 +31,14 @@ ignore it.
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
+STATEMENT_OPTION = "frontdesk_statement"
+"""Execution option of a statement: how SQLite's driver may send it (memory/sqlite_driver.py).
+``"defer"``: a write whose result is not read, sent with the next statement or the commit;
+``"last"``: the transaction's last statement, committed on the driver's thread right after
+it. Other databases ignore it (the statements run as usual)."""
+DEFER = {STATEMENT_OPTION: "defer"}
+LAST = {STATEMENT_OPTION: "last"}
+
 
 def create_engine(
     url: str, *, echo: bool = False, pool: DatabasePoolSettings | None = None
@@ -92,6 +100,16 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
     def _on_begin(connection: Connection) -> None:
         writes = bool(connection.get_execution_options().get(WRITE_OPTION))
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _on_statement(
+        connection: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        # a statement marked "defer" or "last" (sqlite_driver): tell the driver how to send it
+        mode = context.execution_options.get(STATEMENT_OPTION) if context is not None else None
+        driver = connection.connection.driver_connection if mode is not None else None
+        if driver is not None:
+            driver.mode = mode
 
     return engine
 

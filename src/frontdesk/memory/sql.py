@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,9 +22,9 @@ from frontdesk.domain import (
 )
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.memory import privacy, rows
-from frontdesk.memory.base import AddedMessage, Exchange
-from frontdesk.memory.dialects import WRITE_OPTION, create_engine
-from frontdesk.memory.schema import conversations, messages, turns
+from frontdesk.memory.base import AddedMessage, Exchange, TurnSignal
+from frontdesk.memory.dialects import DEFER, LAST, WRITE_OPTION, create_engine
+from frontdesk.memory.schema import conversation_signals, conversations, messages, turns
 
 __all__ = ["SqlMemoryStore", "create_engine"]
 
@@ -36,6 +37,12 @@ def utc_now() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def sortable_id() -> str:
+    """36 characters that sort by creation (nanoseconds first), for same-timestamp ties
+    (the ids of ``conversation_signals``, as escalation/tickets.py makes them)."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:15]}"
 
 
 class SqlMemoryStore:
@@ -87,7 +94,7 @@ class SqlMemoryStore:
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         async with self._engine.connect() as conn:
-            row = await self._conversation_row(conn, conversation_id)
+            row = await self._conversation_row(conn, conversation_id, last=True)
         return None if row is None else rows.conversation(row)
 
     async def conversation_with_messages(
@@ -99,7 +106,7 @@ class SqlMemoryStore:
             if row is None:
                 return None, []
             result = await conn.execute(
-                _MESSAGES, {"b_conversation": conversation_id, "b_after": 0}
+                _MESSAGES_LAST, {"b_conversation": conversation_id, "b_after": 0}
             )
             found = [rows.message(r) for r in result.mappings()]
         return rows.conversation(row), found
@@ -162,7 +169,7 @@ class SqlMemoryStore:
     ) -> list[StoredMessage]:
         async with self._engine.connect() as conn:
             result = await conn.execute(
-                _MESSAGES, {"b_conversation": conversation_id, "b_after": after_seq}
+                _MESSAGES_LAST, {"b_conversation": conversation_id, "b_after": after_seq}
             )
             return [rows.message(row) for row in result.mappings()]
 
@@ -282,8 +289,6 @@ class SqlMemoryStore:
                 "completed_at": now,
                 "owner": None,
             }
-            result = await conn.execute(_INSERT_NEXT, {**user, "b_conversation": conversation_id})
-            user["seq"] = result.scalar_one()
             reply = {
                 **user,
                 "id": new_id(),
@@ -294,9 +299,15 @@ class SqlMemoryStore:
                 "reply_to": user["id"],
                 "completed_at": None,
                 "owner": self.owner,
-                "seq": user["seq"] + 1,  # the conversation's row is locked: nobody else appends
             }
-            await conn.execute(_INSERT_MESSAGE, reply)
+            # both take the next number inside the statement; the conversation's row is
+            # locked, so nobody appends between them (SQLite: one hand-off, then committed)
+            await conn.execute(_INSERT_NEXT_DEFERRED, {**user, "b_conversation": conversation_id})
+            result = await conn.execute(
+                _INSERT_NEXT_LAST, {**reply, "b_conversation": conversation_id}
+            )
+            reply["seq"] = result.scalar_one()
+            user["seq"] = reply["seq"] - 1
         return Exchange(AddedMessage(rows.message(user), created=True), rows.message(reply))
 
     async def find_reply(self, user_message_id: str) -> StoredMessage | None:
@@ -396,8 +407,13 @@ class SqlMemoryStore:
         status: MessageStatus,
         error: str | None,
         turn: TurnRecord,
-    ) -> None:
-        """Finish the assistant message and insert ``turn`` in one transaction.
+        metadata: dict[str, Any] | None = None,
+        signal: TurnSignal | None = None,
+    ) -> list[str]:
+        """Finish the assistant message and insert ``turn`` in one transaction, with
+        ``metadata`` merged into the message's and ``signal`` stored (a
+        ``conversation_signals`` row); returns the kinds of the conversation's newest
+        ``signal.recent`` signals, this one included, newest first ([] without a signal).
 
         Raises :class:`NotFound` for an unknown message and :class:`Conflict`
         when the turn cannot be stored (e.g. its id is taken); either way
@@ -406,7 +422,9 @@ class SqlMemoryStore:
         if turn.assistant_message_id not in (None, assistant_message_id):
             raise ValueError("turn.assistant_message_id differs from assistant_message_id")
         try:
-            await self._complete_turn(assistant_message_id, content, status, error, turn)
+            return await self._complete_turn(
+                assistant_message_id, content, status, error, turn, metadata, signal
+            )
         except IntegrityError as exc:
             raise Conflict(f"turn {turn.id} could not be recorded: {exc.orig}") from exc
 
@@ -417,27 +435,51 @@ class SqlMemoryStore:
         status: MessageStatus,
         error: str | None,
         turn: TurnRecord,
-    ) -> None:
+        metadata: dict[str, Any] | None,
+        signal: TurnSignal | None,
+    ) -> list[str]:
         now = self._clock()
+        values = {
+            "b_id": assistant_message_id,
+            "b_conversation": turn.conversation_id,
+            "b_content": content,
+            "b_status": status,
+            "b_error": error,
+            "b_now": now,
+        }
         async with self._writer.begin() as conn:
-            finished = await conn.execute(
-                _FINISH_MESSAGE,
-                {
-                    "b_id": assistant_message_id,
-                    "b_conversation": turn.conversation_id,
-                    "b_content": content,
-                    "b_status": status,
-                    "b_error": error,
-                    "b_now": now,
-                },
-            )
-            if finished.rowcount == 0:
+            # SQLite: this statement is one hand-off; the rest travel with the last one
+            if metadata:
+                row = (await conn.execute(_FINISH_MESSAGE_METADATA, values)).first()
+                finished = row is not None
+            else:
+                finished = bool((await conn.execute(_FINISH_MESSAGE, values)).rowcount)
+            if not finished:
                 raise NotFound(
                     f"message {assistant_message_id} not found in "
                     f"conversation {turn.conversation_id}"
                 )
+            if metadata and row is not None:
+                merged = {**dict(row[0] or {}), **metadata}
+                await conn.execute(
+                    _SET_METADATA, {"b_id": assistant_message_id, "b_metadata": merged}
+                )
             await conn.execute(_INSERT_TURN, rows.turn_values(turn, now=now))
-            await conn.execute(_TOUCH, {"b_id": turn.conversation_id, "b_now": now})
+            await conn.execute(_TOUCH_DEFERRED, {"b_id": turn.conversation_id, "b_now": now})
+            if signal is None:
+                return []
+            signal_row = {
+                "id": sortable_id(),
+                "conversation_id": turn.conversation_id,
+                "kind": signal.kind,
+                "detail": signal.detail,
+                "created_at": now,
+            }
+            await conn.execute(_INSERT_SIGNAL, signal_row)
+            found = await conn.execute(
+                _RECENT_SIGNALS, {"b_conversation": turn.conversation_id, "b_limit": signal.recent}
+            )
+            return [cast(str, k) for k in found.scalars()]
 
     async def list_turns(self, conversation_id: str) -> list[TurnRecord]:
         """Turns in the order they happened (time, then the user message's seq)."""
@@ -488,8 +530,11 @@ class SqlMemoryStore:
     # --- helpers ---------------------------------------------------------
 
     @staticmethod
-    async def _conversation_row(conn: AsyncConnection, conversation_id: str) -> Any:
-        return (await conn.execute(_CONVERSATION, {"b_id": conversation_id})).mappings().first()
+    async def _conversation_row(
+        conn: AsyncConnection, conversation_id: str, *, last: bool = False
+    ) -> Any:
+        query = _CONVERSATION_LAST if last else _CONVERSATION
+        return (await conn.execute(query, {"b_id": conversation_id})).mappings().first()
 
     async def _by_client_id(
         self, conversation_id: str, client_message_id: str, conn: AsyncConnection | None = None
@@ -509,31 +554,35 @@ class SqlMemoryStore:
 
 # The turn path's statements, built once: a statement object executed again keeps its cache
 # key, so SQLAlchemy neither rebuilds nor re-hashes it on every turn (the values are bound).
+#
+# Marked statements (memory/dialects.py DEFER and LAST) cost SQLite's driver no hand-off of
+# their own: a deferred write travels with the next statement, the last statement of a
+# transaction carries the commit. PostgreSQL runs them as usual.
 _CONVERSATION = select(conversations).where(conversations.c.id == bindparam("b_id"))
+_CONVERSATION_LAST = _CONVERSATION.execution_options(**LAST)
 _MESSAGES = (
     select(messages)
     .where(messages.c.conversation_id == bindparam("b_conversation"))
     .where(messages.c.seq > bindparam("b_after"))
     .order_by(messages.c.seq)
 )
+_MESSAGES_LAST = _MESSAGES.execution_options(**LAST)
 _TOUCH = (
     update(conversations)
     .where(conversations.c.id == bindparam("b_id"))
     .values(updated_at=bindparam("b_now"))
 )
+_TOUCH_DEFERRED = _TOUCH.execution_options(**DEFER)
 _TOUCH_IF_STATUS = _TOUCH.where(conversations.c.status == bindparam("b_status"))
-_INSERT_MESSAGE = insert(messages)
-"""Executed with every column's value (``seq`` included)."""
-_INSERT_NEXT = (
-    insert(messages)
-    .values(
-        seq=select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
-        .where(messages.c.conversation_id == bindparam("b_conversation"))
-        .scalar_subquery()
-    )
-    .returning(messages.c.seq)
+_NEXT_SEQ = (
+    select(func.coalesce(func.max(messages.c.seq), 0) + literal(1))
+    .where(messages.c.conversation_id == bindparam("b_conversation"))
+    .scalar_subquery()
 )
+_INSERT_NEXT = insert(messages).values(seq=_NEXT_SEQ).returning(messages.c.seq)
 """Executed with every column's value but ``seq`` (the next number, inside the statement)."""
+_INSERT_NEXT_DEFERRED = insert(messages).values(seq=_NEXT_SEQ).execution_options(**DEFER)
+_INSERT_NEXT_LAST = _INSERT_NEXT.execution_options(**LAST)
 _FINISH_MESSAGE = (
     update(messages)
     .where(messages.c.id == bindparam("b_id"))
@@ -545,4 +594,19 @@ _FINISH_MESSAGE = (
         completed_at=bindparam("b_now"),
     )
 )
-_INSERT_TURN = insert(turns)
+_FINISH_MESSAGE_METADATA = _FINISH_MESSAGE.returning(messages.c.metadata)
+_SET_METADATA = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .values(metadata=bindparam("b_metadata"))
+    .execution_options(**DEFER)
+)
+_INSERT_TURN = insert(turns).execution_options(**DEFER)
+_INSERT_SIGNAL = insert(conversation_signals).execution_options(**DEFER)
+_RECENT_SIGNALS = (
+    select(conversation_signals.c.kind)
+    .where(conversation_signals.c.conversation_id == bindparam("b_conversation"))
+    .order_by(conversation_signals.c.created_at.desc(), conversation_signals.c.id.desc())
+    .limit(bindparam("b_limit"))
+    .execution_options(**LAST)
+)

@@ -13,6 +13,19 @@ after it; ``commit``/``rollback`` without an open transaction return at once, as
 it after every call).
 
 The SQL that SQLite runs, and its order, are unchanged: only the number of hand-offs.
+
+A store can also mark a statement (execution option ``dialects.STATEMENT_OPTION``, read by the
+engine's ``before_cursor_execute`` hook into :attr:`Connection.mode`):
+
+* ``"defer"``: a write whose result nobody reads (no rows, no rowcount). It is queued and
+  runs on the thread just before the next statement or the commit, in the same order; an
+  error it raises surfaces there (a rollback drops it unsent, as it would undo it).
+* ``"last"``: the transaction's last statement: the thread commits right after it (its rows
+  read first), so the ``COMMIT`` costs no hand-off of its own. Nothing after it in the
+  transaction may decide to roll back.
+
+So a write transaction whose statements only report at the end (insert, insert, update,
+read) is one hand-off, and one that checks a rowcount first is two.
 """
 
 from __future__ import annotations
@@ -76,6 +89,10 @@ class Connection(aiosqlite.Connection):
         """Whether SQLite has a transaction open (as of the last call on the thread)."""
         self._begin: str | None = None
         """A ``BEGIN`` not yet sent: it runs on the thread just before the next statement."""
+        self._queued: list[tuple[str, Sequence[Any] | None]] = []
+        """Deferred statements not yet sent (they run, in order, before the next one)."""
+        self.mode: str | None = None
+        """How the next statement runs (``defer``/``last``), set by the engine's hook."""
         self._thread = Thread(target=_worker, args=(self,), daemon=True)
 
     async def _call(self, function: Callable[[], _T]) -> _T:
@@ -83,14 +100,19 @@ class Connection(aiosqlite.Connection):
         result: _T = await self._execute(function)  # type: ignore[no-untyped-call]
         return result
 
-    def _take_begin(self) -> str | None:
+    def _take_pending(self) -> tuple[str | None, list[tuple[str, Sequence[Any] | None]]]:
+        """The unsent ``BEGIN`` and deferred statements, to run before the next one."""
         begin, self._begin = self._begin, None
-        return begin
+        queued, self._queued = self._queued, []
+        return begin, queued
 
     def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self)
 
     async def commit(self) -> None:
+        if self._queued:
+            await self._call(partial(_run_pending, self._conn, *self._take_pending(), True))
+            return
         if self._begin is not None and not self._in_tx:
             self._begin = None  # BEGIN then COMMIT with nothing between: nothing to send
             return
@@ -98,11 +120,27 @@ class Connection(aiosqlite.Connection):
             await self._call(self._conn.commit)
 
     async def rollback(self) -> None:
+        self._queued = []  # never sent: nothing to undo
         if self._begin is not None and not self._in_tx:
             self._begin = None
             return
         if self._in_tx:
             await self._call(self._conn.rollback)
+
+
+def _run_pending(
+    db: sqlite3.Connection,
+    begin: str | None,
+    queued: list[tuple[str, Sequence[Any] | None]],
+    commit: bool = False,
+) -> None:
+    """On the connection's thread: the unsent BEGIN and deferred statements, in order."""
+    if begin is not None:
+        db.execute(begin)
+    for sql, parameters in queued:
+        (db.execute(sql) if parameters is None else db.execute(sql, parameters)).close()
+    if commit:
+        db.commit()
 
 
 class Cursor:
@@ -127,35 +165,56 @@ class Cursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Cursor:
         conn = self._connection
+        mode, conn.mode = conn.mode, None
         if not parameters and conn._begin is None and not conn._in_tx and _is_begin(sql):
             conn._begin = sql  # sent with the next statement (same SQL, same order)
             self.description, self.rowcount = None, -1
             return self
         await self._close_open()
-        await conn._call(partial(self._run, conn._take_begin(), sql, parameters))
+        if mode == "defer":
+            conn._queued.append((sql, parameters))
+            self.description, self.rowcount, self.lastrowid = None, -1, None
+            self._rows = deque()
+            return self
+        pending = conn._take_pending()
+        await conn._call(partial(self._run, pending, sql, parameters, mode == "last"))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Cursor:
         conn = self._connection
+        conn.mode = None
         await self._close_open()
-        await conn._call(partial(self._run_many, conn._take_begin(), sql, list(parameters)))
+        pending = conn._take_pending()
+        await conn._call(partial(self._run_many, pending, sql, list(parameters)))
         return self
 
-    def _run(self, begin: str | None, sql: str, parameters: Sequence[Any] | None) -> None:
-        """On the connection's thread: the pending BEGIN, the statement, its first rows."""
+    def _run(
+        self,
+        pending: tuple[str | None, list[tuple[str, Sequence[Any] | None]]],
+        sql: str,
+        parameters: Sequence[Any] | None,
+        last: bool,
+    ) -> None:
+        """On the connection's thread: the pending BEGIN and deferred statements, the
+        statement, its first rows (all of them, and the commit, when it is the last)."""
         db = self._connection._conn
-        if begin is not None:
-            db.execute(begin)
+        _run_pending(db, *pending)
         cursor = db.execute(sql) if parameters is None else db.execute(sql, parameters)
-        self._keep(cursor)
+        self._keep(cursor, everything=last)
+        if last:
+            db.commit()
 
-    def _run_many(self, begin: str | None, sql: str, parameters: list[Sequence[Any]]) -> None:
+    def _run_many(
+        self,
+        pending: tuple[str | None, list[tuple[str, Sequence[Any] | None]]],
+        sql: str,
+        parameters: list[Sequence[Any]],
+    ) -> None:
         db = self._connection._conn
-        if begin is not None:
-            db.execute(begin)
+        _run_pending(db, *pending)
         self._keep(db.executemany(sql, parameters))
 
-    def _keep(self, cursor: sqlite3.Cursor) -> None:
+    def _keep(self, cursor: sqlite3.Cursor, *, everything: bool = False) -> None:
         self.description, self.rowcount, self.lastrowid = (
             cursor.description,
             cursor.rowcount,
@@ -164,6 +223,10 @@ class Cursor:
         if cursor.description is None:
             cursor.close()
             self._rows = deque()
+            return
+        if everything:
+            self._rows = deque(cursor.fetchall())
+            cursor.close()
             return
         rows = cursor.fetchmany(PREFETCH_ROWS)
         self._rows = deque(rows)
