@@ -373,18 +373,20 @@ class NerEngine:
     def find(self, text: str) -> list[Span]:
         if not text.strip():
             return []
-        artifacts = self._analyzer.nlp_engine.process_text(text, "en")
         cued = find_cued_names(text)
         addresses = _after_names(text, find_addresses(text), cued)
-        persons = [s for s in self._model_persons(text, artifacts) if not _inside_any(s, addresses)]
-        persons += cued
-        if self._common:
+        rare = find_rare_names(text, self._common) if self._common else []
+        persons: list[Span] = []
+        if cued or rare or may_name_someone(text):
+            artifacts = self._analyzer.nlp_engine.process_text(text, "en")
             persons += [
-                s for s in find_rare_names(text, self._common) if not _inside_any(s, addresses)
+                s for s in self._model_persons(text, artifacts) if not _inside_any(s, addresses)
             ]
-        doc = artifacts.tokens
-        persons += vocative_names(doc, self._common, _NOT_NAMES)
-        persons += coordinated_names(doc, persons, self._common, _NOT_NAMES)
+            persons += cued
+            persons += [s for s in rare if not _inside_any(s, addresses)]
+            doc = artifacts.tokens
+            persons += vocative_names(doc, self._common, _NOT_NAMES)
+            persons += coordinated_names(doc, persons, self._common, _NOT_NAMES)
         persons += repeated_names(text, persons, self._common)
         addresses = _absorb_places(text, addresses, persons, cued)
         persons = [
@@ -417,6 +419,163 @@ class NerEngine:
                 continue  # "Can I pay with Bitcoin?", "Is Zelle supported?"
             spans.append(Span("PERSON", start, end, float(result.score), "spacy"))
         return spans
+
+
+_WORDS = re.compile(r"[^\W\d_][\w'’.-]*")
+_OPENS_SENTENCE = re.compile(r"(?:^|[.!?:;\n])[\s\"'“‘(\[*>-]*$")
+_I = frozenset(["I", "I'm", "I’m", "I've", "I’ve", "I'd", "I’d", "I'll", "I’ll"])
+OPENERS = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "anyone",
+        "anything",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "don't",
+        "dont",
+        "each",
+        "either",
+        "even",
+        "ever",
+        "every",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "hello",
+        "her",
+        "here",
+        "hey",
+        "hi",
+        "his",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "just",
+        "let",
+        "me",
+        "might",
+        "more",
+        "most",
+        "my",
+        "need",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "ok",
+        "okay",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "please",
+        "quick",
+        "should",
+        "since",
+        "so",
+        "some",
+        "someone",
+        "something",
+        "still",
+        "such",
+        "thank",
+        "thanks",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "though",
+        "to",
+        "too",
+        "under",
+        "unless",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "whats",
+        "what's",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "yet",
+        "you",
+        "your",
+    ]
+)
+"""Sentence-opening words that say nothing about a name: a capitalised word at the start of
+a sentence is a name candidate unless it is one of these."""
+
+
+def may_name_someone(text: str) -> bool:
+    """Whether spaCy's person model could find a name in ``text``: every name it keeps has a
+    capital letter (all-lower-case spans are dropped), and so does every vocative or
+    coordinated name. False when the only capitals are ``I`` or a sentence's opening word
+    from :data:`OPENERS` ("Hello! When is your support team available?"); the cue and
+    rare-name rules still run on every message."""
+    for m in _WORDS.finditer(text):
+        word = m.group().rstrip(".'’-")
+        if word.islower() or not any(ch.isupper() for ch in word) or word in _I:
+            continue
+        if word.lower() in OPENERS and _OPENS_SENTENCE.search(text, 0, m.start()):
+            continue
+        return True
+    return False
 
 
 # Between an address and the place line after it: spaces, commas, line breaks, quote marks.
