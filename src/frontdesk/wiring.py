@@ -407,7 +407,10 @@ class SharedKnowledge:
             if self._embedder is None:
                 from frontdesk.knowledge.embedding import LocalEmbedder
 
-                self._embedder = await asyncio.to_thread(LocalEmbedder.load)
+                # one onnxruntime thread: a turn embeds a few short texts, where a second
+                # intra-op thread only spins (2 new texts: 16.3 -> 11.1 CPU ms, 24 -> 12 ms
+                # wall on the 2-core machine); concurrent turns run in parallel anyway
+                self._embedder = await asyncio.to_thread(LocalEmbedder.load, threads=1)
             return self._embedder
 
     async def english(self) -> Any:
