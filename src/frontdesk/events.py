@@ -107,6 +107,10 @@ class CallReport:
 
 ProviderEvent = TextDelta | ToolCallRequested | UsageReport | Finish | AttemptEvent | CallReport
 
+ANSWER_EVENTS = (TextDelta, ToolCallRequested)
+"""The events that begin an answer (after one, nothing is retried or switched), as a tuple
+for ``isinstance``: a ``X | Y`` written in the call builds a union object every time."""
+
 
 @dataclass(frozen=True, slots=True)
 class TurnStarted:

@@ -25,7 +25,7 @@ from frontdesk.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from frontdesk.events import ProviderEvent, TextDelta, ToolCallRequested
+from frontdesk.events import ANSWER_EVENTS, ProviderEvent
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.wrapper import ProviderWrapper
 
@@ -177,7 +177,7 @@ class Breakered(ProviderWrapper):
         settled = False
         try:
             async for event in upstream:
-                if isinstance(event, TextDelta | ToolCallRequested):
+                if not seen_text and isinstance(event, ANSWER_EVENTS):
                     seen_text = True
                 yield event
             settled = True

@@ -38,18 +38,20 @@ from frontdesk.errors import (
     ProviderError,
 )
 from frontdesk.events import (
+    ANSWER_EVENTS,
     AttemptEvent,
     AttemptOutcome,
     CallReport,
     ProviderEvent,
     TextDelta,
-    ToolCallRequested,
     UsageReport,
 )
 from frontdesk.providers.base import Capabilities, ChatProvider, ChatRequest, TokenCounter
 from frontdesk.providers.tokens import count_request, tool_call_text, tool_spec_json
 
 Outcome = AttemptOutcome
+_FOLDED = (CallReport, AttemptEvent)
+"""The inner providers' own record, folded into this chain's."""
 
 
 @dataclass(slots=True)
@@ -217,11 +219,11 @@ class Fallback:
             failed: AttemptEvent | None = None
             try:
                 async for event in upstream:
-                    if isinstance(event, CallReport | AttemptEvent):
+                    if isinstance(event, _FOLDED):
                         continue  # folded into this chain's own report
                     if isinstance(event, UsageReport):
                         usage = event.usage
-                    elif attempt is None and isinstance(event, TextDelta | ToolCallRequested):
+                    elif attempt is None and isinstance(event, ANSWER_EVENTS):
                         attempt = call.serve(provider, started, text=isinstance(event, TextDelta))
                         yield attempt.event()
                     yield event

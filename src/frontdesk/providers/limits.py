@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from frontdesk.admission.buckets import Buckets, Rate, Take
 from frontdesk.errors import ProviderRateLimited
-from frontdesk.events import ProviderEvent, TextDelta, ToolCallRequested, UsageReport
+from frontdesk.events import ANSWER_EVENTS, ProviderEvent, UsageReport
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.tokens import count_request
 from frontdesk.providers.wrapper import ProviderWrapper
@@ -85,7 +85,7 @@ class Limited(ProviderWrapper):
             async for event in upstream:
                 if isinstance(event, UsageReport):
                     actual = event.usage.total_tokens
-                elif isinstance(event, TextDelta | ToolCallRequested):
+                elif not produced and isinstance(event, ANSWER_EVENTS):
                     produced = True
                 yield event
         finally:

@@ -28,7 +28,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from frontdesk.errors import ProviderError
-from frontdesk.events import ProviderEvent, TextDelta, ToolCallRequested
+from frontdesk.events import ANSWER_EVENTS, ProviderEvent
 from frontdesk.providers.base import ChatProvider, ChatRequest
 from frontdesk.providers.wrapper import ProviderWrapper
 
@@ -114,7 +114,7 @@ class Retrying(ProviderWrapper):
             upstream = self._inner.stream(request)
             try:
                 async for event in upstream:
-                    if isinstance(event, TextDelta | ToolCallRequested):
+                    if not started and isinstance(event, ANSWER_EVENTS):
                         started = True
                     yield event
                 return
