@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +147,9 @@ async def serve_completion(
     )
 
 
+_HEAD_ENDS = (TextDelta, ToolCallRequested, Finish, CallReport)
+
+
 async def _head(events: AsyncGenerator[ProviderEvent, None]) -> list[ProviderEvent]:
     """Events up to and including the first text delta, tool call or finish (attempt
     events come before them); closes ``events`` when reading them fails."""
@@ -155,7 +157,7 @@ async def _head(events: AsyncGenerator[ProviderEvent, None]) -> list[ProviderEve
     try:
         async for ev in events:
             head.append(ev)
-            if isinstance(ev, TextDelta | ToolCallRequested | Finish | CallReport):
+            if isinstance(ev, _HEAD_ENDS):
                 break
     except BaseException:
         await events.aclose()
@@ -163,37 +165,56 @@ async def _head(events: AsyncGenerator[ProviderEvent, None]) -> list[ProviderEve
     return head
 
 
-async def _all(
-    head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None]
-) -> AsyncGenerator[ProviderEvent, None]:
-    for ev in head:
-        yield ev
-    async for ev in rest:
-        yield ev
+class _Answer:
+    """What a completion collects from its events (the text only when not streamed)."""
+
+    __slots__ = ("calls", "finish", "parts", "report", "usage")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.calls: list[ToolCall] = []
+        self.usage = Usage()
+        self.finish = "stop"
+        self.report: CallReport | None = None
+
+    def add(self, ev: ProviderEvent) -> None:
+        if isinstance(ev, TextDelta):
+            self.parts.append(ev.text)
+        elif isinstance(ev, ToolCallRequested):
+            self.calls.append(ev.call)
+        elif isinstance(ev, UsageReport):
+            self.usage = ev.usage
+        elif isinstance(ev, Finish):
+            self.finish = ev.reason
+        elif isinstance(ev, CallReport):
+            self.report = ev
+
+    def frame(self, ev: ProviderEvent, encoder: ChunkEncoder) -> str | None:
+        """The SSE frame of ``ev`` in a stream (usage is kept for the last frame)."""
+        if isinstance(ev, TextDelta):
+            return encoder.text(ev.text)
+        if isinstance(ev, ToolCallRequested):
+            self.calls.append(ev.call)
+            return encoder.tool_call(len(self.calls) - 1, ev.call)
+        if isinstance(ev, UsageReport):
+            self.usage = ev.usage
+        elif isinstance(ev, Finish):
+            return encoder.finish(ev.reason, called=bool(self.calls))
+        return None
 
 
 async def _collect(
     head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None]
 ) -> tuple[str, list[ToolCall], Usage, str, CallReport | None]:
-    parts: list[str] = []
-    calls: list[ToolCall] = []
-    usage, finish, report = Usage(), "stop", None
+    answer = _Answer()
     try:
-        async with aclosing(_all(head, rest)) as events:
-            async for ev in events:
-                if isinstance(ev, TextDelta):
-                    parts.append(ev.text)
-                elif isinstance(ev, ToolCallRequested):
-                    calls.append(ev.call)
-                elif isinstance(ev, UsageReport):
-                    usage = ev.usage
-                elif isinstance(ev, Finish):
-                    finish = ev.reason
-                elif isinstance(ev, CallReport):
-                    report = ev
+        for ev in head:
+            answer.add(ev)
+        async for ev in rest:
+            answer.add(ev)
     finally:
         await rest.aclose()
-    return "".join(parts), calls, usage, finish, report
+    return "".join(answer.parts), answer.calls, answer.usage, answer.finish, answer.report
 
 
 async def _chunks(
@@ -202,26 +223,24 @@ async def _chunks(
     encoder: ChunkEncoder,
     include_usage: bool,
 ) -> AsyncGenerator[str, None]:
-    yield encoder.role()
-    usage = Usage()
-    calls = 0
+    answer = _Answer()
     try:
-        async with aclosing(_all(head, rest)) as events:
-            async for ev in events:
-                if isinstance(ev, TextDelta):
-                    yield encoder.text(ev.text)
-                elif isinstance(ev, ToolCallRequested):
-                    yield encoder.tool_call(calls, ev.call)
-                    calls += 1
-                elif isinstance(ev, UsageReport):
-                    usage = ev.usage
-                elif isinstance(ev, Finish):
-                    yield encoder.finish(ev.reason, called=calls > 0)
+        # the role frame and the head's frames in one write: the first token goes with them
+        first = [encoder.role()]
+        for ev in head:
+            frame = answer.frame(ev, encoder)
+            if frame is not None:
+                first.append(frame)
+        yield "".join(first)
+        async for ev in rest:
+            frame = answer.frame(ev, encoder)
+            if frame is not None:
+                yield frame
     except Exception as exc:  # after the first token: report in-band, as OpenAI does
         yield encoder.error(str(exc), getattr(exc, "code", "internal_error"))
         return
     finally:
         await rest.aclose()
     if include_usage:
-        yield encoder.usage(usage)
+        yield encoder.usage(answer.usage)
     yield encoder.done

@@ -56,6 +56,7 @@ class Gateway:
         self._providers = dict(providers)
         self._endpoints = {ep.name: ep for ep in endpoints}
         self._order = [ep.name for ep in endpoints]
+        self._routes: dict[str, Route] = {}
         self._admission = admission
         self._recorder = recorder
         self._metered = Metered(
@@ -69,11 +70,17 @@ class Gateway:
         return model in self._providers
 
     def _route(self, model: str) -> Route:
+        """The model's endpoint, then the others as fallbacks (built once per model: the
+        chain holds no per-call state)."""
+        route = self._routes.get(model)
+        if route is not None:
+            return route
         if model not in self._providers:
             raise NotFound(f"model {model!r} not found")
         names = [model, *(n for n in self._order if n != model)]
         chain = Fallback([self._providers[n] for n in names])
-        return Route(chain, [self._endpoints[n] for n in names])
+        route = self._routes[model] = Route(chain, [self._endpoints[n] for n in names])
+        return route
 
     @staticmethod
     def subject(principal: Principal) -> Subject:
