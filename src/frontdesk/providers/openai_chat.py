@@ -28,7 +28,7 @@ from frontdesk.errors import ProviderProtocolError
 from frontdesk.events import Finish, ProviderEvent, TextDelta, ToolCallRequested, UsageReport
 from frontdesk.providers.base import Capabilities, ChatRequest, TokenCounter
 from frontdesk.providers.openai_http import OpenAIHTTP
-from frontdesk.providers.report import reported
+from frontdesk.providers.report import Reporter
 from frontdesk.providers.tokens import counter_for
 from frontdesk.providers.toolcalls import ToolCallAssembler
 
@@ -142,9 +142,12 @@ class OpenAIChatProvider:
         return params, headers
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
-        return reported(self.name, self.model, self._call(request))
+        return self._call(request)
 
     async def _call(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        """The events of one completion, ending with this endpoint's CallReport (written
+        here, not by :func:`~frontdesk.providers.report.reported`: one layer fewer)."""
+        report = Reporter(self.name, self.model)
         params, headers = self._params(request)
         finish: str | None = None
         usage: Usage | None = None
@@ -157,6 +160,8 @@ class OpenAIChatProvider:
                     elif isinstance(event, UsageReport):
                         usage = event.usage
                     else:
+                        if report.ttft_ms is None and isinstance(event, TextDelta):
+                            report.first_text()
                         yield event
         if finish is None:
             raise ProviderProtocolError("stream ended without a finish reason", provider=self.name)
@@ -169,8 +174,10 @@ class OpenAIChatProvider:
                 yield ToolCallRequested(call)
             finish = "tool_calls"
         if usage is not None:
+            report.usage = usage
             yield UsageReport(usage)
         yield Finish(finish)
+        yield report.report()
 
     def _parse_chunk(self, chunk: dict[str, Any], tools: ToolCallAssembler) -> list[ProviderEvent]:
         """Events from one ``chat.completion.chunk``; anything off-shape is a protocol error."""

@@ -112,11 +112,32 @@ class OpenAIHTTP:
             if not payload.get("stream") and _is_json(content_type):
                 yield self._whole(await self._h1_read(response))
                 return
-            async with aclosing(
-                self._chunks(response.status, content_type, self._h1_events(response))
-            ) as chunks:
-                async for chunk in chunks:
-                    yield chunk
+            self._expect_event_stream(response.status, content_type)
+            # split, decoded and checked in this one generator, from the socket's pieces
+            events = _EventSplitter()
+            done = False  # nothing may follow [DONE]; reading to the end keeps the connection
+            try:
+                async for piece in response.pieces():
+                    for data in events.feed(piece):
+                        if not done:
+                            parsed = self._event_chunk(data)
+                            if parsed is None:
+                                done = True
+                            else:
+                                yield parsed
+            except H1Timeout as exc:
+                raise ProviderTimeout(
+                    f"stream timed out: {exc!r}", provider=self._provider
+                ) from exc
+            except H1Error as exc:
+                raise ProviderUnavailable(
+                    f"stream broke: {exc!r}", provider=self._provider
+                ) from exc
+            for data in events.end():
+                if not done:
+                    parsed = self._event_chunk(data)
+                    if parsed is not None:
+                        yield parsed
         finally:
             response.close()
 
@@ -125,27 +146,37 @@ class OpenAIHTTP:
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The stream's JSON chunks up to ``[DONE]``, read to the end (the connection is
         kept); an ``error`` chunk raises."""
+        self._expect_event_stream(status, content_type)
+        done = False
+        async with aclosing(events):
+            async for data in events:
+                if done:
+                    continue  # nothing may follow [DONE]; reading to the end keeps the connection
+                chunk = self._event_chunk(data)
+                if chunk is None:
+                    done = True
+                else:
+                    yield chunk
+
+    def _expect_event_stream(self, status: int, content_type: str) -> None:
         if not content_type.startswith("text/event-stream"):
             raise ProviderProtocolError(
                 f"expected an event stream, got content-type {content_type!r}",
                 provider=self._provider,
                 status=status,
             )
-        done = False
-        async with aclosing(events):
-            async for data in events:
-                if done:
-                    continue  # nothing may follow [DONE]; reading to the end keeps the connection
-                if data.startswith("[DONE]"):
-                    done = True
-                    continue
-                chunk = self._decode(data)
-                if chunk.get("error"):
-                    fallback = "error event in the stream"
-                    raise ProviderUnavailable(
-                        error_message(chunk["error"], fallback), provider=self._provider
-                    )
-                yield chunk
+
+    def _event_chunk(self, data: str) -> dict[str, Any] | None:
+        """The chunk an event's data holds; None for ``[DONE]``; an ``error`` chunk raises."""
+        if data.startswith("[DONE]"):
+            return None
+        chunk = self._decode(data)
+        if chunk.get("error"):
+            fallback = "error event in the stream"
+            raise ProviderUnavailable(
+                error_message(chunk["error"], fallback), provider=self._provider
+            )
+        return chunk
 
     async def _h1_read(self, response: H1Response) -> bytes:
         try:
@@ -170,43 +201,6 @@ class OpenAIHTTP:
                 if isinstance(choice, dict) and "delta" not in choice:
                     choice["delta"] = choice.pop("message", None)
         return completion
-
-    async def _h1_events(self, response: H1Response) -> AsyncGenerator[str, None]:
-        """The ``data`` of each server-sent event, split on ``\n``, ``\r\n`` or ``\r``
-        as httpx's line decoder does; the stream decoded as UTF-8 with replacement."""
-        data: list[bytes] = []
-        rest = b""
-        try:
-            async for piece in response.pieces():
-                rest = rest + piece if rest else piece
-                if b"\r" in rest:
-                    held = rest.endswith(b"\r")  # maybe the first half of \r\n
-                    if held:
-                        rest = rest[:-1]
-                    rest = rest.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-                    if held:
-                        rest += b"\r"
-                if b"\n" not in rest:
-                    continue
-                lines = rest.split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    if not line:
-                        if data:
-                            yield b"\n".join(data).decode("utf-8", "replace")
-                            data = []
-                    elif line.startswith(b"data:"):
-                        data.append(line[6:] if line.startswith(b"data: ") else line[5:])
-                    # comments (":"), event:, id: and retry: lines carry nothing we use
-        except H1Timeout as exc:
-            raise ProviderTimeout(f"stream timed out: {exc!r}", provider=self._provider) from exc
-        except H1Error as exc:
-            raise ProviderUnavailable(f"stream broke: {exc!r}", provider=self._provider) from exc
-        line = rest.rstrip(b"\r")
-        if line.startswith(b"data:"):
-            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
-        if data:
-            yield b"\n".join(data).decode("utf-8", "replace")
 
     async def _stream_httpx(
         self, payload: dict[str, Any], headers: Mapping[str, str] | None
@@ -314,6 +308,55 @@ class OpenAIHTTP:
         if self._h1 is not None:
             self._h1.aclose()
         await self._client.aclose()
+
+
+class _EventSplitter:
+    """The ``data`` of each server-sent event in a byte stream, split on ``\n``, ``\r\n``
+    or ``\r`` as httpx's line decoder does; decoded as UTF-8 with replacement. A plain
+    object fed piece by piece (not a generator layer per event)."""
+
+    __slots__ = ("_data", "_rest")
+
+    def __init__(self) -> None:
+        self._data: list[bytes] = []
+        self._rest = b""
+
+    def feed(self, piece: bytes) -> list[str]:
+        """The events that ``piece`` completes."""
+        rest = self._rest + piece if self._rest else piece
+        if b"\r" in rest:
+            held = rest.endswith(b"\r")  # maybe the first half of \r\n
+            if held:
+                rest = rest[:-1]
+            rest = rest.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if held:
+                rest += b"\r"
+        if b"\n" not in rest:
+            self._rest = rest
+            return []
+        lines = rest.split(b"\n")
+        self._rest = lines.pop()
+        out: list[str] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    out.append(b"\n".join(data).decode("utf-8", "replace"))
+                    data = []
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+            # comments (":"), event:, id: and retry: lines carry nothing we use
+        self._data = data
+        return out
+
+    def end(self) -> list[str]:
+        """The last event when the body ended without its blank line."""
+        line = self._rest.rstrip(b"\r")
+        data = self._data
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        self._rest, self._data = b"", []
+        return [b"\n".join(data).decode("utf-8", "replace")] if data else []
 
 
 def _is_json(content_type: str) -> bool:
