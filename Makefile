@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: install media-deps
+	# bytecode once (an installed wheel or the image has it; this machine may set
+	# PYTHONDONTWRITEBYTECODE): every later start skips compiling 200 modules
+	$(PY) -m compileall -q src
 	$(VENV)/bin/frontdesk db upgrade
 	$(VENV)/bin/frontdesk ingest sample_kb
 	$(VENV)/bin/frontdesk serve --host 127.0.0.1 --port 8000
