@@ -293,6 +293,12 @@ class Adapt:
             self.indexes[expand] = Bm25Index.build(rows, self.analyzer)
         return self.indexes[expand]
 
+    def title_vocabulary(self) -> set[str]:
+        if not hasattr(self, "_tvoc"):
+            heads = {(self.b.chunks[c].title, self.b.chunks[c].section) for c in self.cids}
+            self._tvoc = {t for h in heads for t in self.analyzer.terms(" \n ".join(h))}
+        return self._tvoc
+
     def boiler(self, q: str, cut: float) -> Arr:
         """Per segment: how many other queries say nearly the same (cosine >= ``cut``)."""
         if cut not in self.boiler_cache:
@@ -309,9 +315,11 @@ class Adapt:
 
     def lexical(self, q: str, p: Params) -> Arr:
         expand, mq = int(p.get("lexpand", 0)), int(p.get("boiler", 0))
-        if not expand and not mq:
+        depth = int(p.get("lexdepth", 100))
+        tvoc = float(p.get("tvocab", 0.0))
+        if not expand and not mq and depth == 100 and not tvoc:
             return self.lex[q]
-        key = (q, expand, mq)
+        key = (q, expand, mq, depth, tvoc)
         if key not in self.lexcache:
             text = str(self.b.qs[q]["text"])
             if mq:
@@ -319,9 +327,13 @@ class Adapt:
                 qf = self.boiler(q, 0.9)
                 kept = [s for s, n in zip(subs, qf, strict=False) if n < mq]
                 text = "\n".join(kept) if kept else text
-            s = self.index(expand).scores(self.analyzer.query_weights(text))
+            weights = self.analyzer.query_weights(text)
+            if tvoc:  # project the query on the titles' and headings' vocabulary
+                voc = self.title_vocabulary()
+                weights = {t: x * (1.0 if t in voc else 1.0 - tvoc) for t, x in weights.items()}
+            s = self.index(expand).scores(weights)
             out = np.zeros(len(self.docs))
-            top = np.argsort(-s, kind="stable")[:100]
+            top = np.argsort(-s, kind="stable")[:depth]
             top = top[s[top] > 0]
             np.maximum.at(out, self.chunk_doc[top], s[top])
             self.lexcache[key] = out
@@ -580,6 +592,16 @@ def variants() -> dict[str, dict[str, list[Any]]]:
             "wr": [0.1, 0.2, 0.4],
             "rr": [1, 3, 5],
             "rrk": [1, 3],
+        },
+        "lexical evidence from every chunk (not the top 100) / top 300": {
+            **base,
+            "kind": ["id"],
+            "lexdepth": [300, 100000],
+        },
+        "lexical query projected on title/heading vocabulary (others x 0.5 / x 0)": {
+            **base,
+            "kind": ["id"],
+            "tvocab": [0.5, 1.0],
         },
         "vector gains ** 0.5 / 2": {**base, "kind": ["id"], "vpow": [0.5, 2]},
         "diagnostic, not general: first page of each id family prior": {
