@@ -42,7 +42,7 @@ async def test_streams_the_frames_then_ends_the_body() -> None:
 
     closed: list[bool] = []
     client = Client()
-    response = EventStreamResponse(frames(), on_close=lambda: closed.append(True))
+    response = EventStreamResponse(frames(), on_close=lambda: closed.append(True), cancel_once=True)
     await response(SCOPE, client.receive, client.send)
     assert client.sent[0]["status"] == 200
     assert client.bodies() == [b"data: 1\n\n", b"data: 2\n\n", b""]
@@ -70,7 +70,7 @@ async def test_a_client_that_leaves_cancels_a_silent_source() -> None:
 
     client = Client()
     closed: list[bool] = []
-    response = EventStreamResponse(frames(), on_close=lambda: closed.append(True))
+    response = EventStreamResponse(frames(), on_close=lambda: closed.append(True), cancel_once=True)
     serving = asyncio.ensure_future(response(SCOPE, client.receive, client.send))
     await asyncio.sleep(0.01)
     client.leave()
@@ -90,7 +90,7 @@ async def test_a_source_that_goes_on_after_the_disconnect_sends_no_more() -> Non
 
     client = Client()
     serving = asyncio.ensure_future(
-        EventStreamResponse(stubborn())(SCOPE, client.receive, client.send)
+        EventStreamResponse(stubborn(), cancel_once=True)(SCOPE, client.receive, client.send)
     )
     await asyncio.sleep(0.01)
     client.leave()
@@ -111,10 +111,52 @@ async def test_a_cancel_from_elsewhere_propagates() -> None:
 
     client = Client()
     closed: list[bool] = []
-    response = EventStreamResponse(frames(), on_close=lambda: closed.append(True))
+    response = EventStreamResponse(frames(), on_close=lambda: closed.append(True), cancel_once=True)
     serving = asyncio.ensure_future(response(SCOPE, client.receive, client.send))
     await asyncio.sleep(0.01)
     serving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await serving
     assert closed == [True]
+
+
+@pytest.mark.parametrize("cancel_once", [False, True])
+async def test_both_ways_end_a_source_that_ends_at_its_cancellation(cancel_once: bool) -> None:
+    async def frames() -> AsyncGenerator[str, None]:
+        yield "data: first\n\n"
+        await asyncio.sleep(30)
+        yield "data: never\n\n"
+
+    client = Client()
+    response = EventStreamResponse(frames(), cancel_once=cancel_once)
+    serving = asyncio.ensure_future(response(SCOPE, client.receive, client.send))
+    await asyncio.sleep(0.01)
+    client.leave()
+    await asyncio.wait_for(serving, 5)
+    assert client.bodies() == [b"data: first\n\n"]
+
+
+async def test_by_default_a_source_that_swallows_one_cancellation_still_ends() -> None:
+    """The chat and live streams: a cancellation lost in the source (asyncio.wait_for on
+    3.11, a suppressed pump) is delivered again at its next await."""
+    ended: list[bool] = []
+
+    async def frames() -> AsyncGenerator[str, None]:
+        yield "data: first\n\n"
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(30)
+            await asyncio.sleep(30)  # cancelled again
+            yield "data: never\n\n"
+        finally:
+            ended.append(True)
+
+    client = Client()
+    serving = asyncio.ensure_future(
+        EventStreamResponse(frames())(SCOPE, client.receive, client.send)
+    )
+    await asyncio.sleep(0.01)
+    client.leave()
+    await asyncio.wait_for(serving, 5)
+    assert ended == [True]
+    assert client.bodies() == [b"data: first\n\n"]

@@ -6,6 +6,13 @@ collection. This response listens for ``http.disconnect`` while streaming,
 cancels the stream at once, and always ``aclose()``s the source so the turn
 pipeline can cancel the provider call and store the partial answer, then calls
 ``on_close`` (which frees what the stream held, even when it never started).
+
+``cancel_once=True`` is for a source that ends when cancelled once (the gateway's provider
+stream): a plain asyncio task watches for the disconnect and cancels the streaming task
+one time. The default keeps an anyio task group, whose cancelled scope cancels every
+later await of the source too: the chat and live streams need that (``with_heartbeats``
+waits with ``asyncio.wait_for`` and suppresses its pump's cancellation; a single cancel
+can be lost there, and the stream, with its slot, would outlive the client).
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ class EventStreamResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
         on_close: Callable[[], None] | None = None,
+        cancel_once: bool = False,
     ) -> None:
         self.body_iterator = content
         self.on_close = on_close
+        self.cancel_once = cancel_once
         self.status_code = 200
         self.background = background
         self.init_headers(
@@ -40,6 +49,9 @@ class EventStreamResponse(Response):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.cancel_once:
+            await self._with_task_group(send, receive)
+            return
         source = self.body_iterator
         task = asyncio.current_task()
         assert task is not None
@@ -54,8 +66,8 @@ class EventStreamResponse(Response):
                     "headers": self.raw_headers,
                 }
             )
-            # a plain task, not an anyio task group: the group's scopes, its spawn and its
-            # cancellation delivery were most of this response's own CPU
+            # cancel_once: a plain task, not an anyio task group (the group's scopes, its
+            # spawn and its cancellation delivery were most of this response's own CPU)
             watcher = asyncio.get_running_loop().create_task(_watch_disconnect(receive, left))
             try:
                 async for chunk in source:
@@ -83,6 +95,52 @@ class EventStreamResponse(Response):
         finally:
             if watcher is not None:
                 watcher.cancel()
+            try:
+                with anyio.CancelScope(shield=True):
+                    await source.aclose()  # type: ignore[attr-defined]
+            finally:
+                if self.on_close is not None:
+                    self.on_close()  # also when the source never started
+        if self.background is not None:
+            await self.background()
+
+    async def _with_task_group(self, send: Send, receive: Receive) -> None:
+        """The disconnect cancels an anyio scope: every await of the source is cancelled
+        again until it ends (a source may swallow one cancellation, as ``asyncio.wait_for``
+        can on Python 3.11 when its inner future finishes at the same moment)."""
+        source = self.body_iterator
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            async with anyio.create_task_group() as tg:
+
+                async def watch_disconnect() -> None:
+                    while True:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            tg.cancel_scope.cancel()
+                            return
+
+                tg.start_soon(watch_disconnect)
+                try:
+                    async for chunk in source:
+                        await send(
+                            {
+                                "type": "http.response.body",
+                                "body": chunk.encode(),
+                                "more_body": True,
+                            }
+                        )
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                except OSError:  # the client went away while we were writing
+                    pass
+                tg.cancel_scope.cancel()
+        finally:
             try:
                 with anyio.CancelScope(shield=True):
                     await source.aclose()  # type: ignore[attr-defined]

@@ -136,7 +136,8 @@ async def serve_completion(
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         encoder = ChunkEncoder(completion_id, body.model)
-        return EventStreamResponse(_chunks(head, events, encoder, include_usage))
+        # the provider stream ends at one cancellation (no await in it swallows one)
+        return EventStreamResponse(_chunks(head, events, encoder, include_usage), cancel_once=True)
     text, calls, usage, finish, report = await _collect(head, events)
     return _JSONResponse(
         completion_body(completion_id, body.model, text, finish, usage, tool_calls=calls),
