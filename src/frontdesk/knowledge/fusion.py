@@ -35,17 +35,16 @@ class FusedChunk:
     lexical: float | None  # BM25, when the chunk was a lexical candidate
 
 
-def _max_normalised(values: dict[str, float]) -> dict[str, float]:
-    top = max(values.values(), default=0.0)
-    return {key: (v / top if top > 0 else 0.0) for key, v in values.items()}
-
-
 def fuse(
     vector_lists: Sequence[Sequence[ScoredChunk]],
     lexical: Sequence[ScoredChunk],
     params: FusionParams,
 ) -> list[FusedChunk]:
-    """Chunks of every list, best first, scored as the module docstring says."""
+    """Chunks of every list, best first, scored as the module docstring says.
+
+    On the search hot path (every turn): plain loops over dicts, no per-hit function
+    calls, each score normalised where it is used."""
+    floor = params.floor
     chunks: dict[str, StoredChunk] = {}
     best_sim: dict[str, float] = {}
     chunk_vec: dict[str, float] = {}
@@ -53,45 +52,80 @@ def fuse(
     for hits in vector_lists:
         per_doc: dict[str, float] = {}
         for hit in hits:
-            cid = hit.chunk.id
-            chunks[cid] = hit.chunk
-            best_sim[cid] = max(best_sim.get(cid, -1.0), hit.score)
-            gain = max(0.0, hit.score - params.floor)
-            chunk_vec[cid] = chunk_vec.get(cid, 0.0) + gain
-            doc = hit.chunk.document_id
-            per_doc[doc] = max(per_doc.get(doc, 0.0), gain)
+            chunk = hit.chunk
+            cid, score = chunk.id, hit.score
+            gain = score - floor
+            if gain <= 0.0:
+                gain = 0.0
+            if cid in best_sim:
+                if score > best_sim[cid]:
+                    best_sim[cid] = score
+                chunk_vec[cid] += gain
+            else:
+                best_sim[cid] = score if score > -1.0 else -1.0
+                chunk_vec[cid] = gain
+            chunks[cid] = chunk
+            doc = chunk.document_id
+            if gain > per_doc.get(doc, 0.0):
+                per_doc[doc] = gain
+            elif doc not in per_doc:
+                per_doc[doc] = 0.0
         for doc, gain in per_doc.items():
             doc_vec[doc] = doc_vec.get(doc, 0.0) + gain
     chunk_lex: dict[str, float] = {}
     doc_lex: dict[str, float] = {}
     for hit in lexical:
-        cid = hit.chunk.id
-        chunks[cid] = hit.chunk
-        chunk_lex[cid] = max(chunk_lex.get(cid, 0.0), hit.score)
-        doc = hit.chunk.document_id
-        doc_lex[doc] = max(doc_lex.get(doc, 0.0), hit.score)
+        chunk = hit.chunk
+        cid, score = chunk.id, hit.score
+        chunks[cid] = chunk
+        if score > chunk_lex.get(cid, 0.0):
+            chunk_lex[cid] = score
+        elif cid not in chunk_lex:
+            chunk_lex[cid] = 0.0
+        doc = chunk.document_id
+        if score > doc_lex.get(doc, 0.0):
+            doc_lex[doc] = score
+        elif doc not in doc_lex:
+            doc_lex[doc] = 0.0
 
     w = params.lexical_weight
-    n_chunk_vec, n_chunk_lex = _max_normalised(chunk_vec), _max_normalised(chunk_lex)
-    n_doc_vec, n_doc_lex = _max_normalised(doc_vec), _max_normalised(doc_lex)
-    chunk_score = {
-        cid: w * n_chunk_lex.get(cid, 0.0) + (1 - w) * n_chunk_vec.get(cid, 0.0) for cid in chunks
-    }
-    doc_score = {
-        doc: w * n_doc_lex.get(doc, 0.0) + (1 - w) * n_doc_vec.get(doc, 0.0)
-        for doc in {c.document_id for c in chunks.values()}
-    }
+    top_cv = max(chunk_vec.values(), default=0.0)
+    top_cl = max(chunk_lex.values(), default=0.0)
+    top_dv = max(doc_vec.values(), default=0.0)
+    top_dl = max(doc_lex.values(), default=0.0)
+    chunk_score: dict[str, float] = {}
+    doc_score: dict[str, float] = {}
     lead: dict[str, str] = {}  # document -> its best chunk
     for cid, chunk in chunks.items():
-        current = lead.get(chunk.document_id)
-        if current is None or (chunk_score[cid], current) > (chunk_score[current], cid):
-            lead[chunk.document_id] = cid
+        lex = chunk_lex.get(cid)
+        vec = chunk_vec.get(cid)
+        n_lex = (lex / top_cl if top_cl > 0 else 0.0) if lex is not None else 0.0
+        n_vec = (vec / top_cv if top_cv > 0 else 0.0) if vec is not None else 0.0
+        mine = chunk_score[cid] = w * n_lex + (1 - w) * n_vec
+        doc = chunk.document_id
+        current = lead.get(doc)
+        if current is None:
+            lead[doc] = cid
+            dl, dv = doc_lex.get(doc), doc_vec.get(doc)
+            n_dl = (dl / top_dl if top_dl > 0 else 0.0) if dl is not None else 0.0
+            n_dv = (dv / top_dv if top_dv > 0 else 0.0) if dv is not None else 0.0
+            doc_score[doc] = w * n_dl + (1 - w) * n_dv
+        else:
+            theirs = chunk_score[current]
+            if mine > theirs or (mine == theirs and current > cid):
+                lead[doc] = cid
     scored = []
     for cid, chunk in chunks.items():
-        best = chunk_score[lead[chunk.document_id]]
+        doc = chunk.document_id
+        best = chunk_score[lead[doc]]
         share = chunk_score[cid] / best if best > 0 else 0.0
-        score = doc_score[chunk.document_id] * share
-        scored.append(FusedChunk(chunk, score, best_sim.get(cid), chunk_lex.get(cid)))
+        scored.append(
+            FusedChunk(chunk, doc_score[doc] * share, best_sim.get(cid), chunk_lex.get(cid))
+        )
     # Ties (e.g. every chunk below the similarity floor) go to the closer, then the id.
-    scored.sort(key=lambda f: (-f.score, -(f.similarity or -1.0), f.chunk.id))
+    scored.sort(key=_order)
     return scored
+
+
+def _order(f: FusedChunk) -> tuple[float, float, str]:
+    return (-f.score, -(f.similarity or -1.0), f.chunk.id)

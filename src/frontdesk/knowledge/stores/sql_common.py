@@ -165,11 +165,12 @@ class SqlStoreBase:
             return self._search_fulltext(query, where, k)
         weights = self.lexicon.analyzer.query_weights(query)
         labels, scores = index.search(weights, k, where.document_ids)
-        hits = self._hits(where, [int(x) for x in labels], info.generation)
+        keys: list[int] = labels.tolist()  # Python ints and floats in one call each
+        hits = self._hits(where, keys, info.generation)
         return [
-            ScoredChunk(hits[int(label)], float(score))
-            for label, score in zip(labels, scores, strict=True)
-            if int(label) in hits
+            ScoredChunk(hits[label], score)
+            for label, score in zip(keys, scores.tolist(), strict=True)
+            if label in hits
         ]
 
     def refresh_lexicon(self, tenant: str, collection: str) -> None:
@@ -207,10 +208,12 @@ class SqlStoreBase:
         if cached is None:
             return self._fetch_pks(where, pks)
         documents = where.document_ids
+        if documents is None:
+            return {pk: cached[pk] for pk in pks if pk in cached}
         found = {}
         for pk in pks:
             chunk = cached.get(pk)
-            if chunk is not None and (documents is None or chunk.document_id in documents):
+            if chunk is not None and chunk.document_id in documents:
                 found[pk] = chunk
         return found
 

@@ -271,14 +271,18 @@ class SqliteKnowledgeStore(SqlStoreBase):
         if index is None or k <= 0:
             return [[] for _ in range(len(queries))]
         want = k if where.document_ids is None else max(k * 10, 100)
-        found = [index.search(q, want, self.ef_search) for q in queries]
-        pks = sorted({int(x) for labels, _ in found for x in labels})
+        # Python ints and floats in one call per array (iterating numpy arrays is slower)
+        found: list[tuple[list[int], list[float]]] = [
+            (labels.tolist(), scores.tolist())
+            for labels, scores in (index.search(q, want, self.ef_search) for q in queries)
+        ]
+        pks = sorted({x for labels, _ in found for x in labels})
         hits = self._hits(where, pks, index.generation)
         return [
             [
-                ScoredChunk(hits[int(label)], float(score))
+                ScoredChunk(hits[label], score)
                 for label, score in zip(labels, scores, strict=True)
-                if int(label) in hits
+                if label in hits
             ][:k]
             for labels, scores in found
         ]
