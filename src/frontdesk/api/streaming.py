@@ -95,14 +95,17 @@ class EventStreamResponse(Response):
         finally:
             if watcher is not None:
                 watcher.cancel()
-            try:
-                with anyio.CancelScope(shield=True):
-                    await source.aclose()  # type: ignore[attr-defined]
-            finally:
-                if self.on_close is not None:
-                    self.on_close()  # also when the source never started
+            await self._close(source)
         if self.background is not None:
             await self.background()
+
+    async def _close(self, source: AsyncIterator[str]) -> None:
+        try:
+            with anyio.CancelScope(shield=True):
+                await source.aclose()  # type: ignore[attr-defined]
+        finally:
+            if self.on_close is not None:
+                self.on_close()  # also when the source never started
 
     async def _with_task_group(self, send: Send, receive: Receive) -> None:
         """The disconnect cancels an anyio scope: every await of the source is cancelled
@@ -141,12 +144,7 @@ class EventStreamResponse(Response):
                     pass
                 tg.cancel_scope.cancel()
         finally:
-            try:
-                with anyio.CancelScope(shield=True):
-                    await source.aclose()  # type: ignore[attr-defined]
-            finally:
-                if self.on_close is not None:
-                    self.on_close()  # also when the source never started
+            await self._close(source)
         if self.background is not None:
             await self.background()
 
