@@ -29,11 +29,11 @@ from frontdesk.api.sse import native_frame, with_heartbeats
 from frontdesk.api.streaming import EventStreamResponse
 from frontdesk.api.turn_queue import queued_stream, turn_gate
 from frontdesk.chat.kinds import Turn, outcome_of
+from frontdesk.chat.service import ChatService
 from frontdesk.chat.turn import AnswerTurn
 from frontdesk.errors import FrontdeskError, NotFound, ValidationFailed
 from frontdesk.identity.binding import Bind, without_identity
 from frontdesk.media.message import message_text
-from frontdesk.providers.base import TokenCounter
 from frontdesk.providers.tokens import warm
 from frontdesk.services import Services
 
@@ -91,18 +91,15 @@ class CreatedConversation(ConversationOut):
     """The verified customer's user id (``X-Frontdesk-Identity``), None when anonymous."""
 
 
-_WARMED: set[int] = set()
-
-
-def _warm_once(background: BackgroundTasks, counter: TokenCounter) -> None:
+def _warm_once(background: BackgroundTasks, chat: ChatService) -> None:
     """The first new conversation loads its bot's tokenizer, after its response is sent.
 
     Nothing loads one at start (o200k_base holds the GIL for ~0.45 s of CPU while it loads):
     the web chat opens its conversation before the customer types, so the first turn finds
-    it loaded. Once per counter and process; a counter already loaded returns at once."""
-    if id(counter) not in _WARMED:
-        _WARMED.add(id(counter))
-        background.add_task(warm, counter)  # in the thread pool
+    it loaded. Once per app; a counter already loaded returns at once."""
+    if not chat.tokens_warming:
+        chat.tokens_warming = True
+        background.add_task(warm, chat.provider.tokens)  # in the thread pool
 
 
 @router.post("/conversations", status_code=201, response_model=CreatedConversation)
@@ -132,7 +129,7 @@ async def create_conversation(
         conv = await services.chat.start_conversation(metadata)
     finally:
         ticket.release()
-    _warm_once(background, services.chat.provider.tokens)
+    _warm_once(background, services.chat)
     out = ConversationOut.of(conv, [], greeting=services.bot.greeting)
     return CreatedConversation(
         **out.model_dump(), session=token, customer=identity.user_id if identity else None

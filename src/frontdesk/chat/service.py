@@ -75,6 +75,8 @@ class ChatService:
     """Verifies the customer identity a request presents (no config: everyone anonymous)."""
     actions: ActionDeps | None = None
     """The bot's actions (None: it has none)."""
+    tokens_warming: bool = field(default=False, init=False)
+    """The first new conversation has scheduled the tokenizer's load (``api/chat.py``)."""
 
     @property
     def rewriter(self) -> ModelRewriter | None:
