@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -123,7 +122,10 @@ async def with_heartbeats(frames: AsyncIterator[str], interval: float) -> AsyncI
     try:
         while True:
             try:
-                kind, value = await asyncio.wait_for(queue.get(), timeout=interval)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the queue hands over an item
+                async with asyncio.timeout(interval):
+                    kind, value = await queue.get()
             except TimeoutError:
                 yield HEARTBEAT
                 continue
@@ -135,5 +137,9 @@ async def with_heartbeats(frames: AsyncIterator[str], interval: float) -> AsyncI
     finally:
         if not task.done():
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # our own cancellation, not only the pump's
