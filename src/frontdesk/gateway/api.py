@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from frontdesk.api.auth_deps import authenticate
 from frontdesk.api.openai_wire import ChunkEncoder, completion_body, new_completion_id
@@ -133,19 +134,56 @@ async def serve_completion(
     # up to the first answer event: an outage or refusal is a proper HTTP error
     head = await _head(events)
     completion_id = new_completion_id()
+    # the accounting after the CallReport goes after the answer unless a budget reservation
+    # waits to be settled (the caller's next request must see the actual cost)
+    early = not call.reserved
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         encoder = ChunkEncoder(completion_id, body.model)
         # the provider stream ends at one cancellation (no await in it swallows one)
-        return EventStreamResponse(_chunks(head, events, encoder, include_usage), cancel_once=True)
-    text, calls, usage, finish, report = await _collect(head, events)
-    return _JSONResponse(
+        return EventStreamResponse(
+            _chunks(head, events, encoder, include_usage, early=early), cancel_once=True
+        )
+    text, calls, usage, finish, report, tail = await _collect(head, events, early=early)
+    return _Completion(
         completion_body(completion_id, body.model, text, finish, usage, tool_calls=calls),
         headers={
             "X-Frontdesk-Provider": report.provider if report else "",
             "X-Frontdesk-Cost-Usd": str(report.cost if report and report.cost else Decimal(0)),
         },
+        tail=events if tail else None,
     )
+
+
+class _Completion(_JSONResponse):
+    """A complete answer; ``tail``, the provider events left after the CallReport (reading
+    them to their end runs the call's accounting), is read once the answer is written."""
+
+    def __init__(
+        self,
+        content: Any,
+        *,
+        headers: dict[str, str],
+        tail: AsyncGenerator[ProviderEvent, None] | None,
+    ) -> None:
+        super().__init__(content, headers=headers)
+        self._tail = tail
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self._tail is not None:
+                await _drain(self._tail)
+
+
+async def _drain(rest: AsyncGenerator[ProviderEvent, None]) -> None:
+    """Read ``rest`` to its end (the gateway's accounting runs there), then close it."""
+    try:
+        async for _ev in rest:
+            pass
+    finally:
+        await rest.aclose()
 
 
 _HEAD_ENDS = (TextDelta, ToolCallRequested, Finish, CallReport)
@@ -205,17 +243,24 @@ class _Answer:
 
 
 async def _collect(
-    head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None]
-) -> tuple[str, list[ToolCall], Usage, str, CallReport | None]:
+    head: list[ProviderEvent], rest: AsyncGenerator[ProviderEvent, None], *, early: bool
+) -> tuple[str, list[ToolCall], Usage, str, CallReport | None, bool]:
+    """The answer in ``head`` and ``rest``; ``rest`` is closed, except with ``early`` once its
+    CallReport was read (the last flag is then true, and the caller reads the tail)."""
     answer = _Answer()
+    tail = False
     try:
         for ev in head:
             answer.add(ev)
         async for ev in rest:
             answer.add(ev)
+            if early and isinstance(ev, CallReport):
+                tail = True
+                break
     finally:
-        await rest.aclose()
-    return "".join(answer.parts), answer.calls, answer.usage, answer.finish, answer.report
+        if not tail:
+            await rest.aclose()
+    return "".join(answer.parts), answer.calls, answer.usage, answer.finish, answer.report, tail
 
 
 async def _chunks(
@@ -223,8 +268,13 @@ async def _chunks(
     rest: AsyncGenerator[ProviderEvent, None],
     encoder: ChunkEncoder,
     include_usage: bool,
+    *,
+    early: bool,
 ) -> AsyncGenerator[str, None]:
+    """The SSE frames; with ``early``, the events after the CallReport (the accounting) are
+    read after the last frame."""
     answer = _Answer()
+    tail = False
     try:
         # the role frame and the head's frames in one write: the first token goes with them
         first = [encoder.role()]
@@ -234,6 +284,9 @@ async def _chunks(
                 first.append(frame)
         yield "".join(first)
         async for ev in rest:
+            if early and isinstance(ev, CallReport):
+                tail = True
+                break
             frame = answer.frame(ev, encoder)
             if frame is not None:
                 yield frame
@@ -241,7 +294,12 @@ async def _chunks(
         yield encoder.error(str(exc), getattr(exc, "code", "internal_error"))
         return
     finally:
-        await rest.aclose()
-    if include_usage:
-        yield encoder.usage(answer.usage)
-    yield encoder.done
+        if not tail:
+            await rest.aclose()
+    try:
+        if include_usage:
+            yield encoder.usage(answer.usage)
+        yield encoder.done
+    finally:
+        if tail:
+            await _drain(rest)

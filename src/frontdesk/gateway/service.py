@@ -40,6 +40,11 @@ class GatewayCall:
     model: str = ""
     cost: Decimal = Decimal(0)
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    reserved: bool = False
+    """A budget reservation is held for the call (set once the call has started): its
+    actual cost is settled before the answer goes out, so the caller's next request
+    sees it. Without one, the accounting after the CallReport (metrics, span, usage
+    record) may run after the answer is written (see :func:`gateway.api.serve_completion`)."""
 
 
 class Gateway:
@@ -93,7 +98,8 @@ class Gateway:
         self, call: GatewayCall, request: ChatRequest
     ) -> AsyncGenerator[ProviderEvent, None]:
         """Provider events for ``request`` (ending with the priced CallReport);
-        budget reserved before, settled and recorded after."""
+        budget reserved before, settled and recorded after: when the stream ends, i.e. at
+        the read after the CallReport."""
         metered = await self._metered.start(
             self.subject(call.principal),
             request,
@@ -101,6 +107,7 @@ class Gateway:
             started=call.started,
             attributes={"frontdesk.gateway.model": call.requested},
         )
+        call.reserved = metered.reservation is not None
         status, error = "failed", None
         try:
             async with contextlib.aclosing(metered.stream()) as events:
