@@ -172,3 +172,23 @@ def test_keys_are_refused_and_counted_as_before(migrated: Settings, running: Run
         assert blocked.status_code == 429
         assert "retry-after" in blocked.headers
         assert blocked.json() == post(VIA_APP, "fd_wrong").json()
+
+
+def test_fast_path_requests_carry_the_route_label(migrated: Settings, running: Running) -> None:
+    """The metrics and access log label a request the fast path served with its route (the
+    app's routers are not searched per request: FastAPI includes them lazily)."""
+    key = create_key(migrated.resolved_database_url, role="client", name="lbl").token
+    auth = {"Authorization": f"Bearer {key}"}
+    ask = {"model": "scripted", "messages": [{"role": "user", "content": "hello"}]}
+    with running(None, bot=_bot()) as http:
+        for _ in range(2):
+            assert http.post(URL, json=ask, headers=auth).status_code == 200
+        metrics = http.get("/metrics").text
+    served = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("frontdesk_http_requests_total{") and 'method="POST"' in line
+    ]
+    assert served == [
+        'frontdesk_http_requests_total{method="POST",route="/v1/chat/completions",status="200"} 2.0'
+    ], served

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -150,13 +151,28 @@ class GatewayRoute:
             response = await handler(request, exc)
         await response(scope, request.receive, send)
 
-    def _app_route(self, scope: Scope) -> object | None:
+    def _app_route(self, scope: Scope) -> object:
+        """The app's route for ``PATH`` (looked up once), else a stand-in with its path:
+        FastAPI 0.165 keeps an included router's routes inside an ``_IncludedRouter``, so
+        the app's own list has none of them (and every request searched it in vain)."""
         if self._route is None:
+            self._route = _ROUTE_LABEL
             for route in scope["app"].router.routes:
                 if getattr(route, "path", None) == PATH and "POST" in getattr(route, "methods", ()):
                     self._route = route
                     break
         return self._route
+
+
+@dataclass(frozen=True, slots=True)
+class _RouteLabel:
+    """What the access log and the metrics read off ``scope["route"]``."""
+
+    path: str
+    methods: frozenset[str]
+
+
+_ROUTE_LABEL = _RouteLabel(PATH, frozenset({"POST"}))
 
 
 def _handler_for(app: Any, exc: Exception) -> Handler | None:
