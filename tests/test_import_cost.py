@@ -41,6 +41,9 @@ NOT_AT_IMPORT = (
     "cryptography",
     "PIL",  # images: on the first image
     "phonenumbers",  # the PII guard
+    "sqlalchemy.orm",  # the store uses the Core: frontdesk.sqlalchemy_async skips the ORM
+    "frontdesk.replay.engine",  # an admin's replay of a turn: on the first replay
+    "frontdesk.knowledge.sandbox",  # the parser sandbox: on the first document upload
 )
 
 GUARD_AND_KNOWLEDGE = (
@@ -58,6 +61,7 @@ GUARD_AND_KNOWLEDGE = (
     "frontdesk.knowledge.ingest",
     "frontdesk.answer.extractive",
     "frontdesk.actions.routing",
+    "sqlalchemy.orm",  # not by the lifespan's queries or a conversation's either
 )
 """Not loaded by an app whose bot has knowledge, guard and actions off, even once it has
 started: wiring imports each stack when the bot config turns it on."""
@@ -70,6 +74,9 @@ from frontdesk.settings import load_settings
 settings = load_settings()
 with TestClient(create_app(settings, bot=load_bot_config(settings.bot_config))) as client:
     assert client.get("/healthz").status_code == 200
+    created = client.post("/api/conversations", json={})
+    assert created.status_code == 201
+    assert client.get(f"/api/conversations/{created.json()['id']}").status_code == 200
 """
 
 GATEWAY_BOT = """\
@@ -203,6 +210,49 @@ def test_long_lived_leaves_a_disabled_collector_disabled() -> None:
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+ORM_ON_DEMAND = """
+import frontdesk.app
+import sqlalchemy.ext
+import sqlalchemy.ext.asyncio as package
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+before = "sqlalchemy.orm" in sys.modules
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import engine, session
+checks = {
+    "orm_before": before,
+    "orm_after": "sqlalchemy.orm" in sys.modules,
+    "same_engine": (AsyncEngine, create_async_engine)
+    == (engine.AsyncEngine, engine.create_async_engine),
+    "same_session": (AsyncSession, async_sessionmaker)
+    == (session.AsyncSession, session.async_sessionmaker),
+    "bound": sys.modules["sqlalchemy.ext.asyncio"] is package and sqlalchemy.ext.asyncio is package,
+    "missing": not hasattr(package, "no_such_name"),
+}
+"""
+
+
+def test_the_orm_part_of_sqlalchemy_ext_asyncio_still_imports_on_demand() -> None:
+    """An app's process has ``sqlalchemy.ext.asyncio`` without the ORM; the first ORM name
+    asked of it (``AsyncSession``) runs the package's own ``__init__`` and is the real one."""
+    assert _probe(ORM_ON_DEMAND, "checks") == {
+        "orm_before": False,
+        "orm_after": True,
+        "same_engine": True,
+        "same_session": True,
+        "bound": True,
+        "missing": True,
+    }
+
+
+def test_without_orm_leaves_an_imported_package_alone() -> None:
+    import sqlalchemy.ext.asyncio
+
+    from frontdesk.sqlalchemy_async import without_orm
+
+    assert without_orm() is sqlalchemy.ext.asyncio
+    assert sqlalchemy.ext.asyncio.AsyncSession.__name__ == "AsyncSession"
 
 
 def test_the_check_sees_an_import() -> None:

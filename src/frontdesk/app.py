@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# first: sqlalchemy.ext.asyncio without the ORM its __init__ imports (~0.07 s CPU per start)
+import frontdesk.sqlalchemy_async  # noqa: F401  # isort: skip
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 

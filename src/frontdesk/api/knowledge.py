@@ -26,7 +26,6 @@ from frontdesk.api.uploads import read_upload
 from frontdesk.auth.keys import Principal
 from frontdesk.chat.knowledge import KnowledgeBase
 from frontdesk.errors import ClientError, NotFound, ValidationFailed
-from frontdesk.knowledge.sandbox import limits_from
 from frontdesk.knowledge.types import SearchFilter, StoredChunk
 from frontdesk.memory.base import MemoryStore
 from frontdesk.services import Services
@@ -227,6 +226,7 @@ async def upload_document(
     name = upload.filename or "upload"
     source = upload.fields.get("source") or name
     from frontdesk.knowledge.ingest import ingest_bytes  # the ingest stack: on first upload
+    from frontdesk.knowledge.sandbox import limits_from
 
     work = asyncio.ensure_future(
         ingest_bytes(

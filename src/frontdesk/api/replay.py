@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.api.auth_deps import AdminDep
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.tenancy import tenant_of
-from frontdesk.replay.build import replayer_for
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -35,6 +34,8 @@ async def replay_turn(
     body: ReplayRequest | None = None,
 ) -> dict[str, Any]:
     """The stored and the replayed answer, a unified diff of their text and changed fields."""
+    from frontdesk.replay.build import replayer_for  # the replay engine: on the first replay
+
     replayer = replayer_for(services)
     endpoint = body.endpoint if body is not None else None
     replay = await replayer.replay(turn_id, endpoint=endpoint, tenant_id=tenant_of(admin))
