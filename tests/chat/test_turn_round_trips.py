@@ -4,6 +4,7 @@ statement is a hop to the SQLite thread, so the count is the turn's largest CPU 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from frontdesk.memory import sqlite_driver
 from frontdesk.memory.migrate import upgrade
@@ -24,40 +23,50 @@ BACKGROUND = ("FROM escalation_outbox", "WHERE messages.status = ?")
 """The app's pollers (escalation outbox, queued answers): they run beside any turn."""
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine of this process runs while inside (BEGIN and COMMIT
-    too), without the transactions of the app's background pollers."""
-    seen: list[tuple[int, str]] = []
-    lock = threading.Lock()
+class Statements:
+    """Every SQL statement SQLite runs while :meth:`recording` (BEGIN and COMMIT too, as
+    SQLite's trace reports them, whichever path sent them), grouped into transactions,
+    without those of the app's background pollers. Install before the app opens its
+    connections."""
 
-    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        with lock:
-            seen.append((id(conn.connection), " ".join(statement.split())))
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._seen: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+        self._on = False
+        connect = sqlite3.connect
 
-    def on_commit(conn: Any) -> None:
-        with lock:
-            seen.append((id(conn.connection), "COMMIT"))
+        def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            db: sqlite3.Connection = connect(*args, **kwargs)
+            db.set_trace_callback(lambda statement: self._record(id(db), statement))
+            return db
 
-    out: list[str] = []
-    event.listen(Engine, "before_cursor_execute", on_execute)
-    event.listen(Engine, "commit", on_commit)
-    try:
-        yield out
-    finally:
-        event.remove(Engine, "before_cursor_execute", on_execute)
-        event.remove(Engine, "commit", on_commit)
-    # a transaction is a BEGIN and what its connection runs until the next BEGIN on it
-    open_txn: dict[int, list[str]] = {}
-    transactions: list[list[str]] = []
-    for conn, statement in seen:
-        if statement.startswith("BEGIN") or conn not in open_txn:
-            open_txn[conn] = []
-            transactions.append(open_txn[conn])
-        open_txn[conn].append(statement)
-    for txn in transactions:
-        if not any(marker in st for st in txn for marker in BACKGROUND):
-            out += [st[:120] for st in txn]
+        monkeypatch.setattr(sqlite3, "connect", traced)
+
+    def _record(self, conn: int, statement: str) -> None:
+        if self._on:
+            with self._lock:
+                self._seen.append((conn, " ".join(statement.split())))
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        self._on = True
+        try:
+            yield
+        finally:
+            self._on = False
+
+    def transactions(self) -> list[list[str]]:
+        """A transaction is a BEGIN and what its connection runs until the next BEGIN."""
+        open_txn: dict[int, list[str]] = {}
+        found: list[list[str]] = []
+        for conn, statement in self._seen:
+            if statement.startswith("BEGIN") or conn not in open_txn:
+                open_txn[conn] = []
+                found.append(open_txn[conn])
+            open_txn[conn].append(statement[:120])
+        return [
+            txn for txn in found if not any(marker in st for st in txn for marker in BACKGROUND)
+        ]
 
 
 def test_a_bare_turn_is_one_read_and_two_writes(
@@ -66,7 +75,8 @@ def test_a_bare_turn_is_one_read_and_two_writes(
     """The conversation and its messages in one read; the customer's message and the pending
     answer in one write; the answer with its turn record and the escalation signal (with
     the recent ones) in the other. (Before: 9 transactions, 26 statements; then 4 and 17.)
-    On SQLite each transaction is two hand-offs to the connection's thread (14.7 before)."""
+    On SQLite each transaction is one hand-off to a connection's thread (14.7 before
+    sqlite_driver, then 6 through SQLAlchemy: memory/sqlite_direct.py)."""
     handoffs: list[str] = []
     original = sqlite_driver.Connection._call
 
@@ -75,19 +85,23 @@ def test_a_bare_turn_is_one_read_and_two_writes(
         return await original(self, function)
 
     monkeypatch.setattr(sqlite_driver.Connection, "_call", counted)
+    sql = Statements(monkeypatch)
     provider = ScriptedProvider(responder=lambda request: "Around the clock.")
     with running(provider) as client:
         cid = new_conversation(client)
         send(client, cid, "When are you open?")
-        with statements() as seen:
+        with sql.recording():
             handoffs.clear()
             events = send(client, cid, "And on Sundays?")
             turn_handoffs = list(handoffs)
         assert text_of(events) == "Around the clock."
-    begins = [s for s in seen if s.startswith("BEGIN")]
-    assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"], seen
-    assert len(seen) == 15, seen
-    assert turn_handoffs == ["_run"] * 6, turn_handoffs
+    shapes = [[" ".join(st.split()[:2]) for st in txn] for txn in sql.transactions()]
+    read = ["BEGIN", "SELECT conversations.id,", "SELECT messages.id,", "COMMIT"]
+    exchange = ["BEGIN IMMEDIATE", "UPDATE conversations", "INSERT INTO", "INSERT INTO", "COMMIT"]
+    answer = ["BEGIN IMMEDIATE", "UPDATE messages", "INSERT INTO", "UPDATE conversations"]
+    answer += ["INSERT INTO", "SELECT conversation_signals.kind", "COMMIT"]
+    assert shapes == [read, exchange, answer], sql.transactions()
+    assert turn_handoffs == ["_transaction"] * 3, turn_handoffs
     # the memory of the turn is the read of the request: the second message saw the first
     prompt = provider.requests[-1].messages
     assert [m.content for m in prompt if m.role == "user"][-2:] == [

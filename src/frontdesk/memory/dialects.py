@@ -81,6 +81,12 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
 
     engine = create_async_engine(url, echo=echo, async_creator=connect)
     sync_engine = engine.sync_engine
+    if database and database != ":memory:" and not database.startswith("file:"):
+        # a file: the chat turn's transactions may run on connections of their own
+        from frontdesk.memory import sqlite_direct
+
+        args, kwargs = sync_engine.dialect.create_connect_args(parsed)
+        sqlite_direct.register(engine, partial(sqlite3.connect, *args, **kwargs))
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -89,10 +95,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            for pragma in PRAGMAS:
+                cursor.execute(pragma)
         finally:
             cursor.close()
 
@@ -112,6 +116,22 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
             driver.mode = mode
 
     return engine
+
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+)
+"""Every SQLite connection's settings (the engine's and ``sqlite_direct``'s)."""
+
+
+def configure_sqlite(db: Any) -> None:
+    """A new ``sqlite3`` connection set up as the engine's are (on its own thread)."""
+    db.isolation_level = None  # BEGIN is sent explicitly
+    for pragma in PRAGMAS:
+        db.execute(pragma).close()
 
 
 def exact_decimal_type(dialect_name: str, precision: int, scale: int) -> TypeEngine[Any]:

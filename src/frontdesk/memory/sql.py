@@ -21,10 +21,11 @@ from frontdesk.domain import (
     TurnRecord,
 )
 from frontdesk.errors import Conflict, NotFound
-from frontdesk.memory import privacy, rows
+from frontdesk.memory import privacy, rows, sqlite_direct
 from frontdesk.memory.base import AddedMessage, Exchange, TurnSignal
 from frontdesk.memory.dialects import DEFER, LAST, WRITE_OPTION, create_engine
 from frontdesk.memory.schema import conversation_signals, conversations, messages, turns
+from frontdesk.memory.sqlite_direct import Rollback, execute
 
 __all__ = ["SqlMemoryStore", "create_engine"]
 
@@ -61,6 +62,8 @@ class SqlMemoryStore:
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._clock = clock
         self._seq_retries = seq_retries
+        self._direct = sqlite_direct.for_engine(engine)
+        """A SQLite file's turn transactions in one hand-off each (None: SQLAlchemy's path)."""
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = utc_now) -> SqlMemoryStore:
@@ -101,6 +104,8 @@ class SqlMemoryStore:
         self, conversation_id: str
     ) -> tuple[Conversation | None, list[StoredMessage]]:
         """The conversation and its messages (oldest first), read in one transaction."""
+        if self._direct is not None:
+            return await self._direct_conversation_with_messages(conversation_id)
         async with self._engine.connect() as conn:
             row = await self._conversation_row(conn, conversation_id)
             if row is None:
@@ -110,6 +115,28 @@ class SqlMemoryStore:
             )
             found = [rows.message(r) for r in result.mappings()]
         return rows.conversation(row), found
+
+    async def _direct_conversation_with_messages(
+        self, conversation_id: str
+    ) -> tuple[Conversation | None, list[StoredMessage]]:
+        direct = self._direct
+        assert direct is not None
+        conversation, listed = direct.prepare(_CONVERSATION), direct.prepare(_MESSAGES)
+        by_id = conversation.bind({"b_id": conversation_id})
+        after = listed.bind({"b_conversation": conversation_id, "b_after": 0})
+
+        def read(db: Any) -> Any:
+            found = execute(db, conversation, by_id).fetchall()
+            if not found:
+                return Rollback((None, []))
+            return found[0], execute(db, listed, after).fetchall()
+
+        row, found = await direct.read(read)
+        if row is None:
+            return None, []
+        return rows.conversation(conversation.row(row)), [
+            rows.message(listed.row(r)) for r in found
+        ]
 
     async def set_summary(self, conversation_id: str, summary: str, through_seq: int) -> None:
         """Store ``summary`` covering messages up to ``through_seq``.
@@ -265,6 +292,9 @@ class SqlMemoryStore:
         if_status: ConversationStatus,
     ) -> Exchange | None:
         now = self._clock()
+        user, reply = self._exchange_rows(conversation_id, content, client_message_id, now)
+        if self._direct is not None:
+            return await self._direct_exchange(conversation_id, if_status, now, user, reply)
         async with self._writer.begin() as conn:
             touched = await conn.execute(
                 _TOUCH_IF_STATUS, {"b_id": conversation_id, "b_status": if_status, "b_now": now}
@@ -275,31 +305,6 @@ class SqlMemoryStore:
                 stored = await self._by_client_id(conversation_id, client_message_id, conn)
                 if stored is not None:
                     return Exchange(AddedMessage(stored, created=False), None)
-            user: dict[str, Any] = {
-                "id": new_id(),
-                "conversation_id": conversation_id,
-                "role": "user",
-                "content": content,
-                "status": "complete",
-                "error": None,
-                "client_message_id": client_message_id,
-                "reply_to": None,
-                "metadata": {},
-                "created_at": now,
-                "completed_at": now,
-                "owner": None,
-            }
-            reply = {
-                **user,
-                "id": new_id(),
-                "role": "assistant",
-                "content": "",
-                "status": "pending",
-                "client_message_id": None,
-                "reply_to": user["id"],
-                "completed_at": None,
-                "owner": self.owner,
-            }
             # both take the next number inside the statement; the conversation's row is
             # locked, so nobody appends between them (SQLite: one hand-off, then committed)
             await conn.execute(_INSERT_NEXT_DEFERRED, {**user, "b_conversation": conversation_id})
@@ -308,6 +313,80 @@ class SqlMemoryStore:
             )
             reply["seq"] = result.scalar_one()
             user["seq"] = reply["seq"] - 1
+        return Exchange(AddedMessage(rows.message(user), created=True), rows.message(reply))
+
+    def _exchange_rows(
+        self, conversation_id: str, content: str, client_message_id: str | None, now: datetime
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The customer's message and the pending reply, as rows (without their seq)."""
+        user: dict[str, Any] = {
+            "id": new_id(),
+            "conversation_id": conversation_id,
+            "role": "user",
+            "content": content,
+            "status": "complete",
+            "error": None,
+            "client_message_id": client_message_id,
+            "reply_to": None,
+            "metadata": {},
+            "created_at": now,
+            "completed_at": now,
+            "owner": None,
+        }
+        reply = {
+            **user,
+            "id": new_id(),
+            "role": "assistant",
+            "content": "",
+            "status": "pending",
+            "client_message_id": None,
+            "reply_to": user["id"],
+            "completed_at": None,
+            "owner": self.owner,
+        }
+        return user, reply
+
+    async def _direct_exchange(
+        self,
+        conversation_id: str,
+        if_status: ConversationStatus,
+        now: datetime,
+        user: dict[str, Any],
+        reply: dict[str, Any],
+    ) -> Exchange | None:
+        """:meth:`_insert_exchange`'s transaction on SQLite's own thread: the same
+        statements, checks and order, one hand-off."""
+        direct = self._direct
+        assert direct is not None
+        client_id = user["client_message_id"]
+        touch = direct.prepare(_TOUCH_IF_STATUS)
+        touch_params = touch.bind({"b_id": conversation_id, "b_status": if_status, "b_now": now})
+        by_client = direct.prepare(_BY_CLIENT_ID)
+        client_params = by_client.bind({"b_conversation": conversation_id, "b_client": client_id})
+        user_values = {**user, "b_conversation": conversation_id}
+        reply_values = {**reply, "b_conversation": conversation_id}
+        insert_user = direct.prepare(_INSERT_NEXT_DEFERRED, user_values)
+        insert_reply = direct.prepare(_INSERT_NEXT_LAST, reply_values)
+        user_params, reply_params = insert_user.bind(user_values), insert_reply.bind(reply_values)
+
+        def write(db: Any) -> tuple[str, Any] | None:
+            if execute(db, touch, touch_params).rowcount == 0:
+                return None
+            if client_id is not None:
+                stored = execute(db, by_client, client_params).fetchall()
+                if stored:
+                    return "stored", stored[0]
+            execute(db, insert_user, user_params)
+            return "added", execute(db, insert_reply, reply_params).fetchall()[0]
+
+        result = await direct.write(write)
+        if result is None:
+            return None
+        kind, row = result
+        if kind == "stored":  # the client's id again: the message stored then
+            return Exchange(AddedMessage(rows.message(by_client.row(row)), created=False), None)
+        reply["seq"] = insert_reply.row(row)["seq"]
+        user["seq"] = reply["seq"] - 1
         return Exchange(AddedMessage(rows.message(user), created=True), rows.message(reply))
 
     async def find_reply(self, user_message_id: str) -> StoredMessage | None:
@@ -447,6 +526,8 @@ class SqlMemoryStore:
             "b_error": error,
             "b_now": now,
         }
+        if self._direct is not None:
+            return await self._direct_complete_turn(values, turn, now, metadata, signal)
         async with self._writer.begin() as conn:
             # SQLite: this statement is one hand-off; the rest travel with the last one
             if metadata:
@@ -480,6 +561,64 @@ class SqlMemoryStore:
                 _RECENT_SIGNALS, {"b_conversation": turn.conversation_id, "b_limit": signal.recent}
             )
             return [cast(str, k) for k in found.scalars()]
+
+    async def _direct_complete_turn(
+        self,
+        values: dict[str, Any],
+        turn: TurnRecord,
+        now: datetime,
+        metadata: dict[str, Any] | None,
+        signal: TurnSignal | None,
+    ) -> list[str]:
+        """:meth:`_complete_turn`'s transaction on SQLite's own thread: the same statements,
+        checks and order, one hand-off."""
+        direct = self._direct
+        assert direct is not None
+        finish = direct.prepare(_FINISH_MESSAGE_METADATA if metadata else _FINISH_MESSAGE)
+        finish_params = finish.bind(values)
+        set_metadata = direct.prepare(_SET_METADATA)
+        turn_values = rows.turn_values(turn, now=now)
+        insert_turn = direct.prepare(_INSERT_TURN, turn_values)
+        turn_params = insert_turn.bind(turn_values)
+        touch = direct.prepare(_TOUCH_DEFERRED)
+        touch_params = touch.bind({"b_id": turn.conversation_id, "b_now": now})
+        if signal is not None:
+            signal_row = {
+                "id": sortable_id(),
+                "conversation_id": turn.conversation_id,
+                "kind": signal.kind,
+                "detail": signal.detail,
+                "created_at": now,
+            }
+            insert_signal = direct.prepare(_INSERT_SIGNAL, signal_row)
+            signal_params = insert_signal.bind(signal_row)
+            recent = direct.prepare(_RECENT_SIGNALS)
+            recent_params = recent.bind(
+                {"b_conversation": turn.conversation_id, "b_limit": signal.recent}
+            )
+        message_id = values["b_id"]
+
+        def write(db: Any) -> Any:
+            if metadata:
+                found = execute(db, finish, finish_params).fetchall()
+                if not found:
+                    return Rollback(None)
+                merged = {**dict(finish.row(found[0])["metadata"] or {}), **metadata}
+                merge = set_metadata.bind({"b_id": message_id, "b_metadata": merged})
+                execute(db, set_metadata, merge)
+            elif execute(db, finish, finish_params).rowcount == 0:
+                return Rollback(None)
+            execute(db, insert_turn, turn_params)
+            execute(db, touch, touch_params)
+            if signal is None:
+                return []
+            execute(db, insert_signal, signal_params)
+            return [recent.row(r)["kind"] for r in execute(db, recent, recent_params).fetchall()]
+
+        kinds = await direct.write(write)
+        if kinds is None:
+            raise NotFound(f"message {message_id} not found in conversation {turn.conversation_id}")
+        return cast(list[str], kinds)
 
     async def list_turns(self, conversation_id: str) -> list[TurnRecord]:
         """Turns in the order they happened (time, then the user message's seq)."""
@@ -539,16 +678,12 @@ class SqlMemoryStore:
     async def _by_client_id(
         self, conversation_id: str, client_message_id: str, conn: AsyncConnection | None = None
     ) -> StoredMessage | None:
-        query = (
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id)
-            .where(messages.c.client_message_id == client_message_id)
-        )
+        values = {"b_conversation": conversation_id, "b_client": client_message_id}
         if conn is not None:
-            row = (await conn.execute(query)).mappings().first()
+            row = (await conn.execute(_BY_CLIENT_ID, values)).mappings().first()
         else:
             async with self._engine.connect() as own:
-                row = (await own.execute(query)).mappings().first()
+                row = (await own.execute(_BY_CLIENT_ID, values)).mappings().first()
         return None if row is None else rows.message(row)
 
 
@@ -567,6 +702,11 @@ _MESSAGES = (
     .order_by(messages.c.seq)
 )
 _MESSAGES_LAST = _MESSAGES.execution_options(**LAST)
+_BY_CLIENT_ID = (
+    select(messages)
+    .where(messages.c.conversation_id == bindparam("b_conversation"))
+    .where(messages.c.client_message_id == bindparam("b_client"))
+)
 _TOUCH = (
     update(conversations)
     .where(conversations.c.id == bindparam("b_id"))

@@ -106,6 +106,19 @@ class Connection(aiosqlite.Connection):
         queued, self._queued = self._queued, []
         return begin, queued
 
+    def stop_now(self) -> None:
+        """Close the database and end the thread after the jobs already given, without
+        waiting (for a synchronous caller, e.g. the engine's dispose event)."""
+        self._running = False
+
+        def close_and_stop() -> object:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+            return _STOP
+
+        self._tx.put_nowait((None, close_and_stop))
+
     def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self)
 
