@@ -52,6 +52,9 @@ class _Connection(FlowControlled):
     def __init__(self) -> None:
         super().__init__()
         self.transport: asyncio.Transport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The connection's loop, kept: each ``asyncio.get_running_loop()`` is a
+        ``getpid`` system call (its fork check)."""
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.error: Exception | None = None
@@ -95,6 +98,7 @@ class _Connection(FlowControlled):
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        self._loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         if not self.in_response:
@@ -164,7 +168,7 @@ class _Connection(FlowControlled):
 
     async def wait(self, timeout: float | None) -> None:  # noqa: ASYNC109 (a read timeout)
         """Until the loop has fed this connection something (or it ended)."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
         timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
         try:
@@ -178,7 +182,7 @@ class _Connection(FlowControlled):
         drained = self._drained
         if drained is None:
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         timer = loop.call_later(timeout, _expire, drained) if timeout is not None else None
         try:
             await drained
