@@ -322,3 +322,33 @@ def test_over_and_above_without_a_number_are_no_condition() -> None:
     assert "more_than" not in conditions("Extra rows above your allowance cost $1.00.")
     assert "more_than" in conditions("Accounts with over 200 members get a discount.")
     assert "more_than" in conditions("more than 5 pipelines")
+
+
+# --- the sources' sentence index, built once per set of sources ----------------------
+
+
+def test_sources_are_indexed_once_and_reports_stay_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import frontdesk.guard.grounding as grounding
+
+    built: list[int] = []
+    original = grounding.index_sources
+
+    def counting(sources):  # type: ignore[no-untyped-def]
+        built.append(len(sources))
+        return original(sources)
+
+    monkeypatch.setattr(grounding, "index_sources", counting)
+    answers = [
+        "The Starter plan costs $59 per month.",
+        "Annual plans get a full refund within 14 days of purchase.",
+        "Monthly plans are refunded for partial months.",
+    ]
+    cached = Grounder()
+    uncached = Grounder(cache_size=0)
+    for answer in answers:
+        assert cached.score(answer, SOURCES) == uncached.score(answer, SOURCES)
+    assert built.count(len(SOURCES)) == 1 + len(answers)  # once for cached, each for uncached
+    assert cached.score(answers[0], SOURCES[:2]) == uncached.score(answers[0], SOURCES[:2])
+    assert built.count(2) == 2  # another set of sources is indexed on its own

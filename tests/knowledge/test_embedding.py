@@ -14,6 +14,7 @@ from frontdesk.knowledge.embedding import (
     HashEmbedder,
     LocalEmbedder,
     TokenCounter,
+    plan_batches,
 )
 
 
@@ -38,6 +39,47 @@ def test_batching_and_padding_do_not_change_vectors(local_embedder: LocalEmbedde
     alone = np.vstack([local_embedder.embed_sync([t]) for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-4)
     assert local_embedder.embed_sync([]).shape == (0, MINILM_DIMENSIONS)
+
+
+def test_runs_are_planned_so_short_rows_are_not_padded_to_long_ones() -> None:
+    # a message (30 tokens) and its short sentences: two runs, not four rows of 30
+    assert sorted(map(sorted, plan_batches([30, 7, 6, 7], max_rows=32))) == [[0], [1, 2, 3]]
+    # rows close in length share a run (one run costs more than a few padded tokens)
+    assert plan_batches([16, 14, 15], max_rows=32) == [[1, 2, 0]]
+    # every row in exactly one run, runs of at most max_rows, in order of length
+    lengths = [5, 200, 9, 9, 64, 3, 120, 8] * 9
+    groups = plan_batches(lengths, max_rows=8)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert max(len(g) for g in groups) <= 8
+    flat = [lengths[i] for g in groups for i in g]
+    assert flat == sorted(flat)
+    assert plan_batches([], max_rows=4) == []
+
+
+def test_a_message_and_its_sentences_run_unpadded_and_bit_identical(
+    local_embedder: LocalEmbedder,
+) -> None:
+    """The model sees each run padded to its own longest row; the vectors are exactly those
+    of each text alone (the attention mask keeps padding out)."""
+    widths: list[tuple[int, int]] = []
+    session = local_embedder._session
+
+    class Recording:
+        def get_inputs(self):  # type: ignore[no-untyped-def]
+            return session.get_inputs()
+
+        def run(self, names, feeds):  # type: ignore[no-untyped-def]
+            widths.append(feeds["input_ids"].shape)
+            return session.run(names, feeds)
+
+    spy = LocalEmbedder(Recording(), local_embedder._tokenizer, memo_size=0)
+    message = "Hello! When is your support team available on weekends and public holidays? (3.7)"
+    texts = [message, "Hello!", "(3.7)"]
+    together = spy.embed_sync(texts)
+    assert len(widths) == 2 and widths[0][0] + widths[1][0] == 3
+    assert min(w for _, w in widths) < max(w for _, w in widths)
+    alone = np.vstack([spy.embed_sync([t]) for t in texts])
+    assert np.array_equal(together, alone)
 
 
 async def test_async_embed_runs_off_the_event_loop(local_embedder: LocalEmbedder) -> None:

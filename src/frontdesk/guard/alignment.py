@@ -138,11 +138,22 @@ def known_names(sources: Sequence[str]) -> frozenset[str]:
     return frozenset(n for src in sources for n in names(clean(src)))
 
 
-def build_index(
-    sources: Sequence[str], embedder: SyncEmbedder | None, *, extra_texts: Sequence[str] = ()
-) -> tuple[SourceIndex, npt.NDArray[np.float32] | None]:
-    """The sentence index of ``sources``; with an embedder, also embeds ``extra_texts``
-    (the claims) in the same batch and returns their vectors."""
+@dataclass(frozen=True, slots=True)
+class SourceSentences:
+    """The part of a :class:`SourceIndex` that depends on the sources alone (no claim, no
+    embedder): what :func:`build_index` would compute for the same sources, so a caller can
+    build it once per set of sources (:func:`index_sources`) and reuse it turn after turn."""
+
+    sentences: tuple[SourceSentence, ...]
+    known_names: frozenset[str]
+    all_names: frozenset[str]
+    generic_names: frozenset[str]
+    instances: frozenset[str]
+    text: str
+
+
+def index_sources(sources: Sequence[str]) -> SourceSentences:
+    """The sentences of ``sources`` with their features and the names across them."""
     known = known_names(sources)
     sentences: list[SourceSentence] = []
     per_source: list[set[str]] = []
@@ -175,10 +186,26 @@ def build_index(
     need = max(2, math.ceil(GENERIC_SHARE * len(sources)))
     # a plan or tier ("Growth plan") is never generic, however many sources name it: a
     # claim that swaps it for another is the error to catch
-    instances = instance_names(clean("\n".join(sources)), all_names)
+    text = clean("\n".join(sources))
+    instances = instance_names(text, all_names)
     generic = frozenset(
         n for n in all_names if sum(n in s for s in per_source) >= need and n not in instances
     )
+    return SourceSentences(tuple(sentences), known, all_names, generic, instances, text)
+
+
+def build_index(
+    sources: Sequence[str],
+    embedder: SyncEmbedder | None,
+    *,
+    extra_texts: Sequence[str] = (),
+    indexed: SourceSentences | None = None,
+) -> tuple[SourceIndex, npt.NDArray[np.float32] | None]:
+    """The sentence index of ``sources``; with an embedder, also embeds ``extra_texts``
+    (the claims) in the same batch and returns their vectors. ``indexed``: the sources'
+    :func:`index_sources`, when the caller has it already."""
+    base = indexed if indexed is not None else index_sources(sources)
+    sentences = base.sentences
     vectors = claims_v = None
     if embedder is not None and sentences:
         # only sentences sharing a word with some claim can be its best match: embed those
@@ -188,8 +215,15 @@ def build_index(
         claims_v = batch[: len(extra_texts)]
         vectors = np.zeros((len(sentences), batch.shape[1]), dtype=np.float32)
         vectors[rows] = batch[len(extra_texts) :]
-    text = clean("\n".join(sources))
-    index = SourceIndex(tuple(sentences), known, all_names, generic, instances, text, vectors)
+    index = SourceIndex(
+        sentences,
+        base.known_names,
+        base.all_names,
+        base.generic_names,
+        base.instances,
+        base.text,
+        vectors,
+    )
     return index, claims_v
 
 

@@ -12,13 +12,22 @@ characters that are supported. Uncertainty markers and too-short answers are low
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from frontdesk.guard.alignment import SourceIndex, build_index, segment, verify
+from frontdesk.guard.alignment import (
+    SourceIndex,
+    SourceSentences,
+    build_index,
+    index_sources,
+    segment,
+    verify,
+)
 from frontdesk.guard.claims import clean, features
 from frontdesk.guard.injection_model import SyncEmbedder
 from frontdesk.text.stopwords import STOPWORDS
@@ -113,6 +122,20 @@ def content_words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1}
 
 
+@dataclass(frozen=True, slots=True)
+class _Sources:
+    """What grounding needs of one set of sources, whatever the answer."""
+
+    indexed: SourceSentences
+    words: frozenset[str]
+    lower: str
+
+
+SOURCE_CACHE = 256
+"""Sets of sources whose sentence index a :class:`Grounder` keeps (the same passages are
+retrieved for question after question; indexing five of them is ~4 ms of a turn's CPU)."""
+
+
 class Grounder:
     def __init__(
         self,
@@ -120,10 +143,32 @@ class Grounder:
         embedder: SyncEmbedder | None = None,
         sentence_threshold: float = 0.6,
         min_answer_words: int = 4,
+        cache_size: int = SOURCE_CACHE,
     ) -> None:
         self._embedder = embedder
         self._threshold = sentence_threshold
         self._min_words = min_answer_words
+        self._cache: OrderedDict[tuple[str, ...], _Sources] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _sources(self, sources: Sequence[str]) -> _Sources:
+        """The sources' sentence index and words, built once per set of sources (read-only
+        once built, so turns share them)."""
+        key = tuple(sources)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        source_text = clean("\n".join(sources))
+        words = frozenset(content_words(source_text))
+        built = _Sources(index_sources(sources), words, source_text.lower())
+        with self._lock:
+            self._cache[key] = built
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return built
 
     def score(self, answer: str, sources: Sequence[str]) -> GroundingReport:
         reasons: list[str] = []
@@ -134,12 +179,13 @@ class Grounder:
             reasons.append("too_short")
         if not sources:
             return GroundingReport(0.0, (), (*reasons, "no_sources"))
-        source_text = clean("\n".join(sources))
-        source_words = content_words(source_text)
-        source_lower = source_text.lower()
+        known = self._sources(sources)
+        source_words, source_lower = known.words, known.lower
         spans = [s for s in segment(answer) if len(content_words(clean(answer[s[0] : s[1]]))) >= 2]
         claims = [clean(answer[a:b]) for a, b in spans]
-        index, vectors = build_index(sources, self._embedder, extra_texts=claims)
+        index, vectors = build_index(
+            sources, self._embedder, extra_texts=claims, indexed=known.indexed
+        )
         results = [
             self._support(
                 span,
@@ -166,7 +212,7 @@ class Grounder:
         sentence: str,
         index: SourceIndex,
         vector: npt.NDArray[np.float32] | None,
-        source_words: set[str],
+        source_words: frozenset[str],
         source_lower: str,
     ) -> SentenceSupport:
         words = content_words(sentence)
