@@ -16,8 +16,8 @@ from frontdesk.domain import Citation, StoredMessage
 from frontdesk.knowledge.documents import citation_url
 
 if TYPE_CHECKING:  # retrieval (numpy) and the guard stack load only when configured
-    from frontdesk.guard.injection_sources import SourceScreen
-    from frontdesk.knowledge.retrieval import RetrievedChunk, Retriever
+    from frontdesk.guard.injection_sources import Screened, SourceScreen
+    from frontdesk.knowledge.retrieval import RetrievalReport, RetrievedChunk, Retriever
     from frontdesk.knowledge.stores.base import KnowledgeStore
     from frontdesk.knowledge.types import SearchFilter
 
@@ -134,21 +134,36 @@ class KnowledgeBase:
             previous = next((m.content for m in reversed(earlier) if m.role == "user"), None)
             if previous:
                 query = f"{previous}\n{question}"
+        if self.retriever.embeds_in_thread:  # retrieval and screen in one worker thread
+            return await asyncio.to_thread(self._ground_sync, query)
         report = await self.retriever.retrieve_report(query, k=self.config.top_k)
-        hits, timings = report.hits, report.timings_ms
-        if self.screen is None or not hits:
-            return Grounding(hits, timings_ms=timings)
-        screened = await asyncio.to_thread(self.screen.screen, [h.chunk.text for h in hits])
-        ruled = [bool(r) for r in screened.rules]
-        dropped = tuple(h.chunk.id for h, r in zip(hits, ruled, strict=True) if r)
-        fenced = frozenset(
-            h.chunk.id for h, f, r in zip(hits, screened.flagged, ruled, strict=True) if f and not r
+        if self.screen is None or not report.hits:
+            return Grounding(report.hits, timings_ms=report.timings_ms)
+        screen = self.screen
+        screened = await asyncio.to_thread(screen.screen, [h.chunk.text for h in report.hits])
+        return _screened(report, screened)
+
+    def _ground_sync(self, query: str) -> Grounding:
+        report = self.retriever.retrieve_report_sync(query, k=self.config.top_k)
+        if self.screen is None or not report.hits:
+            return Grounding(report.hits, timings_ms=report.timings_ms)
+        return _screened(report, self.screen.screen([h.chunk.text for h in report.hits]))
+
+
+def _screened(report: RetrievalReport, screened: Screened) -> Grounding:
+    """The hits without the passages an injection rule matched, and those the document
+    model flagged fenced."""
+    hits, timings = report.hits, report.timings_ms
+    ruled = [bool(r) for r in screened.rules]
+    dropped = tuple(h.chunk.id for h, r in zip(hits, ruled, strict=True) if r)
+    fenced = frozenset(
+        h.chunk.id for h, f, r in zip(hits, screened.flagged, ruled, strict=True) if f and not r
+    )
+    if dropped or fenced:
+        log.warning(
+            "retrieved passages with instructions: kept out %s, fenced %s",
+            dropped,
+            sorted(fenced),
         )
-        if dropped or fenced:
-            log.warning(
-                "retrieved passages with instructions: kept out %s, fenced %s",
-                dropped,
-                sorted(fenced),
-            )
-        kept = [h for h, r in zip(hits, ruled, strict=True) if not r]
-        return Grounding(kept, dropped, fenced, timings)
+    kept = [h for h, r in zip(hits, ruled, strict=True) if not r]
+    return Grounding(kept, dropped, fenced, timings)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from frontdesk.domain import Citation
 from frontdesk.knowledge.analysis import LONG_QUERY_WORDS, segments
-from frontdesk.knowledge.embedding import EmbeddingProvider
+from frontdesk.knowledge.embedding import EmbeddingProvider, SyncEmbeddingProvider
 from frontdesk.knowledge.errors import EmbeddingMismatch
 from frontdesk.knowledge.fusion import FusedChunk, FusionParams, fuse
 from frontdesk.knowledge.stores.base import KnowledgeStore
@@ -170,6 +171,12 @@ class Retriever:
         )
         return report.hits
 
+    @property
+    def embeds_in_thread(self) -> bool:
+        """Whether the embedder embeds in the calling thread (the local model, the test
+        embedder): the whole retrieval then runs in one worker thread."""
+        return isinstance(self.embedder, SyncEmbeddingProvider)
+
     async def retrieve_report(
         self,
         query: str,
@@ -180,6 +187,15 @@ class Retriever:
         apply_threshold: bool = True,
     ) -> RetrievalReport:
         """``retrieve`` with the milliseconds of each stage (embed, vector, lexical, fuse)."""
+        if self.embeds_in_thread:  # one hand-off to a thread, not one per stage
+            return await asyncio.to_thread(
+                self.retrieve_report_sync,
+                query,
+                k=k,
+                mode=mode,
+                where=where,
+                apply_threshold=apply_threshold,
+            )
         where = where or self.where
         k = k or self.options.top_k
         clock = _Clock()
@@ -195,14 +211,7 @@ class Retriever:
             vectors = await self.embedder.embed([query, *subs], "query")
             clock.since("embed", t0)
             t1 = time.perf_counter()
-            whole = await asyncio.to_thread(self.store.search_vector, vectors[0], where, n)
-            vector_lists.append(whole)
-            if subs:
-                m = max(self.options.segment_candidates, 1)
-                found = await asyncio.to_thread(
-                    self.store.search_vectors, np.asarray(vectors[1:]), where, m
-                )
-                vector_lists.extend(found)
+            vector_lists.extend(await asyncio.to_thread(self._search_vectors, vectors, where, n))
             clock.since("vector", t1)
 
         async def lexical_side() -> None:
@@ -220,6 +229,56 @@ class Retriever:
         hits = self._combine(mode, vector_lists, lexical_hits, k, apply_threshold)
         clock.since("fuse", t0)
         return RetrievalReport(hits, clock.done(), len(subs))
+
+    def retrieve_report_sync(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: Mode = "hybrid",
+        where: SearchFilter | None = None,
+        apply_threshold: bool = True,
+    ) -> RetrievalReport:
+        """:meth:`retrieve_report` in the calling thread (the embedder must have
+        ``embed_sync``): the same stages one after the other, for a caller already in a
+        worker thread."""
+        embedder = self.embedder
+        if not isinstance(embedder, SyncEmbeddingProvider):
+            raise TypeError(f"{type(embedder).__name__} does not embed synchronously")
+        where = where or self.where
+        k = k or self.options.top_k
+        clock = _Clock()
+        if not query.strip() or not self._check_model():
+            return RetrievalReport([], clock.done())
+        n = max(self.options.candidates, k)
+        subs = self.sub_queries(query) if mode != "lexical" else []
+        vector_lists: list[list[ScoredChunk]] = []
+        lexical_hits: list[ScoredChunk] = []
+        if mode in ("hybrid", "vector"):
+            t0 = time.perf_counter()
+            vectors = embedder.embed_sync([query, *subs], "query")
+            clock.since("embed", t0)
+            t1 = time.perf_counter()
+            vector_lists = self._search_vectors(vectors, where, n)
+            clock.since("vector", t1)
+        if mode in ("hybrid", "lexical"):
+            t0 = time.perf_counter()
+            lexical_hits = self.store.search_lexical(query, where, n)
+            clock.since("lexical", t0)
+        t0 = time.perf_counter()
+        hits = self._combine(mode, vector_lists, lexical_hits, k, apply_threshold)
+        clock.since("fuse", t0)
+        return RetrievalReport(hits, clock.done(), len(subs))
+
+    def _search_vectors(
+        self, vectors: npt.NDArray[np.float32], where: SearchFilter, n: int
+    ) -> list[list[ScoredChunk]]:
+        """The whole query's ``n`` nearest chunks, then each sub-query's (``vectors[1:]``)."""
+        found = [self.store.search_vector(vectors[0], where, n)]
+        if len(vectors) > 1:
+            m = max(self.options.segment_candidates, 1)
+            found.extend(self.store.search_vectors(np.asarray(vectors[1:]), where, m))
+        return found
 
     def _combine(
         self,
