@@ -352,3 +352,27 @@ def test_sources_are_indexed_once_and_reports_stay_the_same(
     assert built.count(len(SOURCES)) == 1 + len(answers)  # once for cached, each for uncached
     assert cached.score(answers[0], SOURCES[:2]) == uncached.score(answers[0], SOURCES[:2])
     assert built.count(2) == 2  # another set of sources is indexed on its own
+
+
+def test_passage_caches_give_the_index_of_a_cold_start() -> None:
+    """Segments and sentence features are kept per passage; a passage indexed beside other
+    passages (other known names) first indexes exactly as it would on its own."""
+    import itertools
+
+    from frontdesk.guard import alignment
+
+    def cold(sources: list[str]) -> alignment.SourceSentences:
+        for cached in (alignment._segments, alignment._source_names, alignment._cached_features):
+            cached.cache_clear()
+        return alignment.index_sources(sources)
+
+    # "Growth" opens a sentence: a name only beside a passage naming it mid-sentence
+    opening = "Growth costs $99 per month. Growth includes 20 pipelines."
+    mid = "Teams on the Growth plan get single sign-on."
+    passages = [*SOURCES, opening, mid]
+    combos = [list(c) for n in (1, 2, 3) for c in itertools.permutations(passages, n)]
+    expected = [cold(c) for c in combos]
+    cold(passages)  # warm with every passage, in the company of all the others
+    for combo, want in zip(combos, expected, strict=True):
+        assert alignment.index_sources(combo) == want
+    assert alignment._cached_features.cache_info().hits > 0

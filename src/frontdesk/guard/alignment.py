@@ -7,6 +7,7 @@ sentences); each keeps the names of the sentences before it in its paragraph, so
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import re
@@ -135,7 +136,36 @@ class SourceIndex:
 
 def known_names(sources: Sequence[str]) -> frozenset[str]:
     """Names seen mid-sentence in the sources (so "Growth costs ..." is a name at the start)."""
-    return frozenset(n for src in sources for n in names(clean(src)))
+    return frozenset(n for src in sources for n in _source_names(src))
+
+
+# The same passages come back turn after turn in different company: what depends on one
+# passage alone is kept per passage text (bounded; the caches are thread-safe).
+PASSAGE_CACHE = 4096
+SENTENCE_CACHE = 16384
+
+
+@functools.lru_cache(maxsize=PASSAGE_CACHE)
+def _source_names(src: str) -> frozenset[str]:
+    return frozenset(names(clean(src)))
+
+
+@functools.lru_cache(maxsize=PASSAGE_CACHE)
+def _segments(src: str) -> tuple[tuple[int, int], ...]:
+    return tuple(segment(src))
+
+
+@functools.lru_cache(maxsize=SENTENCE_CACHE)
+def _cached_features(text: str, known: frozenset[str], inherited: frozenset[str]) -> Features:
+    return features(text, known, inherited)
+
+
+def _source_features(text: str, known: frozenset[str], inherited: frozenset[str]) -> Features:
+    """``features(text, known, inherited)``, cached: ``known`` only decides whether a
+    capitalised word of the (cleaned) sentence is a name, so the known names the sentence
+    does not contain are left out of the key."""
+    cleaned = clean(text)
+    return _cached_features(text, frozenset(k for k in known if k in cleaned), inherited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,14 +194,14 @@ def index_sources(sources: Sequence[str]) -> SourceSentences:
         inherited: frozenset[str] = frozenset()
         breaks = [m.start() for m in _PARAGRAPH.finditer(src)]
         paragraph = 0
-        for a, b in segment(src):
+        for a, b in _segments(src):
             if src[a:b].rstrip().endswith("?"):
                 continue  # a question (an FAQ's) asserts nothing
             here = sum(end < a for end in breaks)
             if here != paragraph:  # a new paragraph: "It" no longer refers to the last name
                 paragraph, previous, inherited = here, frozenset(), frozenset()
                 previous_text = ""
-            feats = features(src[a:b], known, inherited)
+            feats = _source_features(src[a:b], known, inherited)
             context = feats.names | previous | inherited
             sentences.append(
                 SourceSentence(i, a, b, feats, context, f"{previous_text} {feats.text}")
