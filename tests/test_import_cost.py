@@ -41,7 +41,9 @@ NOT_AT_IMPORT = (
     "cryptography",
     "PIL",  # images: on the first image
     "phonenumbers",  # the PII guard
-    "sqlalchemy.orm",  # the store uses the Core: frontdesk.sqlalchemy_async skips the ORM
+    "sqlalchemy.orm",  # the store uses the Core: frontdesk.lean_imports
+    "pydantic.v1",  # FastAPI's checks for v1 models: frontdesk.lean_imports
+    "pygments",  # httpx's command-line client (httpx._main): frontdesk.lean_imports
     "frontdesk.replay.engine",  # an admin's replay of a turn: on the first replay
     "frontdesk.knowledge.sandbox",  # the parser sandbox: on the first document upload
 )
@@ -62,6 +64,7 @@ GUARD_AND_KNOWLEDGE = (
     "frontdesk.answer.extractive",
     "frontdesk.actions.routing",
     "sqlalchemy.orm",  # not by the lifespan's queries or a conversation's either
+    "pydantic.v1",  # nor by jsonable_encoder on the requests' answers
 )
 """Not loaded by an app whose bot has knowledge, guard and actions off, even once it has
 started: wiring imports each stack when the bot config turns it on."""
@@ -246,12 +249,61 @@ def test_the_orm_part_of_sqlalchemy_ext_asyncio_still_imports_on_demand() -> Non
     }
 
 
+V1_REFUSED = """
+import warnings
+import frontdesk.app
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from pydantic import v1
+class Old(v1.BaseModel):
+    a: int
+refused = {}
+try:
+    APIRouter().post("/old", response_model=Old)(lambda: None)
+except Exception as exc:
+    refused["route"] = type(exc).__name__
+try:
+    jsonable_encoder(Old(a=1))
+except Exception as exc:
+    refused["encoded"] = type(exc).__name__
+"""
+
+
+def test_a_pydantic_v1_model_is_still_refused_once_v1_is_imported() -> None:
+    """The app's process skips FastAPI's v1 checks only while nothing imported pydantic.v1."""
+    assert _probe(V1_REFUSED, "refused") == {
+        "route": "PydanticV1NotSupportedError",
+        "encoded": "PydanticV1NotSupportedError",
+    }
+
+
+HTTPX_CLI = """
+import contextlib, io
+import frontdesk.app
+import httpx
+before = type(sys.modules["httpx._main"].main).__name__
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    httpx.main(["--help"], standalone_mode=False)
+cli = {
+    "before": before,
+    "after": type(sys.modules["httpx._main"].main).__name__,
+    "printed": "Usage: httpx" in out.getvalue(),
+}
+"""
+
+
+def test_httpx_main_imports_the_command_line_client_when_called() -> None:
+    assert _probe(HTTPX_CLI, "cli") == {"before": "function", "after": "Command", "printed": True}
+
+
 def test_without_orm_leaves_an_imported_package_alone() -> None:
     import sqlalchemy.ext.asyncio
 
-    from frontdesk.sqlalchemy_async import without_orm
+    from frontdesk.lean_imports import sqlalchemy_asyncio_without_orm
 
-    assert without_orm() is sqlalchemy.ext.asyncio
+    assert sqlalchemy_asyncio_without_orm() is sqlalchemy.ext.asyncio
     assert sqlalchemy.ext.asyncio.AsyncSession.__name__ == "AsyncSession"
 
 
