@@ -9,6 +9,7 @@ nothing of it is stored.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -138,3 +139,89 @@ def test_a_burst_stores_at_most_storing_messages_at_once(
             results = list(pool.map(ask, cids))
     assert most == 2
     assert all(events[-1].event == "done" for events in results)
+
+
+def _leave_after(client: httpx.Client, cid: str, event: str) -> None:
+    """Send a message on a stream and leave when ``event`` arrives."""
+    url = f"/api/conversations/{cid}/messages"
+    with client.stream("POST", url, json={"content": f"leaving at {event}"}) as resp:
+        assert resp.status_code == 200
+        for line in resp.iter_lines():
+            if line == f"event: {event}" or (event == "ping" and line == ": ping"):
+                return
+    raise AssertionError(f"the stream ended before {event}")
+
+
+@pytest.mark.parametrize(
+    ("step", "event"),
+    [
+        (Step(text="never", first_token_delay=60.0), "start"),  # waiting for a first token
+        (Step(text="never", first_token_delay=60.0), "ping"),  # between heartbeats
+        (Step(text=" ".join(["word"] * 400), token_delay=0.15), "delta"),  # mid-answer
+    ],
+)
+def test_a_client_leaving_frees_the_turn_at_once(running: Running, step: Step, event: str) -> None:
+    """However a stream is left (before the first token, between heartbeats, mid-answer),
+    its turn ends with the client: the next customer finds the one slot free (a stream that
+    lived on, its cancellation swallowed, would keep them queued for a minute)."""
+    provider = ScriptedProvider(steps=[step, Step(text="Next answer.")])
+    turns = TurnSettings(in_flight=1, queue=4, queue_wait_seconds=120)
+    with running(provider, turns=turns, heartbeat_seconds=0.2) as client:
+        first, second = new_conversation(client), new_conversation(client)
+        _leave_after(client, first, event)
+        started = time.monotonic()
+        events = parse_sse(
+            client.post(f"/api/conversations/{second}/messages", json={"content": "hi"}).text
+        )
+        assert text_of(events) == "Next answer."
+        assert time.monotonic() - started < 20
+        deadline = time.monotonic() + 10
+        while True:  # the left answer is stored as it ended
+            left = client.get(f"/api/conversations/{first}").json()["messages"][-1]
+            if left["status"] != "pending" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert left["status"] in ("failed", "partial"), left
+
+
+def _queued_position(client: httpx.Client, cid: str) -> int:
+    """Send a message, return the position of its first ``queued`` event and leave."""
+    url = f"/api/conversations/{cid}/messages"
+    with client.stream("POST", url, json={"content": "waiting"}) as resp:
+        lines = resp.iter_lines()
+        for line in lines:
+            if line == "event: queued":
+                return int(json.loads(next(lines).removeprefix("data: "))["position"])
+    raise AssertionError("never queued")
+
+
+def test_a_client_leaving_the_queue_leaves_it_at_once(running: Running) -> None:
+    """Left while queued, a stream's ticket goes with the client: the next one queued
+    behind the same running turn is first in line."""
+    provider = ScriptedProvider(steps=[Step(text="slow", first_token_delay=60.0)])
+    turns = TurnSettings(in_flight=1, queue=4, queue_wait_seconds=120)
+    with (
+        running(provider, turns=turns, heartbeat_seconds=0.2) as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        busy, second, third = (new_conversation(client) for _ in range(3))
+        done = threading.Event()
+
+        def hold() -> None:  # the running turn, until the checks are made
+            url = f"/api/conversations/{busy}/messages"
+            with client.stream("POST", url, json={"content": "slow please"}) as resp:
+                for _ in resp.iter_lines():
+                    if done.is_set():
+                        return
+
+        holder = pool.submit(hold)
+        _wait_for_requests(provider, 1)
+        try:
+            assert _queued_position(client, second) == 1
+            deadline = time.monotonic() + 10  # the server sees the client leave
+            while (position := _queued_position(client, third)) != 1:
+                assert time.monotonic() < deadline, position  # the second stayed in the queue
+                time.sleep(0.1)
+        finally:
+            done.set()
+        holder.result(timeout=30)

@@ -236,8 +236,12 @@ async def send_message(
             abandon=abandon,
             update_seconds=heartbeat,
         )
-        return EventStreamResponse(with_heartbeats(queued, heartbeat), on_close=ticket.release)
-    return EventStreamResponse(with_heartbeats(frames, heartbeat), on_close=ticket.release)
+        return EventStreamResponse(
+            with_heartbeats(queued, heartbeat), on_close=ticket.release, cancel_once=True
+        )
+    return EventStreamResponse(
+        with_heartbeats(frames, heartbeat), on_close=ticket.release, cancel_once=True
+    )
 
 
 async def _with_attachments(
