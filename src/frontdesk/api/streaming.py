@@ -8,11 +8,11 @@ pipeline can cancel the provider call and store the partial answer, then calls
 ``on_close`` (which frees what the stream held, even when it never started).
 
 ``cancel_once=True`` is for a source that ends when cancelled once (the gateway's provider
-stream): a plain asyncio task watches for the disconnect and cancels the streaming task
-one time. The default keeps an anyio task group, whose cancelled scope cancels every
-later await of the source too: the chat and live streams need that (``with_heartbeats``
-waits with ``asyncio.wait_for`` and suppresses its pump's cancellation; a single cancel
-can be lost there, and the stream, with its slot, would outlive the client).
+stream, the chat stream of ``api/chat.py``): a plain asyncio task watches for the
+disconnect and cancels the streaming task one time. The default keeps an anyio task group,
+whose cancelled scope cancels every later await of the source too: the live stream
+(``api/live.py``) still needs that (with the plain watcher a cancellation is lost somewhere
+on its path: tests/api/test_abuse_live_workers.py fails, the stream outliving its client).
 """
 
 from __future__ import annotations
