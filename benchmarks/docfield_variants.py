@@ -306,10 +306,12 @@ def grid(space: dict[str, list[float]]) -> list[Params]:
     return [dict(zip(keys, v, strict=True)) for v in itertools.product(*space.values())]
 
 
-def cv(h: Harness, space: dict[str, list[float]], folds: int, repeats: int) -> dict[str, Any]:
+def cv(
+    h: Harness, space: dict[str, list[float]], folds: int, repeats: int, base: Run | None = None
+) -> dict[str, Any]:
     params = grid(space)
     runs = [{q: h.rank(q, p) for q in h.qids} for p in params]
-    base = {q: h.rank(q, SHIPPED) for q in h.qids}
+    base = base or {q: h.rank(q, SHIPPED) for q in h.qids}
     held, diffs, chosen = [], [], []
     for r in range(repeats):
         order = h.qids[:]
@@ -349,6 +351,7 @@ def cv(h: Harness, space: dict[str, list[float]], folds: int, repeats: int) -> d
 W = [0.5, 0.6, 0.7, 0.8, 0.9]
 F = [0.2, 0.3, 0.4]
 B = [0.0, 0.1, 0.2, 0.3, 0.5]
+F2 = [0.78, 0.8, 0.82]  # the second embedder's floors (e5's cosines are high; --floors2)
 
 
 def variants() -> dict[str, dict[str, list[float]]]:
@@ -396,7 +399,7 @@ def variants() -> dict[str, dict[str, list[float]]]:
             "w": W,
             "floor": F,
             "vec2": [0.0, 0.1, 0.2, 0.3, 0.5],
-            "floor2": [0.78, 0.8, 0.82],
+            "floor2": F2,
         },
         "+ title-family evidence (mean of siblings)": {
             "w": W,
@@ -432,7 +435,15 @@ def main() -> None:
     parser.add_argument(
         "--floors", type=float, nargs="+", help="vector floors to grid (default 0.2 0.3 0.4)"
     )
+    parser.add_argument("--floors2", type=float, nargs="+", help="the --both embedder's floors")
+    parser.add_argument(
+        "--paired-vs-minilm",
+        action="store_true",
+        help="with --vectors alone: paired delta vs the shipped MiniLM run, not the same space's",
+    )
     args = parser.parse_args()
+    if args.floors2:
+        F2[:] = args.floors2
     if args.floors:
         F[:] = args.floors
         SHIPPED["floor"] = args.floors[len(args.floors) // 2]
@@ -440,6 +451,12 @@ def main() -> None:
         data = pickle.load(fh)
     h = Harness(data, args.vectors, args.both)
     base = {q: h.rank(q, SHIPPED) for q in h.qids}
+    shipped: Run | None = None
+    if args.paired_vs_minilm:
+        m0 = Harness(data)
+        shipped = {q: m0.rank(q, {"w": 0.7, "floor": 0.3}) for q in m0.qids}
+        m = m0.evaluate(shipped, m0.qids)
+        print(f"MiniLM shipped (w 0.7, floor 0.3): {m['recall@10']:.3f} / {m['ndcg@10']:.3f}")
     m = h.evaluate(base, h.qids)
     print(
         f"shipped-equivalent (w 0.7, floor {SHIPPED['floor']}): recall@10 {m['recall@10']:.3f} "
@@ -455,7 +472,7 @@ def main() -> None:
             continue
         if "vec2" in space and h.matrix2 is None:
             continue
-        r = cv(h, space, args.folds, args.repeats)
+        r = cv(h, space, args.folds, args.repeats, shipped)
         ch: dict[str, set[float]] = defaultdict(set)
         for p in r["chosen"]:
             for k, v in p.items():
