@@ -105,6 +105,64 @@ def test_secrets(text: str, expected: str) -> None:
     assert redact(text) == expected
 
 
+def test_secret_needles_never_skip_a_match() -> None:
+    """find_secrets skips a pattern when its literal text is absent: on every example of
+    every secret kind, embedded in text and in other cases (and non-ASCII text, where the
+    case-insensitive patterns always run), it finds what running every pattern finds."""
+    import itertools
+    import random
+
+    from frontdesk.guard import pii_patterns as pp
+
+    def every_pattern(text: str) -> list[pp.Span]:
+        spans = []
+        for kind, pattern in pp._SECRET_PATTERNS:
+            group = "value" if "value" in pattern.groupindex else 0
+            spans += [
+                pp.Span(kind, m.start(group), m.end(group), 1.0, "secret")
+                for m in pattern.finditer(text)
+            ]
+        return spans
+
+    secrets = [
+        "sk-proj-abcdefghijklmnopqrstuvwxyz0123",
+        "sk-abcdefghijklmnopqrstuvwx",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "ghs_abcdefghijklmnopqrstuvwxyz0123456789",
+        "github_pat_" + "a1" * 21,
+        "glpat-abcdefghijklmnopqrstu",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ASIAIOSFODNN7EXAMPLE",
+        "AIza" + "b" * 35,
+        "xoxb-1234567890-abcdefghij",
+        "sk_live_abcdefghijklmnop12",
+        "pk_test_abcdefghijklmnop12",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9",
+        "Authorization: Bearer abcdefghijklmnop0123456789",
+        "BEARER abcdefghijklmnop0123456789",
+        "api key is abcdefghijklmnop0123",
+        "API_KEY=abcdefghijklmnop0123",
+        "Token: abcdefghijklmnop0123",
+        "SECRET = abcdefghijklmnop0123",
+        "access-key: abcdefghijklmnop0123",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+        "-----BEGIN PRIVATE KEY-----\nMIIEow",
+        "ſecret: abcdefghijklmnop0123",
+        "Bearer abcdefghijklmnop0123456789 naïve",
+    ]
+    fillers = ["", "Your key: ", "here it is ", "Grüße, ", "(", "\n", "The 14-day refund. "]
+    rng = random.Random(5)
+    texts = [f + s + g for s, f, g in itertools.product(secrets, fillers, fillers)]
+    texts += [" ".join(rng.sample(secrets, 3)) for _ in range(200)]
+    texts += [t.swapcase() for t in texts[:400]] + ["", "no secrets here at all", "ﬁle ſk-"]
+    found = 0
+    for text in texts:
+        want = every_pattern(text)
+        assert pp.find_secrets(text) == want, text
+        found += bool(want)
+    assert found > len(texts) // 2
+
+
 @pytest.mark.parametrize(
     "text",
     [

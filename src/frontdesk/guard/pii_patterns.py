@@ -284,9 +284,37 @@ def find_passwords(text: str) -> list[Span]:
     return spans
 
 
+_SECRET_NEEDLES: tuple[tuple[str, ...], ...] = (
+    ("-----BEGIN ",),
+    ("sk-",),
+    ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ("github_pat_",),
+    ("glpat-",),
+    ("AKIA", "ASIA"),
+    ("AIza",),
+    ("xox",),
+    ("_live_", "_test_"),
+    ("eyJ",),
+    ("bearer",),
+    ("api", "token", "secret", "access"),
+)
+"""Per pattern of :data:`_SECRET_PATTERNS`, literal text every match contains (lower-cased
+for the case-insensitive ones): a text holding none of them cannot match, and the pattern
+is not run (the output guard scans its window at every streamed delta)."""
+_CASELESS = frozenset(i for i, (_, p) in enumerate(_SECRET_PATTERNS) if p.flags & re.IGNORECASE)
+
+
 def find_secrets(text: str) -> list[Span]:
     spans = []
-    for kind, pattern in _SECRET_PATTERNS:
+    # case-insensitive needles only in ASCII text: in Unicode, IGNORECASE also equates
+    # letters that str.lower() does not ("ſ" and "s")
+    lowered = text.lower() if text.isascii() else None
+    for i, (kind, pattern) in enumerate(_SECRET_PATTERNS):
+        if i in _CASELESS:
+            if lowered is not None and not any(n in lowered for n in _SECRET_NEEDLES[i]):
+                continue
+        elif not any(n in text for n in _SECRET_NEEDLES[i]):
+            continue
         group = "value" if "value" in pattern.groupindex else 0
         spans += [
             Span(kind, m.start(group), m.end(group), 1.0, "secret") for m in pattern.finditer(text)
