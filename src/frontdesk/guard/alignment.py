@@ -140,9 +140,10 @@ def known_names(sources: Sequence[str]) -> frozenset[str]:
 
 
 # The same passages come back turn after turn in different company: what depends on one
-# passage alone is kept per passage text (bounded; the caches are thread-safe).
-PASSAGE_CACHE = 4096
-SENTENCE_CACHE = 16384
+# passage alone is kept per passage text (bounded, thread-safe; a sentence's features are a
+# few KB, so the sentence cache stays under ~30 MB).
+PASSAGE_CACHE = 1024
+SENTENCE_CACHE = 4096
 
 
 @functools.lru_cache(maxsize=PASSAGE_CACHE)
