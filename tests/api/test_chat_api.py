@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import httpx
+import pytest
 from httpx_sse import EventSource
 
+from frontdesk.app import create_app
+from frontdesk.chat.record import TurnRun
 from frontdesk.errors import ProviderUnavailable
 from frontdesk.providers.scripted import ScriptedProvider, Step
 from frontdesk.settings import Settings
 from tests.apphelpers import Running, new_conversation, parse_sse, send, text_of
 from tests.conftest import make_bot
+from tests.servers import serve
 
 
 def test_stream_answer_and_history(running: Running) -> None:
@@ -210,3 +216,34 @@ def test_locked_database_is_503_with_retry_after(running: Running, migrated: Set
         assert r.headers["retry-after"] == "1"
         assert r.json()["error"]["code"] == "database_busy"
         assert client.post("/api/conversations", json={}).status_code == 201
+
+
+def test_the_first_token_is_sent_before_the_rest_of_the_answer_is_handled(
+    migrated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer that arrives at once (a fast provider, one network read): its first delta
+    goes to the client before the rest is framed and the answer stored (with_heartbeats'
+    pump would otherwise run on to the persistence before the response sends anything)."""
+    order: list[str] = []
+    persist = TurnRun.persist
+
+    async def recorded(self: TurnRun, *args: Any, **kwargs: Any) -> list[str] | None:
+        order.append("stored")
+        return await persist(self, *args, **kwargs)
+
+    monkeypatch.setattr(TurnRun, "persist", recorded)
+    provider = ScriptedProvider.from_texts(["Open every day of the week."])
+    app = create_app(migrated, bot=make_bot(), provider=provider)
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        async def sent(message: Any) -> None:
+            body = message.get("body", b"") if message["type"] == "http.response.body" else b""
+            order.extend(["delta"] * body.count(b"event: delta"))
+            await send(message)
+
+        await app(scope, receive, sent)
+
+    with serve(recording) as url, httpx.Client(base_url=url, timeout=30) as client:
+        events = send(client, new_conversation(client), "When are you open?")
+    assert text_of(events) == "Open every day of the week."
+    assert order[:2] == ["delta", "stored"], order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from frontdesk.chat.kinds import Turn, outcome_of
 from frontdesk.chat.service import ChatService
 from frontdesk.chat.turn import AnswerTurn
 from frontdesk.errors import FrontdeskError, NotFound, ValidationFailed
+from frontdesk.events import TextDelta
 from frontdesk.identity.binding import Bind, without_identity
 from frontdesk.media.message import message_text
 from frontdesk.providers.tokens import warm
@@ -261,11 +263,18 @@ async def _with_attachments(
 
 async def _frames(turn: Turn, spend: AnonymousSpend) -> AsyncGenerator[str, None]:
     events = spend.watch(turn.events())
+    first_text = True
     try:
         async for ev in events:
             frame = native_frame(ev)
             if frame is not None:
                 yield frame
+                if first_text and isinstance(ev, TextDelta):
+                    first_text = False
+                    # with_heartbeats' pump runs ahead of the response until it waits: let
+                    # the first token go out before what arrived with it is processed (the
+                    # rest of a fast answer, its persistence)
+                    await asyncio.sleep(0)
     finally:
         await events.aclose()
 
