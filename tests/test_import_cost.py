@@ -41,9 +41,6 @@ NOT_AT_IMPORT = (
     "cryptography",
     "PIL",  # images: on the first image
     "phonenumbers",  # the PII guard
-    "sqlalchemy.orm",  # the store uses the Core: frontdesk.lean_imports
-    "pydantic.v1",  # FastAPI's checks for v1 models: frontdesk.lean_imports
-    "pygments",  # httpx's command-line client (httpx._main): frontdesk.lean_imports
     "frontdesk.replay.engine",  # an admin's replay of a turn: on the first replay
     "frontdesk.knowledge.sandbox",  # the parser sandbox: on the first document upload
 )
@@ -63,8 +60,6 @@ GUARD_AND_KNOWLEDGE = (
     "frontdesk.knowledge.ingest",
     "frontdesk.answer.extractive",
     "frontdesk.actions.routing",
-    "sqlalchemy.orm",  # not by the lifespan's queries or a conversation's either
-    "pydantic.v1",  # nor by jsonable_encoder on the requests' answers
 )
 """Not loaded by an app whose bot has knowledge, guard and actions off, even once it has
 started: wiring imports each stack when the bot config turns it on."""
@@ -213,98 +208,6 @@ def test_long_lived_leaves_a_disabled_collector_disabled() -> None:
     finally:
         gc.unfreeze()
         gc.enable()
-
-
-ORM_ON_DEMAND = """
-import frontdesk.app
-import sqlalchemy.ext
-import sqlalchemy.ext.asyncio as package
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-before = "sqlalchemy.orm" in sys.modules
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.ext.asyncio import engine, session
-checks = {
-    "orm_before": before,
-    "orm_after": "sqlalchemy.orm" in sys.modules,
-    "same_engine": (AsyncEngine, create_async_engine)
-    == (engine.AsyncEngine, engine.create_async_engine),
-    "same_session": (AsyncSession, async_sessionmaker)
-    == (session.AsyncSession, session.async_sessionmaker),
-    "bound": sys.modules["sqlalchemy.ext.asyncio"] is package and sqlalchemy.ext.asyncio is package,
-    "missing": not hasattr(package, "no_such_name"),
-}
-"""
-
-
-def test_the_orm_part_of_sqlalchemy_ext_asyncio_still_imports_on_demand() -> None:
-    """An app's process has ``sqlalchemy.ext.asyncio`` without the ORM; the first ORM name
-    asked of it (``AsyncSession``) runs the package's own ``__init__`` and is the real one."""
-    assert _probe(ORM_ON_DEMAND, "checks") == {
-        "orm_before": False,
-        "orm_after": True,
-        "same_engine": True,
-        "same_session": True,
-        "bound": True,
-        "missing": True,
-    }
-
-
-V1_REFUSED = """
-import warnings
-import frontdesk.app
-from fastapi import APIRouter
-from fastapi.encoders import jsonable_encoder
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from pydantic import v1
-class Old(v1.BaseModel):
-    a: int
-refused = {}
-try:
-    APIRouter().post("/old", response_model=Old)(lambda: None)
-except Exception as exc:
-    refused["route"] = type(exc).__name__
-try:
-    jsonable_encoder(Old(a=1))
-except Exception as exc:
-    refused["encoded"] = type(exc).__name__
-"""
-
-
-def test_a_pydantic_v1_model_is_still_refused_once_v1_is_imported() -> None:
-    """The app's process skips FastAPI's v1 checks only while nothing imported pydantic.v1."""
-    assert _probe(V1_REFUSED, "refused") == {
-        "route": "PydanticV1NotSupportedError",
-        "encoded": "PydanticV1NotSupportedError",
-    }
-
-
-HTTPX_CLI = """
-import contextlib, io
-import frontdesk.app
-import httpx
-before = type(sys.modules["httpx._main"].main).__name__
-with contextlib.redirect_stdout(io.StringIO()) as out:
-    httpx.main(["--help"], standalone_mode=False)
-cli = {
-    "before": before,
-    "after": type(sys.modules["httpx._main"].main).__name__,
-    "printed": "Usage: httpx" in out.getvalue(),
-}
-"""
-
-
-def test_httpx_main_imports_the_command_line_client_when_called() -> None:
-    assert _probe(HTTPX_CLI, "cli") == {"before": "function", "after": "Command", "printed": True}
-
-
-def test_without_orm_leaves_an_imported_package_alone() -> None:
-    import sqlalchemy.ext.asyncio
-
-    from frontdesk.lean_imports import sqlalchemy_asyncio_without_orm
-
-    assert sqlalchemy_asyncio_without_orm() is sqlalchemy.ext.asyncio
-    assert sqlalchemy.ext.asyncio.AsyncSession.__name__ == "AsyncSession"
 
 
 def test_the_check_sees_an_import() -> None:

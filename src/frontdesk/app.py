@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# first, before SQLAlchemy, httpx or a route: what they import that Frontdesk does not use
-# (the ORM, httpx's CLI, pydantic.v1; ~0.09 s of CPU at every start)
-import frontdesk.lean_imports  # noqa: F401  # isort: skip
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
