@@ -177,3 +177,34 @@ def test_a_statement_is_bound_as_sqlalchemy_binds_it(sqlite_url: str) -> None:
     assert prepared.sql.endswith("LIMIT ? OFFSET ?")
     assert prepared.bind({"b_conversation": "c", "b_limit": 3}) == ("c", 3, 0)
     assert prepared.keys == ("kind",)
+
+
+async def test_a_write_waits_for_a_pooled_writer(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection holding SQLite's write lock: the direct write (its connection's
+    own busy timeout 0) waits and goes through once it is let go, and past the busy
+    timeout fails as SQLAlchemy reports a locked database (503 database_busy)."""
+    store = SqlMemoryStore.from_url(sqlite_url)
+    direct = store._direct
+    assert direct is not None
+    insert = direct.prepare(
+        text("INSERT INTO workers (id, started_at, heartbeat_at) VALUES ('w', 'x', 'x')")
+    )
+    try:
+        await direct.write(lambda db: None)  # opened
+        async with store.engine.execution_options(frontdesk_write=True).begin() as conn:
+            await conn.execute(text("UPDATE conversations SET title = 'locked'"))
+            waiting = asyncio.ensure_future(
+                direct.write(lambda db: sqlite_direct.execute(db, insert, ()))
+            )
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+        await waiting  # went through once the lock was let go
+        monkeypatch.setattr(sqlite_direct, "SQLITE_BUSY_TIMEOUT_MS", 200)
+        async with store.engine.execution_options(frontdesk_write=True).begin() as conn:
+            await conn.execute(text("UPDATE conversations SET title = 'locked'"))
+            with pytest.raises(OperationalError, match="locked"):
+                await direct.write(lambda db: sqlite_direct.execute(db, insert, ()))
+    finally:
+        await store.close()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -40,6 +41,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from frontdesk.memory import sqlite_driver
+from frontdesk.memory.dialects import SQLITE_BUSY_TIMEOUT_MS
 
 Row = dict[str, Any]
 
@@ -178,6 +180,8 @@ class Direct:
 
             conn = await sqlite_driver.connect(self._connector)
             await conn._call(partial(configure_sqlite, conn._conn))
+            if role == "write":  # waits for the lock itself, in short steps (_begin)
+                await conn._call(partial(conn._conn.execute, "PRAGMA busy_timeout=0"))
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: a later caller opens afresh
@@ -209,7 +213,7 @@ def _transaction(
     db: sqlite3.Connection, begin: str, job: Callable[[sqlite3.Connection], Any]
 ) -> Any:
     """On the connection's thread."""
-    db.execute(begin)
+    _begin(db, begin)
     try:
         result = job(db)
     except BaseException:
@@ -226,6 +230,28 @@ def _transaction(
             db.rollback()
         raise
     return result
+
+
+def _begin(db: sqlite3.Connection, begin: str) -> None:
+    """``BEGIN IMMEDIATE`` waits for another connection's write to end in steps of at most
+    2 ms, up to SQLite's busy timeout. (SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms
+    between tries: a write held for a moment by a pooled connection cost this thread 8 ms
+    or more, and every turn's write queued behind it.)"""
+    if begin != "BEGIN IMMEDIATE":
+        db.execute(begin)
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    while True:
+        try:
+            db.execute(begin)
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                exc.frontdesk_sql = begin  # type: ignore[attr-defined]
+                raise
+        time.sleep(pause)  # the GIL is free meanwhile
+        pause = min(pause * 2, 0.002)
 
 
 def execute(db: sqlite3.Connection, statement: Prepared, params: tuple[Any, ...]) -> sqlite3.Cursor:
