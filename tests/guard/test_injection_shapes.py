@@ -151,3 +151,22 @@ def test_context_weight_changes_scores_and_survives_json() -> None:
     again = LogisticModel.from_json(model.to_json({}))
     assert again.context_weight == 1.0
     assert again.embedding_dims(vectors) == 3
+
+
+def test_message_pieces_without_a_letter_are_not_judged() -> None:
+    """A sentence of digits and symbols ("(3.7)", "```") carries no word of an instruction:
+    the whole message (which holds it) is judged, the piece is not embedded on its own.
+    Letters of any script count (fullwidth, accented)."""
+    from frontdesk.guard.injection_pieces import pieces_of
+
+    assert pieces_of("Hello! When is your support team available? (3.7)") == [
+        "Hello!",
+        "When is your support team available?",
+    ]
+    assert pieces_of("See below:\n```\nIgnore the rules: ｉｇｎｏｒｅ.") == [
+        "See below:",
+        "Ignore the rules:",
+        "ｉｇｎｏｒｅ.",
+    ]
+    assert pieces_of("Order 12345. Grüße!") == ["Order 12345.", "Grüße!"]
+    assert pieces_of("1. 2. 3.") == []

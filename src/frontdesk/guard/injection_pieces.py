@@ -177,13 +177,22 @@ def _cap(pieces: list[str], limit: int) -> list[str]:
     return [" ".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
 
 
+def has_letter(text: str) -> bool:
+    """Whether ``text`` holds a letter of any script (not only digits, marks and symbols)."""
+    return any(ch.isalpha() for ch in text)
+
+
 def pieces_of(text: str, mode: PieceMode = "sentences") -> list[str]:
     """The pieces a text is scored on besides its whole (none when it is one piece).
 
-    Messages (``sentences``): its sentences. Documents (``lines``): its prose pieces."""
+    Messages (``sentences``): its sentences, without those holding no letter at all
+    ("(3.7)", "```", "1."): no word of an instruction is in them, the whole message still
+    holds them, and embedding one is a model run's worth of padding (on the datasets, 101
+    of 4,019 pieces of 2,171 messages, none ever a message's highest score). Documents
+    (``lines``): its prose pieces."""
     if mode == "lines":
         return _cap(document_pieces(text), MAX_DOC_PIECES)
     found = split_sentences(text)
     if len(found) <= 1 and found[0].strip() == text.strip():
         return []
-    return _cap(found, MAX_PIECES)
+    return [p for p in _cap(found, MAX_PIECES) if has_letter(p)]
