@@ -14,6 +14,7 @@ SHELL ["/bin/sh", "-eu", "-c"]
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     CMAKE_BUILD_PARALLEL_LEVEL=2 \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
     DEBIAN_FRONTEND=noninteractive
 # deploy/wheelhouse holds wheels built on the host (`make wheelhouse`), or only its .gitignore
 COPY deploy/wheelhouse/ /wheelhouse/

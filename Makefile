@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.frontdesk-installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# llama.cpp for any x86-64-v3 CPU, not -march=native: a native build on a CPU that advertises
+# AMX uses AMX tiles, and where the kernel or VM has not enabled them (seen on these machines)
+# the first decode dies with a general-protection fault in libggml-cpu (ldtilecfg). The same
+# flags make a wheelhouse wheel that runs on other machines. (ARM ignores the x86 options.)
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: install run test lint typecheck unit browser-deps media-deps bench clean
