@@ -10,6 +10,7 @@ import base64
 import binascii
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -137,6 +138,27 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=]
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[\s:]?){8,}(?![0-9a-fA-F])")
 _ROT13_CUE = re.compile(r"\brot-?13\b|\bcaesar\b", _I)
 
+_STYLED_RUNS = (
+    (0x1F150, 0x1F169, ord("A")),  # negative circled A-Z (no compatibility decomposition)
+    (0x1F170, 0x1F189, ord("A")),  # negative squared A-Z (none either)
+    (0x249C, 0x24B5, ord("a")),  # parenthesized a-z (NFKC gives "(a)")
+)
+_STYLED = {
+    code: chr(base + code - start)
+    for start, end, base in _STYLED_RUNS
+    for code in range(start, end + 1)
+}
+
+
+def unstyled(text: str) -> str | None:
+    """``text`` with letters written in other letter forms (circled ⓘⓖⓝ, squared 🅸🅶🅽,
+    fullwidth, mathematical bold and the like) folded to plain ones, or None when there are
+    none: the rules are written for plain letters, and these forms read the same to a model."""
+    if text.isascii():
+        return None
+    folded = unicodedata.normalize("NFKC", text.translate(_STYLED))
+    return folded if folded != text else None
+
 
 def match_rules(text: str) -> list[RuleHit]:
     hits = []
@@ -179,6 +201,9 @@ def decoded_payloads(text: str) -> list[tuple[str, int, int, str]]:
             out.append(("hex", m.start(), m.end(), decoded))
     if _ROT13_CUE.search(text):
         out.append(("rot13", 0, len(text), codecs.decode(text, "rot13")))
+    plain = unstyled(text)
+    if plain is not None:
+        out.append(("styled", 0, len(text), plain))
     return out
 
 
