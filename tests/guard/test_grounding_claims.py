@@ -331,9 +331,9 @@ def test_sources_are_indexed_once_and_reports_stay_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import frontdesk.guard.grounding as grounding
+    from frontdesk.guard.alignment import index_sources as original
 
     built: list[int] = []
-    original = grounding.index_sources
 
     def counting(sources):  # type: ignore[no-untyped-def]
         built.append(len(sources))
