@@ -116,7 +116,7 @@ def test_secret_needles_never_skip_a_match() -> None:
 
     def every_pattern(text: str) -> list[pp.Span]:
         spans = []
-        for kind, pattern in pp._SECRET_PATTERNS:
+        for kind, pattern, _needles in pp._SECRET_PATTERNS:
             group = "value" if "value" in pattern.groupindex else 0
             spans += [
                 pp.Span(kind, m.start(group), m.end(group), 1.0, "secret")

@@ -123,30 +123,51 @@ _NOT_A_PASSWORD = frozenset(
         "declined",
     ]
 )
-_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
+    # (kind, pattern, literal text every match contains: lower-cased for a case-insensitive
+    # pattern; a text holding none of them cannot match and the pattern is not run, since the
+    # output guard scans its window at every streamed delta)
     (
         "PRIVATE_KEY",
         re.compile(
             r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?"
             r"(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)"
         ),
+        ("-----BEGIN ",),
     ),
-    ("API_KEY", re.compile(r"\bsk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{20,}")),
-    ("API_KEY", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}")),
-    ("API_KEY", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")),
-    ("API_KEY", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
-    ("API_KEY", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("API_KEY", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
-    ("API_KEY", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("API_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}")),
-    ("API_KEY", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("API_KEY", re.compile(r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")),
+    ("API_KEY", re.compile(r"\bsk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{20,}"), ("sk-",)),
+    (
+        "API_KEY",
+        re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ),
+    ("API_KEY", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}"), ("github_pat_",)),
+    ("API_KEY", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), ("glpat-",)),
+    ("API_KEY", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), ("AKIA", "ASIA")),
+    ("API_KEY", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), ("AIza",)),
+    ("API_KEY", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), ("xox",)),
+    (
+        "API_KEY",
+        re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+        ("_live_", "_test_"),
+    ),
+    (
+        "API_KEY",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        ("eyJ",),
+    ),
+    (
+        "API_KEY",
+        re.compile(r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})"),
+        ("bearer",),
+    ),
     (
         "API_KEY",
         re.compile(
             r"(?i)\b(?:api[_ -]?key|token|secret|access[_ -]?key)(?:\s+is|\s*[:=])\s*"
             r"(?P<value>[A-Za-z0-9._~+/=-]{16,})"
         ),
+        ("api", "token", "secret", "access"),
     ),
 )
 
@@ -284,36 +305,16 @@ def find_passwords(text: str) -> list[Span]:
     return spans
 
 
-_SECRET_NEEDLES: tuple[tuple[str, ...], ...] = (
-    ("-----BEGIN ",),
-    ("sk-",),
-    ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-    ("github_pat_",),
-    ("glpat-",),
-    ("AKIA", "ASIA"),
-    ("AIza",),
-    ("xox",),
-    ("_live_", "_test_"),
-    ("eyJ",),
-    ("bearer",),
-    ("api", "token", "secret", "access"),
-)
-"""Per pattern of :data:`_SECRET_PATTERNS`, literal text every match contains (lower-cased
-for the case-insensitive ones): a text holding none of them cannot match, and the pattern
-is not run (the output guard scans its window at every streamed delta)."""
-_CASELESS = frozenset(i for i, (_, p) in enumerate(_SECRET_PATTERNS) if p.flags & re.IGNORECASE)
-
-
 def find_secrets(text: str) -> list[Span]:
     spans = []
     # case-insensitive needles only in ASCII text: in Unicode, IGNORECASE also equates
     # letters that str.lower() does not ("ſ" and "s")
     lowered = text.lower() if text.isascii() else None
-    for i, (kind, pattern) in enumerate(_SECRET_PATTERNS):
-        if i in _CASELESS:
-            if lowered is not None and not any(n in lowered for n in _SECRET_NEEDLES[i]):
+    for kind, pattern, needles in _SECRET_PATTERNS:
+        if pattern.flags & re.IGNORECASE:
+            if lowered is not None and not any(n in lowered for n in needles):
                 continue
-        elif not any(n in text for n in _SECRET_NEEDLES[i]):
+        elif not any(n in text for n in needles):
             continue
         group = "value" if "value" in pattern.groupindex else 0
         spans += [
