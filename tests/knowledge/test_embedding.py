@@ -72,7 +72,7 @@ def test_a_message_and_its_sentences_run_unpadded_and_bit_identical(
             widths.append(feeds["input_ids"].shape)
             return session.run(names, feeds)
 
-    spy = LocalEmbedder(Recording(), local_embedder._tokenizer, memo_size=0)
+    spy = LocalEmbedder(Recording(), local_embedder._unpadded, memo_size=0)
     message = "Hello! When is your support team available on weekends and public holidays? (3.7)"
     texts = [message, "Hello!", "(3.7)"]
     together = spy.embed_sync(texts)
@@ -92,7 +92,7 @@ async def test_async_embed_runs_off_the_event_loop(local_embedder: LocalEmbedder
             seen.append(threading.get_ident())
             return original(texts, kind)
 
-    spy = Spy(local_embedder._session, local_embedder._tokenizer)
+    spy = Spy(local_embedder._session, local_embedder._unpadded)
     vectors = await spy.embed(["where is my invoice"], "query")
     assert vectors.shape == (1, MINILM_DIMENSIONS)
     assert seen and seen[0] != loop_thread

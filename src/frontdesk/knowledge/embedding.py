@@ -156,7 +156,6 @@ class LocalEmbedder:
         self._memo_lock = threading.Lock()
         self.memo_hits = 0
         self._session = session
-        self._tokenizer = tokenizer
         self._model_id = model_id
         self._dimensions = dimensions
         self._batch_size = batch_size
