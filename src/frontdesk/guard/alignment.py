@@ -122,7 +122,11 @@ class SourceSentence:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceIndex:
+class SourceSentences:
+    """The part of a :class:`SourceIndex` that depends on the sources alone (no claim, no
+    embedder): what :func:`build_index` would compute for the same sources, so a caller can
+    build it once per set of sources (:func:`index_sources`) and reuse it turn after turn."""
+
     sentences: tuple[SourceSentence, ...]
     known_names: frozenset[str]
     all_names: frozenset[str]
@@ -131,6 +135,12 @@ class SourceIndex:
     """plan and tier names (``claims.instance_names``)"""
     text: str
     """all the sources, cleaned of markup"""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceIndex(SourceSentences):
+    """The sources' sentences with the vectors of those a claim may match."""
+
     vectors: npt.NDArray[np.float32] | None
 
 
@@ -167,20 +177,6 @@ def _source_features(text: str, known: frozenset[str], inherited: frozenset[str]
     does not contain are left out of the key."""
     cleaned = clean(text)
     return _cached_features(text, frozenset(k for k in known if k in cleaned), inherited)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSentences:
-    """The part of a :class:`SourceIndex` that depends on the sources alone (no claim, no
-    embedder): what :func:`build_index` would compute for the same sources, so a caller can
-    build it once per set of sources (:func:`index_sources`) and reuse it turn after turn."""
-
-    sentences: tuple[SourceSentence, ...]
-    known_names: frozenset[str]
-    all_names: frozenset[str]
-    generic_names: frozenset[str]
-    instances: frozenset[str]
-    text: str
 
 
 def index_sources(sources: Sequence[str]) -> SourceSentences:
