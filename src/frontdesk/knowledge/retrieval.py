@@ -196,12 +196,10 @@ class Retriever:
                 where=where,
                 apply_threshold=apply_threshold,
             )
-        where = where or self.where
-        k = k or self.options.top_k
+        where, k, n = self._sizes(where, k)
         clock = _Clock()
         if not query.strip() or not await asyncio.to_thread(self._check_model):
             return RetrievalReport([], clock.done())
-        n = max(self.options.candidates, k)
         subs = self.sub_queries(query) if mode != "lexical" else []
         vector_lists: list[list[ScoredChunk]] = []
         lexical_hits: list[ScoredChunk] = []
@@ -245,12 +243,10 @@ class Retriever:
         embedder = self.embedder
         if not isinstance(embedder, SyncEmbeddingProvider):
             raise TypeError(f"{type(embedder).__name__} does not embed synchronously")
-        where = where or self.where
-        k = k or self.options.top_k
+        where, k, n = self._sizes(where, k)
         clock = _Clock()
         if not query.strip() or not self._check_model():
             return RetrievalReport([], clock.done())
-        n = max(self.options.candidates, k)
         subs = self.sub_queries(query) if mode != "lexical" else []
         vector_lists: list[list[ScoredChunk]] = []
         lexical_hits: list[ScoredChunk] = []
@@ -269,6 +265,11 @@ class Retriever:
         hits = self._combine(mode, vector_lists, lexical_hits, k, apply_threshold)
         clock.since("fuse", t0)
         return RetrievalReport(hits, clock.done(), len(subs))
+
+    def _sizes(self, where: SearchFilter | None, k: int | None) -> tuple[SearchFilter, int, int]:
+        """The filter, the hits to return and the candidates to fetch from each list."""
+        k = k or self.options.top_k
+        return where or self.where, k, max(self.options.candidates, k)
 
     def _search_vectors(
         self, vectors: npt.NDArray[np.float32], where: SearchFilter, n: int
