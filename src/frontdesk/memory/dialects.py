@@ -81,12 +81,6 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
 
     engine = create_async_engine(url, echo=echo, async_creator=connect)
     sync_engine = engine.sync_engine
-    if database and database != ":memory:" and not database.startswith("file:"):
-        # a file: the chat turn's transactions may run on connections of their own
-        from frontdesk.memory import sqlite_direct
-
-        args, kwargs = sync_engine.dialect.create_connect_args(parsed)
-        sqlite_direct.register(engine, partial(sqlite3.connect, *args, **kwargs))
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -15,7 +15,7 @@ processors), so the same text, values and Python objects result. Errors are wrap
 SQLAlchemy wraps them (``IntegrityError``, ``OperationalError`` ...), so callers and the
 API's handlers (503 ``database_busy``) see what they saw before.
 
-Two connections per engine, opened on first use with the engine's own connect arguments
+Two connections per store (:func:`for_engine`), opened on first use with the engine's own connect arguments
 and pragmas (:func:`frontdesk.memory.dialects.configure_sqlite`): one for reads, one for
 writes. Transactions on one connection run one after the other on its thread, so the
 turns' writes queue there instead of busy-waiting on each other for SQLite's lock. Only
@@ -28,13 +28,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
@@ -45,35 +44,23 @@ from frontdesk.memory.dialects import SQLITE_BUSY_TIMEOUT_MS
 
 Row = dict[str, Any]
 
-_CONNECTORS: weakref.WeakKeyDictionary[Engine, Callable[[], sqlite3.Connection]] = (
-    weakref.WeakKeyDictionary()
-)
-"""The sqlite3 connector of each file engine made by :mod:`frontdesk.memory.dialects`."""
-_DIRECT: weakref.WeakKeyDictionary[Engine, Direct] = weakref.WeakKeyDictionary()
-
-
-def register(engine: AsyncEngine, connector: Callable[[], sqlite3.Connection]) -> None:
-    """``engine`` (a SQLite file) may run transactions directly, opening with ``connector``."""
-    _CONNECTORS[engine.sync_engine] = connector
-    event.listen(engine.sync_engine, "engine_disposed", _on_dispose)
-
 
 def for_engine(engine: AsyncEngine) -> Direct | None:
-    """The engine's direct connections (one pair per engine); None: use SQLAlchemy."""
-    sync = engine.sync_engine
-    connector = _CONNECTORS.get(sync)
-    if connector is None:
+    """Direct connections to ``engine``'s database when it is a SQLite file, opened with the
+    URL's own connect arguments and closed when the engine is disposed; None (use
+    SQLAlchemy) for another database or an in-memory one. One per store: each store built on
+    an engine has its own pair."""
+    url = engine.url
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database:
         return None
-    direct = _DIRECT.get(sync)
-    if direct is None:
-        direct = _DIRECT[sync] = Direct(engine.dialect, connector)
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    args, kwargs = engine.dialect.create_connect_args(url)
+    direct = Direct(engine.dialect, partial(sqlite3.connect, *args, **kwargs))
+    # kept after a dispose: the store holds it, and an engine may be used again
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: direct.close_now())
     return direct
-
-
-def _on_dispose(engine: Engine) -> None:
-    direct = _DIRECT.get(engine)  # kept: a store holds it, and an engine may be used again
-    if direct is not None:
-        direct.close_now()
 
 
 class Prepared:
