@@ -15,9 +15,9 @@ processors), so the same text, values and Python objects result. Errors are wrap
 SQLAlchemy wraps them (``IntegrityError``, ``OperationalError`` ...), so callers and the
 API's handlers (503 ``database_busy``) see what they saw before.
 
-Two connections per store (:func:`for_engine`), opened on first use with the engine's own connect arguments
-and pragmas (:func:`frontdesk.memory.dialects.configure_sqlite`): one for reads, one for
-writes. Transactions on one connection run one after the other on its thread, so the
+Two connections per store (:func:`for_engine`), opened on first use with the engine's own
+connect arguments and pragmas (:func:`frontdesk.memory.dialects.configure_sqlite`): one for
+reads, one for writes. Transactions on one connection run one after the other on its thread, so the
 turns' writes queue there instead of busy-waiting on each other for SQLite's lock. Only
 for a database file (an in-memory database is one connection's own: the store then keeps
 SQLAlchemy's path); closed with the engine (``dispose``).
